@@ -1,0 +1,1 @@
+"""Every differentiable Tensor op, one family per file, each forward next to its backward."""

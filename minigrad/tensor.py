@@ -1,0 +1,393 @@
+"""`Tensor`: a NumPy array that remembers how it was computed, with PyTorch's names."""
+import numpy as np
+
+from .autograd import Function, is_grad_enabled, run_backward
+from .ops import arithmetic, pointwise, reduce, shape
+from .ops.reduce import normalize_dims
+
+
+def _default_dtype(data):
+    # torch's rule: Python floats become float32, Python ints int64; arrays keep their dtype.
+    array = np.asarray(data)
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        return array
+    if array.dtype == np.float64:
+        return array.astype(np.float32)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array with optional gradient tracking.
+
+    data: the ndarray; grad: ndarray of the same shape (or None); grad_fn: the op that made it
+    (None for leaves you created).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # ndarray + Tensor returns a Tensor
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.asarray(data, dtype=dtype) if dtype is not None else _default_dtype(data)
+        if requires_grad and array.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating-point tensors can require gradients, got dtype {array.dtype}; "
+                "create it with dtype=np.float64 (or call .double()) first.")
+        self.data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, array, requires_grad):
+        out = object.__new__(cls)
+        out.data = np.asarray(array)
+        out.grad = None
+        out.requires_grad = requires_grad
+        out.grad_fn = None
+        out._retains_grad = False
+        return out
+
+    # ---- properties ---------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    is_leaf = property(lambda self: self.grad_fn is None)
+    T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (np.float32, np.int64):
+            extra += f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # ---- autograd -------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute d self / d leaf for every leaf that requires grad, adding into leaf.grad.
+
+        gradient: d loss / d self, same shape as self; may be omitted only for one-element
+        tensors (a scalar loss), where it is 1.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no grad_fn; "
+                               "create the inputs with requires_grad=True.")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward(): grad can be implicitly created only for scalar outputs, but this "
+                    f"tensor has shape {self.shape}; pass gradient= with that shape "
+                    "(d loss / d this tensor), or reduce it to a scalar first (e.g. .sum()).")
+            gradient = np.ones_like(self.data)
+        else:
+            gradient = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                                  dtype=self.data.dtype)
+            if gradient.shape != self.shape:
+                raise RuntimeError(f"backward(): gradient has shape {gradient.shape} but the "
+                                   f"tensor has shape {self.shape}; they must match.")
+        run_backward(self, gradient, retain_graph=retain_graph)
+
+    def _accumulate_grad(self, grad):
+        grad = np.asarray(grad, dtype=self.data.dtype)
+        if grad.shape != self.data.shape:  # e.g. a read-only broadcast view
+            grad = np.broadcast_to(grad, self.data.shape)
+        # A fresh array every time: .grad must never alias an array an op still uses.
+        self.grad = np.array(grad) if self.grad is None else self.grad + grad
+
+    def retain_grad(self):
+        """Keep .grad on this non-leaf tensor too (for inspecting intermediate gradients)."""
+        self._retains_grad = True
+        return self
+
+    def detach(self):
+        return Tensor._wrap(self.data, False)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}.")
+        self.requires_grad = requires_grad
+        return self
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors convert to a Python number, "
+                             f"this one has shape {self.shape}.")
+        return self.data.item()
+
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad; "
+                               "use tensor.detach().numpy().")
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def to(self, dtype):
+        return self._cast(dtype)
+
+    def float(self):
+        return self._cast(np.float32)
+
+    def double(self):
+        return self._cast(np.float64)
+
+    def long(self):
+        return Tensor._wrap(self.data.astype(np.int64), False)
+
+    def _cast(self, dtype):
+        return _Cast.apply(self, np.dtype(dtype))
+
+    # ---- arithmetic ---------------------------------------------------------------------
+    def __add__(self, other):
+        return arithmetic.Add.apply(self, _operand(other))
+
+    def __radd__(self, other):
+        return arithmetic.Add.apply(_operand(other), self)
+
+    def __sub__(self, other):
+        return arithmetic.Sub.apply(self, _operand(other))
+
+    def __rsub__(self, other):
+        return arithmetic.Sub.apply(_operand(other), self)
+
+    def __mul__(self, other):
+        return arithmetic.Mul.apply(self, _operand(other))
+
+    def __rmul__(self, other):
+        return arithmetic.Mul.apply(_operand(other), self)
+
+    def __truediv__(self, other):
+        return arithmetic.Div.apply(self, _operand(other))
+
+    def __rtruediv__(self, other):
+        return arithmetic.Div.apply(_operand(other), self)
+
+    def __pow__(self, other):
+        return arithmetic.Pow.apply(self, _operand(other))
+
+    def __rpow__(self, other):
+        return arithmetic.Pow.apply(_operand(other), self)
+
+    def __neg__(self):
+        return arithmetic.Neg.apply(self)
+
+    def __matmul__(self, other):
+        return arithmetic.MatMul.apply(self, _operand(other))
+
+    def __rmatmul__(self, other):
+        return arithmetic.MatMul.apply(_operand(other), self)
+
+    add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
+
+    # Comparisons give boolean tensors outside the graph (masks, accuracy).
+    def __gt__(self, other):
+        return Tensor._wrap(self.data > _raw(other), False)
+
+    def __ge__(self, other):
+        return Tensor._wrap(self.data >= _raw(other), False)
+
+    def __lt__(self, other):
+        return Tensor._wrap(self.data < _raw(other), False)
+
+    def __le__(self, other):
+        return Tensor._wrap(self.data <= _raw(other), False)
+
+    def eq(self, other):
+        return Tensor._wrap(self.data == _raw(other), False)
+
+    __hash__ = object.__hash__
+
+    # ---- elementwise functions ------------------------------------------------------------
+    def exp(self):
+        return pointwise.Exp.apply(self)
+
+    def log(self):
+        return pointwise.Log.apply(self)
+
+    def sqrt(self):
+        return pointwise.Sqrt.apply(self)
+
+    def tanh(self):
+        return pointwise.Tanh.apply(self)
+
+    def sigmoid(self):
+        return pointwise.Sigmoid.apply(self)
+
+    def relu(self):
+        return pointwise.ReLU.apply(self)
+
+    def abs(self):
+        return pointwise.Abs.apply(self)
+
+    __abs__ = abs
+
+    # ---- reductions -----------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False):
+        return reduce.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return reduce.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        """Max values (torch.max(x, dim) also returns indices: use .argmax(dim) for those)."""
+        return reduce.Max.apply(self, dim=dim, keepdim=keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        if dim is None:
+            return Tensor._wrap(np.argmax(self.data), False)
+        return Tensor._wrap(np.argmax(self.data, axis=dim, keepdims=keepdim), False)
+
+    def softmax(self, dim):
+        from .ops.softmax import Softmax
+        return Softmax.apply(self, dim=dim)
+
+    def log_softmax(self, dim):
+        from .ops.softmax import LogSoftmax
+        return LogSoftmax.apply(self, dim=dim)
+
+    def logsumexp(self, dim, keepdim=False):
+        from .ops.softmax import LogSumExp
+        return LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    # ---- shape ----------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return shape.Reshape.apply(self, shape=tuple(shape))
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        dims = self.shape
+        end = end_dim % len(dims) if dims else 0
+        new = dims[:start_dim] + (int(np.prod(dims[start_dim:end + 1])),) + dims[end + 1:]
+        return self.reshape(new)
+
+    def permute(self, *dims):
+        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        dims = normalize_permutation(dims, self.ndim)
+        return shape.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0, dim1):
+        dims = list(range(self.ndim))
+        dim0, dim1 = dim0 % self.ndim, dim1 % self.ndim
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return shape.Permute.apply(self, dims=tuple(dims))
+
+    def expand(self, *sizes):
+        sizes = sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        offset = len(sizes) - self.ndim
+        target = tuple(self.shape[i - offset] if s == -1 else s for i, s in enumerate(sizes))
+        return shape.Expand.apply(self, shape=target)
+
+    def unsqueeze(self, dim):
+        dim = dim if dim >= 0 else dim + self.ndim + 1
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dim %= self.ndim
+        if self.shape[dim] != 1:
+            return self
+        return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
+
+    def __getitem__(self, index):
+        return shape.GetItem.apply(self, index=_raw_index(index))
+
+
+class _Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype)
+
+
+def normalize_permutation(dims, ndim):
+    dims = tuple(d % ndim for d in dims) if ndim else tuple(dims)
+    if sorted(dims) != list(range(ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {ndim} dimensions.")
+    return dims
+
+
+def _operand(value):
+    """Tensors pass through; Python numbers stay Python numbers so float32 is never upcast."""
+    if isinstance(value, Tensor) or isinstance(value, (int, float)):
+        return value
+    return Tensor(value)
+
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _raw_index(index):
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return _raw(index)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def cat(tensors, dim=0):
+    """Concatenate along an existing dim (torch.cat)."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    return shape.Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim=0):
+    """Stack along a new dim (torch.stack)."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    return shape.Stack.apply(*tensors, dim=dim)
+
+
+def _factory(fill):
+    def make(*shape, dtype=np.float32, requires_grad=False):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return Tensor(fill(shape, dtype=dtype), requires_grad=requires_grad)
+    return make
+
+
+zeros = _factory(np.zeros)
+ones = _factory(np.ones)
+
+
+def randn(*shape, dtype=np.float32, requires_grad=False, generator=None):
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    rng = generator if generator is not None else np.random.default_rng()
+    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
+
+
+def is_tensor(value):
+    return isinstance(value, Tensor)
+
+
+__all__ = ["Tensor", "tensor", "cat", "stack", "zeros", "ones", "randn", "is_grad_enabled"]
