@@ -46,8 +46,33 @@ def unpad_hw(x, padding):
     return x[:, :, ph:x.shape[2] - ph, pw:x.shape[3] - pw]
 
 
+def channels_first_padded(x, padding):
+    """(N, C, H, W) -> (C, N, H + 2ph, W + 2pw), zero-padded: the layout im2col reads from."""
+    n, c, h, w = x.shape
+    ph, pw = padding
+    out = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    return out
+
+
+def im2col(xp, kernel, stride, out_hw):
+    """Copy every window into one matrix: (kh·kw·C, N·OH·OW), row (i, j, c) holds input channel
+    c shifted by kernel offset (i, j). One strided slice per kernel offset, none per pixel."""
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
+    c, n = xp.shape[:2]
+    cols = np.empty((kh, kw, c, n, oh, ow), dtype=xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[i, j] = xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+    return cols.reshape(kh * kw * c, n * oh * ow)
+
+
 class Conv2d(Function):
-    """x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) -> (N, F, OH, OW)."""
+    """x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) -> (N, F, OH, OW).
+
+    With the input unrolled into columns (im2col) the convolution is one matrix product:
+    out = W_mat @ cols, W_mat: (F, kh·kw·C). Backward is then the matmul rule twice.
+    """
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0):
@@ -58,29 +83,41 @@ class Conv2d(Function):
         if weight.ndim != 4 or weight.shape[1] != x.shape[1]:
             raise ValueError(f"conv2d: weight of shape {weight.shape} does not match input of "
                              f"shape {x.shape}: expected (out_channels, {x.shape[1]}, kh, kw).")
-        stride, padding = pair(stride), pair(padding)
-        xp = pad_hw(x, padding)
-        if xp.shape[2] < weight.shape[2] or xp.shape[3] < weight.shape[3]:
-            raise ValueError(f"conv2d: kernel {weight.shape[2:]} is larger than the padded input "
+        (sh, sw), padding = pair(stride), pair(padding)
+        n, (f, _, kh, kw) = x.shape[0], weight.shape
+        xp = channels_first_padded(x, padding)
+        if xp.shape[2] < kh or xp.shape[3] < kw:
+            raise ValueError(f"conv2d: kernel {(kh, kw)} is larger than the padded input "
                              f"{xp.shape[2:]}.")
-        cols = windows(xp, weight.shape[2:], stride)            # (N, C, OH, OW, kh, kw)
-        out = np.einsum("nchwij,fcij->nfhw", cols, weight, optimize=True)
-        ctx.stride, ctx.padding, ctx.padded_shape = stride, padding, xp.shape
-        ctx.save_for_backward(cols, weight)
+        oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+        cols = im2col(xp, (kh, kw), (sh, sw), (oh, ow))
+        w_mat = weight.transpose(0, 2, 3, 1).reshape(f, -1)          # rows ordered (i, j, c)
+        out = (w_mat @ cols).reshape(f, n, oh, ow).transpose(1, 0, 2, 3)
+        ctx.geometry = (sh, sw), padding, xp.shape, (oh, ow)
+        ctx.save_for_backward(cols, weight)  # the unrolled input is the activation memory
         return out if bias is None else out + bias[None, :, None, None]
 
     @staticmethod
     def backward(ctx, grad):
         cols, weight = ctx.saved_tensors
+        (sh, sw), (ph, pw), padded_shape, (oh, ow) = ctx.geometry
+        f, c, kh, kw = weight.shape
+        grad_mat = np.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(f, -1)  # (F, N·OH·OW)
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            # Each window's gradient is the kernel weighted by the output gradients it fed.
-            window_grads = np.einsum("nfhw,fcij->nchwij", grad, weight, optimize=True)
-            grad_x = unpad_hw(scatter_windows(window_grads, ctx.padded_shape, ctx.stride),
-                              ctx.padding)
+            # cols = im2col(x) and out = W_mat @ cols, so d cols = W_matᵀ @ d out; im2col copied
+            # each pixel into several columns, so those column gradients add back onto it.
+            # Done per kernel offset (the same loop as im2col) to keep temporaries small.
+            grad_xp = np.zeros(padded_shape, dtype=grad.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    grad_cols = (weight[:, :, i, j].T @ grad_mat).reshape(c, -1, oh, ow)
+                    grad_xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += grad_cols
+            h, w = padded_shape[2] - 2 * ph, padded_shape[3] - 2 * pw
+            grad_x = grad_xp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
         if ctx.needs_input_grad[1]:
-            # δK = input windows correlated with δ(output), summed over batch and positions.
-            grad_w = np.einsum("nfhw,nchwij->fcij", grad, cols, optimize=True)
+            # δK = δout correlated with the input windows: the matmul rule dW = dY · colsᵀ.
+            grad_w = (grad_mat @ cols.T).reshape(f, kh, kw, c).transpose(0, 3, 1, 2)
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             grad_b = grad.sum(axis=(0, 2, 3))
         return grad_x, grad_w, grad_b
