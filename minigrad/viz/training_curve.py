@@ -1,0 +1,191 @@
+"""A training curve that redraws while the training loop runs, at a bounded cost.
+
+    curve = LiveTrainingCurve(total=20, log_scale=True)
+    display(curve)
+    with curve:                       # starts the clock; draws the last frame on exit
+        for epoch in range(1, 21):
+            ...train one epoch...
+            curve.update(epoch, train_loss=..., val_loss=..., train_acc=..., val_acc=...)
+
+Works for any loop (minigrad, torch, plain NumPy): `update` takes numbers, NumPy scalars or
+one-element tensors (anything with .item()). `curve(step, **metrics)` is the same call, so the
+object can be passed wherever a callback is expected.
+"""
+import time
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.ticker import NullFormatter
+
+from ._figure import FigureView
+
+SPLIT_PREFIXES = ("train", "training", "val", "valid", "validation", "test")
+# Before the first frame has been timed, assume it costs this much (seconds).
+FIRST_FRAME_GUESS = 0.06
+
+
+def split_metric_name(name):
+    """'train_loss' -> ('loss', 'train'); 'val acc' -> ('acc', 'val'); 'lr' -> ('lr', 'lr')."""
+    for separator in ("_", " ", "/", "-"):
+        head, found, tail = name.partition(separator)
+        if found and head.lower() in SPLIT_PREFIXES and tail:
+            return tail, head
+    return name, name
+
+
+def as_float(value):
+    """A Python float from a number, NumPy scalar or one-element tensor (minigrad or torch)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return float(value)
+
+
+class LiveTrainingCurve:
+    """Train/validation metrics against the step, one panel per metric (loss, acc, ...).
+
+    Frames are drawn only while the time spent inside `update` stays under `budget` (a fraction
+    of the elapsed training time, default 5%), one frame's cost kept in reserve for the final
+    frame, and at most one frame per `min_interval` seconds. `close()` (or leaving the `with`
+    block) draws the final frame.
+
+    history: {metric name: (steps list, values list)}; widget: the VBox to display
+    (a Label stating the latest step and values, above an Output widget holding the PNG).
+    """
+
+    def __init__(self, total=None, log_scale=False, budget=0.05, min_interval=0.25,
+                 xlabel="epoch", title=None, figsize=(7.0, 2.8), dpi=72):
+        self.total = total
+        self.log_scale = log_scale
+        self.budget = budget
+        self.min_interval = min_interval
+        self.xlabel = xlabel
+        self.title = title
+        self.history = {}
+        self.panels = {}           # panel name -> list of metric names drawn on it
+        self.view = FigureView(figsize=figsize, dpi=dpi)
+        self.label = widgets.Label(value="waiting for the first update ...")
+        self.widget = widgets.VBox([self.label, self.view.output])
+        self.widget.add_class("minigrad-live-curve")
+        self.overhead_seconds = 0.0   # all time spent inside update() and close()
+        self.frame_seconds = FIRST_FRAME_GUESS
+        self._axes = {}
+        self._lines = {}
+        self._started = None
+        self._last_frame = -np.inf
+        self._last_label = -np.inf
+        self._frame_is_stale = False
+        self._last_step = None
+
+    # ---- the training loop's side ------------------------------------------------------------
+    def start(self):
+        """Start the clock the budget is measured against (else: the first update)."""
+        self._started = time.perf_counter()
+        return self
+
+    def update(self, step=None, **metrics):
+        """Record metric values at `step` (default: previous step + 1); maybe draw a frame."""
+        entered = time.perf_counter()
+        if self._started is None:
+            self._started = entered
+        if step is None:
+            step = 1 if self._last_step is None else self._last_step + 1
+        self._last_step = step
+        for name, value in metrics.items():
+            if name not in self.history:
+                self.history[name] = ([], [])
+                panel, _ = split_metric_name(name)
+                self.panels.setdefault(panel, []).append(name)
+            steps, values = self.history[name]
+            steps.append(step)
+            values.append(as_float(value))
+        self._frame_is_stale = True
+
+        elapsed = entered - self._started
+        allowed = self.budget * elapsed
+        # Reserve one frame for close(): the whole run then stays within the budget.
+        if (entered - self._last_frame >= self.min_interval
+                and self.overhead_seconds + 2 * self.frame_seconds <= allowed):
+            self.draw()
+        elif (entered - self._last_label >= self.min_interval
+              and self.overhead_seconds + self.frame_seconds <= allowed):
+            self._set_label()
+        self.overhead_seconds += time.perf_counter() - entered
+
+    __call__ = update
+
+    def close(self):
+        """Draw the final frame (if anything changed since the last one)."""
+        entered = time.perf_counter()
+        if self._frame_is_stale:
+            self.draw()
+        self.overhead_seconds += time.perf_counter() - entered
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    # ---- drawing -------------------------------------------------------------------------------
+    @property
+    def frames(self):
+        return self.view.frames
+
+    def overhead_ratio(self, training_seconds):
+        """Time spent in this object / training time without it."""
+        return self.overhead_seconds / training_seconds
+
+    def _set_label(self):
+        self._last_label = time.perf_counter()
+        where = f"{self.xlabel} {self._last_step}" + (f"/{self.total}" if self.total else "")
+        latest = "   ".join(f"{name} {values[-1]:.4g}" for name, (_, values) in self.history.items())
+        self.label.value = f"{where}:   {latest}"
+
+    def _layout(self):
+        """(Re)create one Axes per panel, side by side."""
+        figure = self.view.figure
+        figure.clear()
+        self._axes.clear()
+        self._lines.clear()
+        count = len(self.panels)
+        figure.subplots_adjust(left=0.08 if count > 1 else 0.1, right=0.98, bottom=0.17,
+                               top=0.84 if self.title else 0.9, wspace=0.22)
+        for index, (panel, names) in enumerate(self.panels.items()):
+            ax = figure.add_subplot(1, count, index + 1)
+            self._axes[panel] = ax
+            for name in names:
+                _, series = split_metric_name(name)
+                self._lines[name], = ax.plot([], [], lw=1.5, marker="." if series != "train" else None,
+                                             label=series if series != name else name)
+            if self.log_scale and "loss" in panel.lower():
+                ax.set_yscale("log")
+                # Labelled minor ticks cost more to draw than the rest of the frame.
+                ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel(self.xlabel)
+            ax.set_title(panel, fontsize=10)
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=8, loc="upper right")  # "best" searches: slow
+        if self.title:
+            figure.suptitle(self.title, fontsize=10)
+
+    def draw(self):
+        """Draw a frame now, whatever the budget says."""
+        started = time.perf_counter()
+        if set(self._lines) != set(self.history):
+            self._layout()
+        for name, (steps, values) in self.history.items():
+            self._lines[name].set_data(steps, values)
+        for ax in self._axes.values():
+            ax.relim()
+            ax.autoscale_view()
+        self._set_label()
+        self.view.show(text=self.label.value)
+        self._last_frame = time.perf_counter()
+        self._frame_is_stale = False
+        self.frame_seconds = self._last_frame - started
+
+    # ---- display -------------------------------------------------------------------------------
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
