@@ -10,7 +10,10 @@ from .tensor import Tensor, cat, ones, randn, stack, tensor, zeros
 from . import functional, gradcheck, nn, optim
 from .nn.init import manual_seed
 
-float32, float64, int64 = "float32", "float64", "int64"
+import numpy as _np
+
+# dtype names as in torch: mg.Tensor(x, dtype=mg.float64)
+float32, float64, int64 = _np.float32, _np.float64, _np.int64
 
 __all__ = ["Tensor", "Value", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor",
            "cat", "stack", "zeros", "ones", "randn", "functional", "gradcheck", "nn", "optim",
