@@ -79,8 +79,8 @@ _dropout_rng = np.random.default_rng()
 
 def dropout(x, p=0.5, training=True, generator=None):
     """Inverted dropout: identity when not training or p == 0."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability has to be in [0, 1), got {p}.")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, got {p}.")
     if not training or p == 0.0:
         return x
     return normalization.Dropout.apply(x, p=p, rng=generator or _dropout_rng)

@@ -271,9 +271,10 @@ class Tensor:
         return LogSumExp.apply(self, dim=dim, keepdim=keepdim)
 
     # ---- shape ----------------------------------------------------------------------------
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return shape.Reshape.apply(self, shape=tuple(shape))
+    def reshape(self, *sizes):
+        # (named `sizes`, not `shape`: that name is the ops.shape module used below)
+        sizes = sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+        return shape.Reshape.apply(self, shape=tuple(sizes))
 
     view = reshape
 

@@ -133,10 +133,12 @@ class MatMul(Function):
         # Work with matrices: a vector a is a row (1, K), a vector b a column (K, 1).
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            grad = np.expand_dims(grad, -2)
+        # Restore the dims the promotion removed from the output; the column dim first, so that
+        # a 1-D @ 1-D dot product (a 0-d grad) becomes (1,) and then (1, 1).
         if b.ndim == 1:
             grad = np.expand_dims(grad, -1)
+        if a.ndim == 1:
+            grad = np.expand_dims(grad, -2)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             # Y = A B  =>  dA = dY Bᵀ

@@ -44,7 +44,9 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x, p, rng):
-        keep = (rng.random(x.shape) >= p).astype(x.dtype) / (1.0 - p)
+        keep = (rng.random(x.shape) >= p).astype(x.dtype)
+        if p < 1.0:  # p = 1 keeps nothing (zeros, as torch gives): nothing to rescale
+            keep /= 1.0 - p
         ctx.save_for_backward(keep)
         return x * keep
 
