@@ -1,0 +1,169 @@
+"""Calling the student's functions on one test case and turning what they return into arrays.
+
+A *call* (named in each task spec) builds the arguments for one case (callables from
+``functions``, fresh copies of the input arrays), calls the student's function(s) and returns a
+dict of plain float64 arrays. Runs in the sandbox for hardened grading and in the student's own
+kernel for the notebook's self-checks; in both places only arrays leave this module.
+"""
+import linecache
+import os
+import traceback
+
+import numpy as np
+
+from . import functions
+
+MAX_MESSAGE = 400
+
+
+class BadReturn(Exception):
+    """The student's function returned something that is not the expected numbers."""
+
+
+def to_array(value, what):
+    """A float64 copy of value (any array-like of numbers); BadReturn naming `what` otherwise."""
+    if value is None:
+        raise BadReturn(f"{what} is None: did you forget a `return` statement?")
+    if isinstance(value, (str, bytes, dict)):
+        raise BadReturn(f"{what} is a {type(value).__name__}, expected numbers")
+    try:
+        raw = np.asarray(value)
+    except Exception as exc:  # a student object whose __array__ misbehaves
+        raise BadReturn(f"{what} ({type(value).__name__}) cannot be read as numbers: {exc}") from None
+    if raw.dtype.kind not in "biuf":
+        raise BadReturn(f"{what} has dtype {raw.dtype} ({type(value).__name__}), expected real numbers")
+    return np.array(raw, dtype=np.float64, copy=True)
+
+
+def returned_dtype(value):
+    """dtype name of an array-like return value, for dtype feedback ("float32", "int64", ...)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return str(dtype)
+    return type(value).__name__
+
+
+def _scalar_function(name):
+    fn = functions.SCALAR_FUNCTIONS[name]
+    return lambda x: float(fn(np, x))
+
+
+def _vector_function(name, arrays):
+    fn = functions.VECTOR_FUNCTIONS[name]
+    extra = {k: v.copy() for k, v in arrays.items() if k in ("a", "M")}
+    return lambda x: float(fn(np, np.asarray(x, dtype=np.float64), **extra))
+
+
+def difference_quotient(fns, arrays, params):
+    """quotient(f, x, h) with f a named scalar function; x, h 0-d arrays. -> {"value": ()}."""
+    (quotient,) = fns
+    f = _scalar_function(params["f"])
+    value = quotient(f, float(arrays["x"]), float(arrays["h"]))
+    return {"value": to_array(value, "the value you returned")}, {"value": returned_dtype(value)}
+
+
+def numerical_gradient(fns, arrays, params):
+    """gradient(f, x) for a named f: R^shape -> R. -> {"grad": x.shape, "x_after": x.shape}."""
+    (gradient,) = fns
+    f = _vector_function(params["f"], arrays)
+    x = arrays["x"].copy()
+    grad = gradient(f, x)
+    return ({"grad": to_array(grad, "the gradient you returned"), "x_after": to_array(x, "x")},
+            {"grad": returned_dtype(grad)})
+
+
+def gradient_checker(fns, arrays, params):
+    """Either relative_error(a, b) -> {"rel": ()} or gradient_check(f, grad_f, x) -> {"check": ()},
+    where grad_f is a hand-written gradient with a named bug (or none)."""
+    relative_error, gradient_check = fns
+    if params["kind"] == "relative_error":
+        value = relative_error(arrays["a"].copy(), arrays["b"].copy())
+        return {"rel": to_array(value, "the relative error you returned")}, {"rel": returned_dtype(value)}
+    name, bug = params["f"], functions.GRADIENT_BUGS[params["bug"]]
+    f = _vector_function(name, arrays)
+    exact = functions.VECTOR_GRADIENTS[name]
+    extra = {k: arrays[k].copy() for k in arrays if k in ("a", "M")}
+
+    def grad_f(x):
+        x = np.asarray(x, dtype=np.float64)
+        return bug(exact(x, **extra), x)
+
+    value = gradient_check(f, grad_f, arrays["x"].copy())
+    return {"check": to_array(value, "the relative error you returned")}, {"check": returned_dtype(value)}
+
+
+MLP_PARAMETERS = ("W1", "b1", "W2", "b2")
+
+
+def network_gradient(fns, arrays, params):
+    """gradients(params, X, Y) for the notebook's mlp_loss. -> grad_<name> and after_<name> for
+    each parameter, shapes of the parameters."""
+    (gradients,) = fns
+    net = {name: arrays[name].copy() for name in MLP_PARAMETERS}
+    given = dict(net)  # the very arrays handed over, to see whether they were left unchanged
+    grads = gradients(net, arrays["X"].copy(), arrays["Y"].copy())
+    if isinstance(grads, (list, tuple)) and len(grads) == len(MLP_PARAMETERS):
+        grads = dict(zip(MLP_PARAMETERS, grads))
+    if not isinstance(grads, dict):
+        raise BadReturn(f"returned a {type(grads).__name__}; expected a dict with keys "
+                        f"{', '.join(MLP_PARAMETERS)}")
+    outputs, dtypes = {}, {}
+    for name in MLP_PARAMETERS:
+        if name not in grads:
+            raise BadReturn(f"the dict you returned has no key {name!r}")
+        outputs[f"grad_{name}"] = to_array(grads[name], f"the gradient for {name}")
+        dtypes[f"grad_{name}"] = returned_dtype(grads[name])
+        outputs[f"after_{name}"] = to_array(given[name], name)
+    return outputs, dtypes
+
+
+CALLS = {
+    "difference_quotient": difference_quotient,
+    "numerical_gradient": numerical_gradient,
+    "gradient_checker": gradient_checker,
+    "network_gradient": network_gradient,
+}
+
+
+def _is_student_frame(filename):
+    if filename.startswith("<cell "):
+        return True
+    if filename.startswith("<"):
+        return False
+    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return not (filename.startswith(own) or "site-packages" in filename or "/lib/python3" in filename)
+
+
+def describe_error(exc):
+    """Exception -> {"type", "message", "cell", "line", "code"}: what a student can act on.
+
+    The location is the deepest frame in the student's own code, not in the grader or NumPy."""
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<the exception's message could not be printed>"
+    info = {"type": type(exc).__name__, "message": message[:MAX_MESSAGE],
+            "cell": None, "line": None, "code": None}
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if _is_student_frame(frame.filename):
+            info["line"] = frame.lineno
+            code = frame.line or linecache.getline(frame.filename, frame.lineno or 0).strip()
+            info["code"] = (code or "")[:200]
+            if frame.filename.startswith("<cell "):
+                info["cell"] = frame.filename[len("<cell "):-1]
+            break
+    return info
+
+
+def run_case(call, fns, arrays, params):
+    """One case -> (outputs: dict of float64 arrays, dtypes: dict of str, error: dict or None).
+
+    Never raises: an exception (even SystemExit) from student code becomes the error dict."""
+    try:
+        outputs, dtypes = CALLS[call](fns, arrays, params)
+        return outputs, dtypes, None
+    except BadReturn as exc:
+        return {}, {}, {"type": "BadReturn", "message": str(exc)[:MAX_MESSAGE],
+                        "cell": None, "line": None, "code": None}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are the student's too
+        return {}, {}, describe_error(exc)

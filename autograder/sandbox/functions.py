@@ -1,0 +1,71 @@
+"""Test functions that graded calls are built from, written once for NumPy and for PyTorch.
+
+Every function takes ``xp`` (the array module, ``numpy`` or ``torch``) first. The sandbox
+evaluates it with NumPy to hand callables to student code; the trusted grader evaluates the very
+same expression with torch to get exact gradients by autograd. The functions are public test
+material: knowing them does not help a student, because inputs are drawn at grade time.
+"""
+import numpy as np
+
+# Scalar functions f(x) for the difference-quotient exercises. "lecture" is the lecture's
+# f(x) = 2 / sin(exp(-x)).
+SCALAR_FUNCTIONS = {
+    "sin3": lambda xp, x: xp.sin(3.0 * x),
+    "cubic": lambda xp, x: x**3 - 2.0 * x,
+    "lecture": lambda xp, x: 2.0 / xp.sin(xp.exp(-x)),
+    "softplus": lambda xp, x: xp.log(1.0 + xp.exp(x)),
+    "exp_half": lambda xp, x: xp.exp(0.5 * x),
+}
+
+
+def smooth_mix(xp, x, a, M):
+    """f(x) = sum(a * sin x) + 0.5 * x_flat^T M x_flat + tanh(sum x); x of any shape, a like x,
+    M of shape (x.size, x.size). Returns a scalar."""
+    flat = x.reshape(-1)
+    return (a * xp.sin(x)).sum() + 0.5 * (flat @ (M @ flat)) + xp.tanh(x.sum())
+
+
+def smooth_mix_grad(x, a, M):
+    """Hand-derived NumPy gradient of smooth_mix, shape of x."""
+    flat = x.reshape(-1)
+    quadratic = (0.5 * (M + M.T) @ flat).reshape(x.shape)
+    return a * np.cos(x) + quadratic + (1.0 - np.tanh(x.sum()) ** 2)
+
+
+def log_sum_exp(xp, x, a):
+    """f(x) = log(sum(exp(a * x))); x of any shape, a like x. Returns a scalar."""
+    z = a * x
+    peak = z.max()
+    return peak + xp.log(xp.exp(z - peak).sum())
+
+
+def log_sum_exp_grad(x, a):
+    """Hand-derived NumPy gradient of log_sum_exp, shape of x."""
+    z = a * x
+    weights = np.exp(z - z.max())
+    return a * weights / weights.sum()
+
+
+VECTOR_FUNCTIONS = {"smooth_mix": smooth_mix, "log_sum_exp": log_sum_exp}
+VECTOR_GRADIENTS = {"smooth_mix": smooth_mix_grad, "log_sum_exp": log_sum_exp_grad}
+
+# Deliberately broken gradients for the gradient-checker exercise: each maps a correct gradient
+# g (and the input x) to a classic mistake.
+GRADIENT_BUGS = {
+    "correct": lambda g, x: g,
+    "doubled": lambda g, x: 2.0 * g,
+    "wrong_sign": lambda g, x: -g,
+    "transposed": lambda g, x: g.T.copy(),
+    "one_entry_off": lambda g, x: g + np.eye(1, g.size, g.size // 2).reshape(g.shape) * 0.1,
+}
+
+
+def mlp_loss(xp, W1, b1, W2, b2, X, Y):
+    """Mean over the batch of 0.5 * ||y_hat - y||^2 for a ReLU network.
+
+    W1: (H, D), b1: (H,), W2: (K, H), b2: (K,), X: (N, D), Y: (N, K). Returns a scalar.
+    """
+    A = X @ W1.T + b1
+    Z = A * (A > 0)
+    Y_hat = Z @ W2.T + b2
+    return 0.5 * ((Y_hat - Y) ** 2).sum() / X.shape[0]

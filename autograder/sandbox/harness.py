@@ -1,0 +1,132 @@
+"""Entry point of the untrusted grading process: run the answer cells, call the tasks, save arrays.
+
+    python -I harness.py IN_DIR OUT_DIR OPTIONS_JSON
+
+IN_DIR (read-only) holds ``plan.json`` (cells to execute, tasks with their calls and case
+settings) and ``task<k>.npz`` (the input arrays of task k, keys ``c<case>_<name>``). OUT_DIR
+receives, per task k, ``task<k>.npz`` (returned arrays) and ``task<k>.json`` (per-case errors and
+dtypes), and per failing cell ``cell<i>.json``. Progress lines go to a pipe so that the trusted
+runner can time each step and tell which step a crash happened in.
+
+The prologue (limits, dropping root, the import guard) runs before any student code.
+"""
+import builtins
+import json
+import linecache
+import os
+import resource
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+LIMITS = {
+    "as": resource.RLIMIT_AS,
+    "nproc": resource.RLIMIT_NPROC,
+    "nofile": resource.RLIMIT_NOFILE,
+    "fsize": resource.RLIMIT_FSIZE,
+    "core": resource.RLIMIT_CORE,
+}
+
+
+def apply_limits(limits):
+    """Set soft = hard limits, so student code cannot raise them again."""
+    for name, value in limits.items():
+        if name == "cpu":
+            resource.setrlimit(resource.RLIMIT_CPU, (int(value), int(value) + 1))
+        elif name in LIMITS:
+            resource.setrlimit(LIMITS[name], (int(value), int(value)))
+
+
+def drop_root(uid, writable_dirs):
+    """Become an unprivileged user (RLIMIT_NPROC is not enforced for root)."""
+    for path in writable_dirs:
+        os.chmod(path, 0o1777)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise SystemExit("harness: could not drop privileges")
+
+
+def main(argv):
+    in_dir, out_dir, options = argv[1], argv[2], json.loads(argv[3])
+    progress_fd = options["progress_fd"]
+
+    def progress(line):
+        os.write(progress_fd, (line + "\n").encode())
+
+    with open(os.path.join(in_dir, "plan.json")) as fh:
+        plan = json.load(fh)
+    import numpy as np  # loaded before student code, so the saving functions below are the real ones
+
+    inputs = []
+    for k in range(len(plan["tasks"])):
+        with np.load(os.path.join(in_dir, f"task{k}.npz"), allow_pickle=False) as data:
+            inputs.append({key: data[key] for key in data.files})
+    save_npz, replace, dumps = np.savez, os.replace, json.dumps
+
+    if options.get("uid") is not None and os.getuid() == 0:
+        drop_root(options["uid"], options.get("writable", []))
+    apply_limits(options.get("limits", {}))
+    if options.get("scratch"):
+        os.chdir(options["scratch"])
+
+    from sandbox import calls, cells, guard
+
+    guard.install(options.get("forbidden", []))
+    progress("ready")
+
+    def write(name, payload, arrays=None):
+        path = os.path.join(out_dir, name)
+        if arrays is not None:
+            with builtins.open(path + ".npz.part", "wb") as fh:
+                save_npz(fh, **arrays)
+            replace(path + ".npz.part", path + ".npz")
+        with builtins.open(path + ".json.part", "w") as fh:
+            fh.write(dumps(payload))
+        replace(path + ".json.part", path + ".json")
+
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": cells.get_ipython}
+    skip = set(options.get("skip_cells", []))
+    for i, cell in enumerate(plan["cells"]):
+        if i in skip:
+            continue
+        filename = f"<cell {cell['grade_id']}>"
+        source = cells.to_python(cell["source"])
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        progress(f"start cell {i}")
+        try:
+            exec(compile(source, filename, "exec"), namespace)
+        except BaseException as exc:  # noqa: BLE001 - a failing cell must not stop the others
+            write(f"cell{i}", {"grade_id": cell["grade_id"], "error": calls.describe_error(exc)})
+        progress(f"end cell {i}")
+
+    for k, task in enumerate(plan["tasks"]):
+        if k < options.get("first_task", 0):
+            continue
+        progress(f"start task {k}")
+        fns, missing = [], None
+        for name in task["functions"]:
+            fn = namespace.get(name)
+            if not callable(fn):
+                what = "is not defined" if fn is None else f"is a {type(fn).__name__}, not a function"
+                missing = {"type": "NameError", "message": f"{name} {what}", "cell": None,
+                           "line": None, "code": None, "missing_function": name}
+            fns.append(fn)
+        results, arrays = [], {}
+        for i, params in enumerate(task["cases"]):
+            if missing:
+                results.append({"error": missing, "dtypes": {}})
+                continue
+            case_arrays = {key.split("_", 1)[1]: value for key, value in inputs[k].items()
+                           if key.split("_", 1)[0] == f"c{i}"}
+            outputs, dtypes, error = calls.run_case(task["call"], fns, case_arrays, params)
+            results.append({"error": error, "dtypes": dtypes})
+            arrays.update({f"c{i}_{key}": value for key, value in outputs.items()})
+        write(f"task{k}", {"cases": results}, arrays)
+        progress(f"end task {k}")
+    progress("done")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

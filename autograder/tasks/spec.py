@@ -1,0 +1,81 @@
+"""The task-spec format: one spec per graded test cell, the single source of truth for grading.
+
+A ``Task`` says which answer cells and functions it grades, how to draw its inputs (``make_cases``,
+seeded: fixed cases for the notebook's visible test, more and larger ones when hidden), how to
+call the student's code (``call``, a name in ``autograder/sandbox/calls.py``), how to compute
+the reference in the trusted process, which properties are checked with what tolerance and
+weight (``checks``), its points, and which modules the student's code may not use.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    """Inputs of one call: named arrays plus small JSON-able settings (function names...)."""
+    arrays: dict
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded property: the outputs `keys` must match the reference on every case that has them.
+
+    rtol bounds minigrad's relative error max|a-b| / max(1e-8, max(|a|+|b|)); exact demands
+    equality (e.g. "x is unchanged"). `compare`, when given, replaces the default comparison:
+    (expected, got, case) -> compare.Verdict."""
+    name: str
+    keys: tuple
+    weight: float = 1.0
+    rtol: float = 1e-6
+    exact: bool = False
+    compare: Callable = None
+    hint: str = ""  # shown when the check fails, e.g. "restore x[i] after perturbing it"
+
+
+@dataclass(frozen=True)
+class Task:
+    grade_id: str                      # the test cell's grade_id
+    title: str                         # what the student implemented, for feedback
+    points: float
+    answer_cells: tuple                # grade_ids of the solution cells this task exercises
+    functions: tuple                   # names the student defines, passed to `call` in this order
+    call: str                          # key of autograder.sandbox.calls.CALLS
+    make_cases: Callable               # (rng: np.random.Generator, hidden: bool) -> list[Case]
+    reference: Callable                # Case -> {key: ndarray}, computed in the trusted process
+    checks: tuple
+    variants: Callable = None          # Case -> {mistake name: {key: ndarray}}: known wrong answers
+    diagnosis_context: Callable = None  # Case -> kwargs for diagnosis.diagnose (batch_size, branches)
+    forbidden: tuple = ("torch",)      # modules the student's code may not import
+    allowed: tuple = ()                # course packages mounted for the student's code
+    timeout: float = 10.0              # wall seconds for all cases of this task
+
+    @property
+    def total_weight(self):
+        return sum(check.weight for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The graded part of one notebook."""
+    assignment_id: str
+    tasks: tuple
+    memory_bytes: int = 1 << 30
+
+    def task(self, grade_id):
+        for task in self.tasks:
+            if task.grade_id == grade_id:
+                return task
+        raise KeyError(f"no task {grade_id!r} in {self.assignment_id}")
+
+    @property
+    def points(self):
+        return sum(task.points for task in self.tasks)
+
+
+def scalar(value):
+    """A 0-d float64 array (how scalar inputs travel)."""
+    return np.asarray(value, dtype=np.float64)
+
