@@ -336,7 +336,13 @@ def normalize_permutation(dims, ndim):
 
 
 def _operand(value):
-    """Tensors pass through; Python numbers stay Python numbers so float32 is never upcast."""
+    """Tensors pass through; Python numbers stay Python numbers so float32 is never upcast.
+
+    NumPy scalars (np.sqrt(2.0) is an np.float64) become Python numbers too: numpy would let an
+    np.float64 upcast a float32 array, torch treats them as plain numbers.
+    """
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        value = value.item()
     if isinstance(value, Tensor) or isinstance(value, (int, float)):
         return value
     return Tensor(value)
