@@ -1,0 +1,134 @@
+"""Deciding a task's score from the arrays that came back, in the trusted process.
+
+For every case the reference is computed here from the inputs drawn here; the student's process
+only ever supplied float64 arrays. A check earns its weight when it holds on every case it
+applies to; the task's score is its points times the weight earned.
+"""
+import re
+
+from .compare import Verdict, compare_exact, compare_values
+from .results import CheckOutcome, TaskResult
+
+_FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
+
+
+def redact_numbers(text):
+    """Hide decimal numbers in a message from a hidden case (they could be hidden inputs)."""
+    return _FLOAT.sub("…", text)
+
+
+def describe_exception(error, hidden, cell_problems=None):
+    """Student-facing sentence for an exception dict from the sandbox."""
+    kind, message = str(error.get("type", "Error")), str(error.get("message", ""))
+    if hidden:
+        message = redact_numbers(message)
+    if kind == "BadReturn":
+        return message
+    missing = error.get("missing_function")
+    if missing:
+        text = f"{missing} is not defined when the tests run"
+        problem = (cell_problems or {}).get(missing)
+        return f"{text}: {problem}" if problem else f"{text}. Did its cell run without errors?"
+    if kind == "NotImplementedError" and not message:
+        text = "not answered yet: the cell still raises NotImplementedError"
+    elif kind == "SystemExit":
+        text = "your code called sys.exit() (or exit()); return a value instead"
+    elif kind in ("MemoryError", "_ArrayMemoryError"):
+        text = f"MemoryError: your code tried to use more memory than the grader allows ({message})"
+    else:
+        text = f"{kind}: {message}" if message else kind
+    if error.get("line"):
+        where = f"cell '{error['cell']}', line {error['line']}" if error.get("cell") else f"line {error['line']}"
+        code = f": {error['code']}" if error.get("code") else ""
+        text += f" ({where}{code})"
+    return text
+
+
+def _case_label(index, hidden_flags):
+    if hidden_flags[index]:
+        n_hidden = sum(hidden_flags)
+        return f"hidden test {sum(hidden_flags[:index + 1])} of {n_hidden}"
+    return f"visible test {index + 1} (the one in your notebook)"
+
+
+def _label(key):
+    """How an output key is named in messages: "grad_W1" -> "the gradient for W1"."""
+    if key.startswith("grad_"):
+        return f"the gradient for {key[5:]}"
+    if key.startswith("after_"):
+        return key[6:]
+    return {"grad": "the gradient", "x_after": "x", "value": "the value", "rel": "the relative error",
+            "check": "the relative error"}.get(key, key)
+
+
+def _check_case(task, check, case, reference, outputs, dtypes, variants, context):
+    """Verdict of one check on one case whose call returned normally."""
+    if check.compare is not None:
+        return check.compare(reference, outputs, case)
+    for key in check.keys:
+        got = outputs.get(key)
+        what = _label(key)
+        if check.exact:
+            verdict = compare_exact(reference[key], got, what=what)
+        else:
+            kw = {"batch_size": context.get("batch_size"),
+                  "branches": context.get("branches", {}).get(key),
+                  "variants": {code: (msg, arrays[key]) for code, (msg, arrays) in variants.items()
+                               if key in arrays}}
+            verdict = compare_values(reference[key], got, what=what, rtol=check.rtol,
+                                     got_dtype=dtypes.get(key), diagnosis=kw)
+        if not verdict.passed:
+            return verdict
+    return Verdict(True)
+
+
+def judge_task(task, cases, hidden_flags, run, cell_problems=None):
+    """-> TaskResult for `task` given its cases, which are hidden, and the sandbox's TaskRun.
+
+    cell_problems: {function name: why its answer cell failed}, to explain missing functions."""
+    result = TaskResult(task.grade_id, task.title, float(task.points), 0.0)
+    if run.failure:
+        result.error = f"No result: {run.failure}."
+        result.checks = [CheckOutcome(c.name, c.weight, False, result.error) for c in task.checks]
+        return result
+    references = [task.reference(case) for case in cases]
+    variants = [task.variants(case) if task.variants else {} for case in cases]
+    contexts = [task.diagnosis_context(case) if task.diagnosis_context else {} for case in cases]
+    earned = 0.0
+    for check in task.checks:
+        applicable = [i for i, ref in enumerate(references) if all(k in ref for k in check.keys)]
+        failures = []
+        for i in applicable:
+            status = run.cases[i] if i < len(run.cases) else {"error": {"type": "?", "message": "no result"}}
+            error = status.get("error")
+            if error:
+                failures.append((i, Verdict(False, describe_exception(error, hidden_flags[i], cell_problems),
+                                            exception=True)))
+                continue
+            verdict = _check_case(task, check, cases[i], references[i], run.outputs[i],
+                                  status.get("dtypes") or {}, variants[i], contexts[i])
+            if not verdict.passed:
+                failures.append((i, verdict))
+        passed = bool(applicable) and not failures
+        outcome = CheckOutcome(check.name, check.weight, passed)
+        if failures:
+            first, verdict = failures[0]
+            outcome.message = (f"Failed {len(failures)} of {len(applicable)} tests; "
+                               f"{_case_label(first, hidden_flags)}: {verdict.message}")
+            if check.hint and not verdict.exception:
+                outcome.message += f" Hint: {check.hint}"
+            seen = set()
+            for _, v in failures:
+                for mistake in v.mistakes:
+                    if mistake.code not in seen:
+                        seen.add(mistake.code)
+                        outcome.mistakes.append({"code": mistake.code, "message": mistake.message})
+        else:
+            earned += check.weight
+        result.checks.append(outcome)
+    result.score = round(task.points * earned / task.total_weight, 4)
+    if all(not c.passed for c in result.checks) and run.cases:
+        errors = [c.get("error") for c in run.cases if c.get("error")]
+        if errors and len(errors) == len(run.cases):
+            result.error = describe_exception(errors[0], all(hidden_flags), cell_problems)
+    return result
