@@ -218,6 +218,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __bool__(self):
+        # Without this every Tensor is truthy and `if loss < 0.1:` is always taken.
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of a Tensor with {self.data.size} values is "
+                               "ambiguous; use .any() / .all() on .data, or reduce it first.")
+        return bool(self.data.item())
+
     # ---- elementwise functions ------------------------------------------------------------
     def exp(self):
         return pointwise.Exp.apply(self)

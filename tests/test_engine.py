@@ -472,3 +472,14 @@ def test_value_rejects_nesting_and_bad_log():
         Value(Value(1.0))
     with pytest.raises(ValueError):
         Value(-1.0).log()
+
+
+def test_truth_value_of_tensors_like_torch():
+    x = mg.Tensor(np.array([0.5]))
+    assert bool(x > 0.0) and not bool(x > 1.0) and not mg.Tensor(0.0)
+    taken = "yes" if mg.Tensor(np.array(2.0)) < 1.0 else "no"
+    assert taken == "no"
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(mg.Tensor(np.array([1.0, 2.0])) > 0.0)
+    with pytest.raises(RuntimeError):  # torch too
+        bool(torch.tensor([1.0, 2.0]) > 0.0)
