@@ -28,6 +28,8 @@ class MultiheadSelfAttention(Module):
 
     Same parameters as torch.nn.MultiheadAttention used as self-attention with
     batch_first=True: in_proj (3·E, E) for q, k, v stacked, and out_proj (E, E).
+    attn_mask follows F.scaled_dot_product_attention: a boolean mask is True where a query MAY
+    attend, the opposite of nn.MultiheadAttention's boolean attn_mask (True = masked out).
     """
 
     def __init__(self, embed_dim, num_heads, bias=True, dtype=np.float32):
