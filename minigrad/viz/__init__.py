@@ -8,10 +8,24 @@ handled by duck typing.
     finite_difference_explorer(f, df, x0)      slider over log10 h; difference errors vs h
     learning_rate_explorer(train)              log slider over lr; overlaid loss curves
     LiveTrainingCurve(...)                     train/val loss and accuracy during training
+    loss_landscape_explorer(model, loss_fn)    1-D/2-D landscapes, optimiser path on a contour
+    landscape_1d / landscape_2d / linear_interpolation / trajectory_landscape  (the numbers)
+    draw_graph(value_or_tensor)                the computational graph, graphviz or matplotlib
 """
 from .explorers import (FiniteDifferenceExplorer, LearningRateExplorer, difference_errors,
                         finite_difference_explorer, learning_rate_explorer)
+from .graph import GraphDrawing, draw_graph
+from .landscape import (Landscape1D, Landscape2D, Trajectory, filter_normalize,
+                        landscape_1d, landscape_2d, linear_interpolation, load_parameter_arrays,
+                        parameter_arrays, plot_landscape_1d, plot_landscape_2d, random_direction,
+                        trajectory_landscape)
+from .landscape_explorer import LossLandscapeExplorer, loss_landscape_explorer
 from .training_curve import LiveTrainingCurve
 
 __all__ = ["finite_difference_explorer", "FiniteDifferenceExplorer", "difference_errors",
-           "learning_rate_explorer", "LearningRateExplorer", "LiveTrainingCurve"]
+           "learning_rate_explorer", "LearningRateExplorer", "LiveTrainingCurve",
+           "draw_graph", "GraphDrawing", "loss_landscape_explorer", "LossLandscapeExplorer",
+           "Landscape1D", "Landscape2D", "Trajectory", "filter_normalize", "random_direction",
+           "landscape_1d", "landscape_2d", "linear_interpolation", "trajectory_landscape",
+           "parameter_arrays", "load_parameter_arrays", "plot_landscape_1d",
+           "plot_landscape_2d"]

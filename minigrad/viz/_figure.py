@@ -40,7 +40,8 @@ class FigureView:
     def render_png(self):
         """The figure as PNG bytes."""
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
+        # Fast zlib level: a third of the encoding time, PNG a little larger.
+        self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
     def show(self, text="figure"):

@@ -15,7 +15,7 @@ import time
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ._figure import FigureView
 
@@ -143,29 +143,41 @@ class LiveTrainingCurve:
         self.label.value = f"{where}:   {latest}"
 
     def _layout(self):
-        """(Re)create one Axes per panel, side by side."""
+        """(Re)create one Axes per panel, side by side.
+
+        Kept cheap to draw (every frame counts against the budget): panel names as y labels
+        (axes titles cost a tick-label layout pass), one legend, few ticks.
+        """
         figure = self.view.figure
         figure.clear()
         self._axes.clear()
         self._lines.clear()
         count = len(self.panels)
-        figure.subplots_adjust(left=0.08 if count > 1 else 0.1, right=0.98, bottom=0.17,
-                               top=0.84 if self.title else 0.9, wspace=0.22)
+        figure.subplots_adjust(left=0.09 if count > 1 else 0.1, right=0.98, bottom=0.17,
+                               top=0.86 if self.title else 0.95, wspace=0.28)
         for index, (panel, names) in enumerate(self.panels.items()):
             ax = figure.add_subplot(1, count, index + 1)
             self._axes[panel] = ax
             for name in names:
                 _, series = split_metric_name(name)
-                self._lines[name], = ax.plot([], [], lw=1.5, marker="." if series != "train" else None,
+                self._lines[name], = ax.plot([], [], lw=1.5,
+                                             marker="." if series != "train" else None,
                                              label=series if series != name else name)
             if self.log_scale and "loss" in panel.lower():
                 ax.set_yscale("log")
                 # Labelled minor ticks cost more to draw than the rest of the frame.
                 ax.yaxis.set_minor_formatter(NullFormatter())
+            else:
+                ax.yaxis.set_major_locator(MaxNLocator(5))
+            ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
             ax.set_xlabel(self.xlabel)
-            ax.set_title(panel, fontsize=10)
+            ax.set_ylabel(panel)
             ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=8, loc="upper right")  # "best" searches: slow
+            labels = [self._lines[name].get_label() for name in names]
+            if index == 0:
+                first_labels = labels
+            if index == 0 or labels != first_labels:  # same series everywhere: one legend
+                ax.legend(fontsize=8, loc="upper right")  # "best" searches: slow
         if self.title:
             figure.suptitle(self.title, fontsize=10)
 

@@ -1,0 +1,168 @@
+"""Loss landscapes: filter normalisation, the grid's centre, restoring parameters, torch models."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.functional as F
+from minigrad import nn
+from minigrad.viz import landscape as L
+from minigrad.viz import loss_landscape_explorer
+
+
+@pytest.fixture
+def problem():
+    mg.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = mg.Tensor(rng.standard_normal((200, 8)).astype(np.float32))
+    y = rng.integers(0, 3, 200)
+    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3))
+    trajectory = L.Trajectory(model)
+    trajectory.record()
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    for _ in range(15):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        trajectory.record()
+    return model, (lambda m: F.cross_entropy(m(x), y)), trajectory
+
+
+def test_filter_normalised_directions_have_the_weights_filter_norms():
+    rng = np.random.default_rng(1)
+    weights = [rng.standard_normal((6, 4)), rng.standard_normal(6),
+               rng.standard_normal((5, 3, 3, 3)), rng.standard_normal(5)]
+    direction = L.random_direction(weights, rng=2)
+    for d, w in zip(direction, weights):
+        assert d.shape == w.shape
+        if w.ndim == 1:
+            assert not d.any()  # biases: zero direction
+        else:
+            for d_filter, w_filter in zip(d, w):
+                assert np.linalg.norm(d_filter) == pytest.approx(np.linalg.norm(w_filter),
+                                                                 rel=1e-9)
+
+
+def test_biases_can_follow_their_weight_instead():
+    weights = [np.ones((2, 2)), np.array([3.0, 4.0])]
+    direction = L.filter_normalize([np.ones((2, 2)), np.zeros(2)], weights, ignore_biases=False)
+    np.testing.assert_array_equal(direction[1], [3.0, 4.0])
+
+
+def test_the_centre_of_the_2d_landscape_is_the_trained_loss(problem):
+    model, loss_fn, _ = problem
+    before = L.parameter_arrays(model)
+    trained_loss = L.evaluate(model, loss_fn)
+    landscape = L.landscape_2d(model, loss_fn, resolution=7, distance=0.5)
+    assert landscape.losses.shape == (7, 7)
+    assert landscape.xs[3] == 0.0 and landscape.ys[3] == 0.0
+    assert landscape.losses[3, 3] == trained_loss == landscape.center_loss
+    # Away from the trained point, the loss goes up along every edge of the plane.
+    assert landscape.losses.min() == pytest.approx(trained_loss, rel=0.1)
+    for after, original in zip(L.parameter_arrays(model), before):
+        np.testing.assert_array_equal(after, original)
+
+
+def test_the_grid_has_the_right_axes_orientation(problem):
+    model, loss_fn, _ = problem
+    origin = L.parameter_arrays(model)
+    d1, d2 = L.random_direction(origin, 0), L.random_direction(origin, 1)
+    xs, ys = np.array([-0.5, 0.0, 0.5, 1.0]), np.array([0.0, 0.25])
+    losses = L.loss_on_grid(model, loss_fn, origin, [d1, d2], [xs, ys])
+    assert losses.shape == (2, 4)
+    L.load_parameter_arrays(model, [o + 1.0 * a + 0.25 * b for o, a, b in zip(origin, d1, d2)])
+    assert losses[1, 3] == pytest.approx(L.evaluate(model, loss_fn), rel=1e-6)
+    L.load_parameter_arrays(model, origin)
+
+
+def test_1d_landscape_and_interpolation(problem):
+    model, loss_fn, trajectory = problem
+    line = L.landscape_1d(model, loss_fn, resolution=10, distance=1.0)
+    assert len(line.coords) == 11 and line.coords[5] == 0.0  # even counts become odd
+    assert line.losses[5] == L.evaluate(model, loss_fn)
+    start, end = trajectory.snapshots[0], trajectory.snapshots[-1]
+    path = L.linear_interpolation(model, loss_fn, start, end, alphas=[0.0, 0.5, 1.0])
+    L.load_parameter_arrays(model, start)
+    assert path.losses[0] == pytest.approx(L.evaluate(model, loss_fn), rel=1e-6)
+    L.load_parameter_arrays(model, end)
+    assert path.losses[2] == pytest.approx(L.evaluate(model, loss_fn), rel=1e-6)
+
+
+def test_trajectory_pca_projects_the_path(problem):
+    model, loss_fn, trajectory = problem
+    landscape = L.trajectory_landscape(model, loss_fn, trajectory, resolution=9)
+    assert landscape.path.shape == (16, 2)
+    np.testing.assert_allclose(landscape.path[-1], 0.0, atol=1e-6)  # last snapshot = centre
+    explained = landscape.extra["explained_variance"]
+    assert explained[0] >= explained[1] and explained.sum() <= 1 + 1e-9
+    # The grid covers the projected path.
+    assert landscape.xs.min() <= landscape.path[:, 0].min() <= landscape.xs.max()
+    assert landscape.ys.min() <= landscape.path[:, 1].min() <= landscape.ys.max()
+    d1, d2 = landscape.extra["directions"]
+    assert np.dot(L._flatten(d1), L._flatten(d2)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_nbgrader_gets_a_tiny_grid(problem, monkeypatch):
+    model, loss_fn, _ = problem
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert L.landscape_2d(model, loss_fn, resolution=21).losses.shape == (3, 3)
+    widget = loss_landscape_explorer(model, loss_fn)
+    assert widget.landscape is None and widget.output.outputs == ()
+
+
+def test_explorer_draws_every_view(problem):
+    model, loss_fn, trajectory = problem
+    seen = []
+    widget = loss_landscape_explorer(model, loss_fn, trajectory=trajectory,
+                                     start=trajectory.snapshots[0], end=trajectory.snapshots[-1],
+                                     resolution=5)
+    for view in widget.mode.options:
+        widget.mode.value = view
+        landscape = widget.run()
+        seen.append(type(landscape).__name__)
+        assert widget.output.outputs[0]["data"]["image/png"]
+        assert widget.progress.value == widget.progress.max == landscape.losses.size
+    assert seen == ["Landscape1D", "Landscape2D", "Landscape2D", "Landscape1D"]
+
+
+def test_plots_draw_the_computed_numbers(problem):
+    model, loss_fn, trajectory = problem
+    line = L.landscape_1d(model, loss_fn, resolution=5)
+    ax = L.plot_landscape_1d(line)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), line.losses)
+    plane = L.trajectory_landscape(model, loss_fn, trajectory, resolution=5)
+    ax = L.plot_landscape_2d(plane)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), plane.path[:, 0])
+
+
+def test_torch_models_work_by_duck_typing():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 5), torch.randint(0, 3, (64,))
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    loss_fn = lambda m: torch.nn.functional.cross_entropy(m(x), y)  # noqa: E731
+    before = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        trained = loss_fn(model).item()
+    landscape = L.landscape_2d(model, loss_fn, resolution=5)
+    assert landscape.losses[2, 2] == trained
+    for p, original in zip(model.parameters(), before):
+        assert torch.equal(p, original) and p.requires_grad
+    direction = L.random_direction(L.parameter_arrays(model), rng=0)
+    w = model[0].weight.detach().numpy()
+    np.testing.assert_allclose(np.linalg.norm(direction[0], axis=1), np.linalg.norm(w, axis=1),
+                               rtol=1e-6)
+
+
+def test_a_50k_parameter_model_on_a_21x21_grid_is_quick():
+    import time
+    mg.manual_seed(0)
+    x = mg.Tensor(np.random.default_rng(0).standard_normal((1500, 64)).astype(np.float32))
+    y = np.random.default_rng(1).integers(0, 10, 1500)
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
+    assert 45_000 <= sum(p.numel() for p in model.parameters()) <= 51_000
+    started = time.perf_counter()
+    landscape = L.landscape_2d(model, lambda m: F.cross_entropy(m(x), y), resolution=21)
+    assert landscape.losses.shape == (21, 21)
+    assert time.perf_counter() - started < 30  # ~3 s here; generous for a loaded 2-core CI

@@ -1,0 +1,155 @@
+"""LiveTrainingCurve: plotted data equals the logged values; frames stay within the time budget."""
+import base64
+import time
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.functional as F
+from minigrad import nn
+from minigrad.viz import LiveTrainingCurve
+from minigrad.viz import training_curve
+
+
+class FakeClock:
+    """Stands in for time.perf_counter: advances only when the test says so."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def perf_counter(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(training_curve, "time", fake)
+    return fake
+
+
+def test_split_metric_name():
+    split = training_curve.split_metric_name
+    assert split("train_loss") == ("loss", "train")
+    assert split("val acc") == ("acc", "val")
+    assert split("validation/loss") == ("loss", "validation")
+    assert split("lr") == ("lr", "lr")
+    assert split("training_time_s") == ("time_s", "training")
+
+
+def test_plotted_lines_equal_the_logged_values():
+    curve = LiveTrainingCurve(total=5, log_scale=True)
+    train_losses = [2.3, 1.1, 0.7, 0.5, 0.41]
+    val_losses = [2.2, 1.3, 0.9, 0.8, 0.79]
+    for epoch, (train, val) in enumerate(zip(train_losses, val_losses), start=1):
+        curve.update(epoch, train_loss=train, val_loss=val, train_acc=1 - train / 3,
+                     val_acc=np.float32(1 - val / 3))
+    curve.close()
+    assert list(curve.panels) == ["loss", "acc"]
+    np.testing.assert_array_equal(curve._lines["train_loss"].get_ydata(), train_losses)
+    np.testing.assert_array_equal(curve._lines["val_loss"].get_ydata(), val_losses)
+    np.testing.assert_array_equal(curve._lines["val_loss"].get_xdata(), [1, 2, 3, 4, 5])
+    assert curve._axes["loss"].get_yscale() == "log"
+    assert curve._axes["acc"].get_yscale() == "linear"
+    assert curve.label.value.startswith("epoch 5/5:")
+    (item,) = curve.view.output.outputs
+    assert base64.b64decode(item["data"]["image/png"]).startswith(b"\x89PNG")
+
+
+def test_series_logged_at_different_steps_keep_their_own_steps():
+    curve = LiveTrainingCurve(xlabel="step")
+    for step in range(1, 11):
+        curve.update(step, train_loss=1.0 / step)
+        if step % 5 == 0:
+            curve.update(step, val_loss=1.5 / step)
+    curve.close()
+    np.testing.assert_array_equal(curve._lines["val_loss"].get_xdata(), [5, 10])
+    assert curve.history["train_loss"][0] == list(range(1, 11))
+
+
+def test_steps_default_to_counting_and_tensors_are_accepted():
+    curve = LiveTrainingCurve()
+    curve(train_loss=mg.Tensor(np.float32(0.5)))
+    curve(train_loss=np.array(0.25))
+    curve.close()
+    assert curve.history["train_loss"] == ([1, 2], [0.5, 0.25])
+    torch = pytest.importorskip("torch")
+    curve.update(train_loss=torch.tensor(0.125))
+    assert curve.history["train_loss"][1][-1] == 0.125
+
+
+def test_no_frame_before_the_budget_allows_one(clock):
+    curve = LiveTrainingCurve(budget=0.05, min_interval=0.25)
+    curve.start()
+    # First frame guessed at 0.06 s, one kept in reserve: needs 0.05 * elapsed >= 0.12 s.
+    for step in range(1, 24):
+        clock.now += 0.1
+        curve.update(step, train_loss=1.0 / step)
+    assert curve.frames == 0
+    clock.now += 0.1
+    curve.update(24, train_loss=1 / 24)
+    assert curve.frames == 1
+    curve.close()  # nothing new since that frame
+    assert curve.frames == 1
+    clock.now += 0.1
+    curve.update(25, train_loss=1 / 25)
+    assert curve.frames == 1  # min_interval not yet over
+    curve.close()
+    assert curve.frames == 2
+    curve.close()  # nothing new: no redraw
+    assert curve.frames == 2
+
+
+def test_frames_are_spaced_by_min_interval(clock):
+    curve = LiveTrainingCurve(budget=1.0, min_interval=0.5).start()
+    for step in range(1, 101):
+        clock.now += 0.1
+        curve.update(step, train_loss=1.0 / step)
+    # The fake clock stands still inside update, so only min_interval limits: one per 5 steps.
+    assert 19 <= curve.frames <= 20
+
+
+def train_with_curve(curve, steps, seed=0):
+    mg.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = mg.Tensor(rng.standard_normal((512, 64)).astype(np.float32))
+    y = rng.integers(0, 10, 512)
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    started = time.perf_counter()
+    for step in range(1, steps + 1):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if curve is not None:
+            curve.update(step, train_loss=loss)
+    if curve is not None:
+        curve.close()
+    return time.perf_counter() - started
+
+
+def test_overhead_on_a_real_training_run_stays_within_the_budget():
+    warm = LiveTrainingCurve()  # a kernel has drawn before: fonts and caches are loaded
+    warm.update(1, train_loss=1.0)
+    warm.close()
+    curve = LiveTrainingCurve(xlabel="step", budget=0.05, min_interval=0.05)
+    seconds = train_with_curve(curve, steps=150)
+    training = seconds - curve.overhead_seconds
+    assert len(curve.history["train_loss"][1]) == 150
+    assert curve.frames >= 1
+    # Live frames stay within 5% of the elapsed time; close() adds the final frame. The third
+    # frame's worth of slack absorbs a frame slower than the previous one on a loaded machine.
+    assert curve.overhead_seconds <= 0.05 * seconds + 3 * curve.frame_seconds, (
+        curve.overhead_seconds, training, curve.frames)
+
+
+def test_displaying_shows_the_widget(monkeypatch):
+    shown = []
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    curve = LiveTrainingCurve()
+    curve._ipython_display_()
+    assert shown == [curve.widget]
+    assert "minigrad-live-curve" in curve.widget._dom_classes
