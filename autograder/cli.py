@@ -1,0 +1,73 @@
+"""Command line: build, grade, feedback, export, demo (``python -m autograder --help``)."""
+import argparse
+import os
+import sys
+
+from .course import DEFAULT_COURSE
+
+
+def _course_arg(parser):
+    parser.add_argument("--course", default=DEFAULT_COURSE,
+                        help="course directory (default: course/ at the repository root)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="notebooks/*.py -> DIR/source and DIR/release (nbgrader)")
+    _course_arg(p)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all with task specs)")
+
+    p = sub.add_parser("grade", help="grade DIR/submitted/*/ASSIGNMENT in a sandbox, into the gradebook")
+    _course_arg(p)
+    p.add_argument("assignment")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="submissions graded in parallel (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+
+    p = sub.add_parser("feedback", help="write DIR/feedback/<student>/ASSIGNMENT/ASSIGNMENT.html")
+    _course_arg(p)
+    p.add_argument("assignment")
+
+    p = sub.add_parser("export", help="per-task scores from the gradebook as CSV")
+    _course_arg(p)
+    p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    p.add_argument("--to", default=None, help="output file (default: DIR/grades.csv)")
+
+    p = sub.add_parser("demo", help="build, grade the bundled sample submissions, print the table")
+    _course_arg(p)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        from .build import build
+
+        build(args.course, args.assignments or None)
+        return 0
+    if args.command == "grade":
+        from .grading import grade_assignment
+
+        report = grade_assignment(args.course, args.assignment, workers=args.workers,
+                                  force=args.force, students=args.student)
+        return 0 if report.ok else 1
+    if args.command == "feedback":
+        from .feedback import write_feedback
+
+        write_feedback(args.course, args.assignment)
+        return 0
+    if args.command == "export":
+        from .export import export_csv
+
+        export_csv(args.course, args.assignment, args.to)
+        return 0
+    if args.command == "demo":
+        from .demo import demo
+
+        return demo(args.course, workers=args.workers)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
