@@ -101,7 +101,7 @@ def gradcheck(f, inputs, mode="full", samples=20, eps=1e-6, tol=1e-6, seed=0, ra
             continue
         if mode == "direction":
             v = rng.standard_normal(t.shape)
-            original = t.data.copy()
+            original = t.data  # never written to: the perturbed inputs are new arrays
             t.data = original + eps * v
             plus = loss()
             t.data = original - eps * v
@@ -109,6 +109,10 @@ def gradcheck(f, inputs, mode="full", samples=20, eps=1e-6, tol=1e-6, seed=0, ra
             t.data = original
             numeric, backprop = np.array((plus - minus) / (2 * eps)), np.array(np.sum(grad * v))
         else:
+            # Perturb a C-contiguous copy: for a transposed or sliced array reshape(-1) would be
+            # a copy, the perturbations would never reach f and every numeric entry would be 0.
+            user_data = t.data
+            t.data = np.array(user_data, order="C")
             flat = t.data.reshape(-1)
             if mode == "full":
                 coords = np.arange(flat.size)
@@ -125,6 +129,7 @@ def gradcheck(f, inputs, mode="full", samples=20, eps=1e-6, tol=1e-6, seed=0, ra
                 minus = loss()
                 flat[c] = original
                 numeric[j] = (plus - minus) / (2 * eps)
+            t.data = user_data
             backprop = grad.reshape(-1)[coords]
         error = rel_error(numeric, backprop)
         if error > tol:
