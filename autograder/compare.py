@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .diagnosis import diagnose
+from .diagnosis import Mistake, diagnose
+
+INPUT_MODIFIED = Mistake("input_modified", "your function changed its input: save each entry before "
+                         "perturbing it and write the saved value back (x[i] += h then x[i] -= h can "
+                         "leave x[i] off by one rounding step), or work on a copy")
 
 
 @dataclass
@@ -74,7 +78,7 @@ def compare_exact(expected, got, *, what):
         return Verdict(True, "", 0.0)
     first = np.argwhere(changed)[0] if changed.ndim else ()
     if changed.ndim == 0:
-        return Verdict(False, f"{what} was modified by your call.", rel_error(expected, got))
+        return Verdict(False, f"{what} was modified by your call.", rel_error(expected, got), [INPUT_MODIFIED])
     return Verdict(False, f"{what} was modified: {int(changed.sum())} of {changed.size} entries differ "
                    f"after your call (the first{_fmt_index(first, changed.shape)}).",
-                   rel_error(expected, got))
+                   rel_error(expected, got), [INPUT_MODIFIED])

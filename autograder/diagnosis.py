@@ -53,19 +53,19 @@ def _factor_mistakes(expected, got, batch_size):
     named = [2.0, 0.5] + ([batch_size, 1.0 / batch_size] if batch_size and batch_size > 1 else [])
     if got.size == 1 and not any(_near(size, k) for k in named):
         return found  # any two numbers differ by "a factor": only named factors mean something
-    if batch_size and batch_size > 1 and _near(size, batch_size):
+    if _near(size, 2.0):
+        found.append(Mistake("factor_2", "exactly twice the expected value: look for a step of 2h "
+                             "divided by h, a doubled term, or a missing 1/2"))
+    elif _near(size, 0.5):
+        found.append(Mistake("factor_2", "exactly half the expected value: look for a division by "
+                             "2h where h was right, or a missing factor 2"))
+    elif batch_size and batch_size > 1 and _near(size, batch_size):
         found.append(Mistake("batch_size", f"{batch_size} times too large, and {batch_size} is the "
                              "batch size: the loss is a mean over the batch, so its gradient "
                              "needs the 1/N factor"))
     elif batch_size and batch_size > 1 and _near(size, 1.0 / batch_size):
         found.append(Mistake("batch_size", f"{batch_size} times too small, and {batch_size} is the "
                              "batch size: you divided by the batch size once too often"))
-    elif _near(size, 2.0):
-        found.append(Mistake("factor_2", "exactly twice the expected value: look for a step of 2h "
-                             "divided by h, a doubled term, or a missing 1/2"))
-    elif _near(size, 0.5):
-        found.append(Mistake("factor_2", "exactly half the expected value: look for a division by "
-                             "2h where h was right, or a missing factor 2"))
     else:
         found.append(Mistake("factor", f"off by a constant factor: your result is {c:.4g} times the "
                              "expected one"))

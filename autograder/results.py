@@ -45,6 +45,7 @@ class SubmissionResult:
     assignment: str
     tasks: list = field(default_factory=list)     # of TaskResult
     notes: list = field(default_factory=list)     # about the notebook itself (missing cells...)
+    unanswered: list = field(default_factory=list)  # answer cells left exactly as released
     error: str = ""                               # the submission could not be graded at all
     isolation: str = ""
     seconds: float = 0.0
