@@ -7,7 +7,7 @@ or absent. ``nbgrader export``, the formgrader and ``python -m autograder export
 rows. Only the trusted grading process opens the gradebook.
 """
 from nbgrader import utils
-from nbgrader.api import (Comment, Grade, Gradebook, MissingEntry, SubmittedAssignment,
+from nbgrader.api import (Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment,
                           SubmittedNotebook)
 
 from .course import COURSE_ID
@@ -27,32 +27,46 @@ def is_graded(gb, assignment, student):
     return bool(grades) and all(grade.auto_score is not None for grade in grades)
 
 
-def record(gb, result, timestamp=None):
-    """Store a SubmissionResult's task scores as the auto scores of the matching grade cells."""
-    scores = {task.grade_id: task.score for task in result.tasks}
-    try:
-        gb.find_student(result.student)
-    except MissingEntry:
-        gb.add_student(result.student)
-    assignment = gb.find_assignment(result.assignment)
-    try:
-        submission = gb.find_submission(result.assignment, result.student)
-    except MissingEntry:
-        submission = SubmittedAssignment(assignment=assignment, student=gb.find_student(result.student))
-        gb.db.add(submission)
-        for notebook in assignment.notebooks:
+def _ensure_rows(gb, submission, assignment):
+    """Create the SubmittedNotebook, Grade and Comment rows nbgrader expects, where missing."""
+    for notebook in assignment.notebooks:
+        nb = next((n for n in submission.notebooks if n.notebook_id == notebook.id), None)
+        if nb is None:
             nb = SubmittedNotebook(notebook=notebook, assignment=submission)
-            for cell in notebook.grade_cells:
-                Grade(cell=cell, notebook=nb)
-            for cell in notebook.solution_cells:
-                Comment(cell=cell, notebook=nb)
-            for cell in notebook.task_cells:
-                Comment(cell=cell, notebook=nb)
-                Grade(cell=cell, notebook=nb)
-    if timestamp:
-        submission.timestamp = utils.parse_utc(timestamp)
+            gb.db.add(nb)
+        graded = {g.cell_id for g in nb.grades}
+        commented = {c.cell_id for c in nb.comments}
+        for cell in list(notebook.grade_cells) + list(notebook.task_cells):
+            if cell.id not in graded:
+                gb.db.add(Grade(cell=cell, notebook=nb))
+        for cell in list(notebook.solution_cells) + list(notebook.task_cells):
+            if cell.id not in commented:
+                gb.db.add(Comment(cell=cell, notebook=nb))
+
+
+def record(gb, result, timestamp=None):
+    """Store a SubmissionResult's task scores as the auto scores of the matching grade cells.
+
+    Everything happens in one transaction, committed at the end (or rolled back on error)."""
+    scores = {task.grade_id: task.score for task in result.tasks}
     unanswered = set(result.unanswered)
     try:
+        with gb.db.no_autoflush:
+            try:
+                student = gb.find_student(result.student)
+            except MissingEntry:
+                student = Student(id=result.student)
+                gb.db.add(student)
+            assignment = gb.find_assignment(result.assignment)
+            try:
+                submission = gb.find_submission(result.assignment, result.student)
+            except MissingEntry:
+                submission = SubmittedAssignment(assignment=assignment, student=student)
+                gb.db.add(submission)
+            _ensure_rows(gb, submission, assignment)
+            if timestamp:
+                submission.timestamp = utils.parse_utc(timestamp)
+        gb.db.flush()
         for nb in submission.notebooks:
             for grade in nb.grades:
                 if grade.cell.name in scores:
