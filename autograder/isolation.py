@@ -149,6 +149,28 @@ def isolation_mode():
     return "bubblewrap" if bwrap_works() else "fallback"
 
 
+def _world_readable(path):
+    """True when an unprivileged user can traverse every ancestor of path and read path."""
+    path = os.path.realpath(path)
+    parts = path.split(os.sep)
+    for i in range(2, len(parts) + 1):
+        mode = os.stat(os.sep.join(parts[:i]) or os.sep).st_mode
+        if not mode & 0o001:
+            return False
+    return bool(os.stat(path).st_mode & 0o004)
+
+
+@functools.lru_cache(maxsize=None)
+def throwaway_uid_usable():
+    """Can the untrusted process run as a throwaway uid? Needs root, and (without bubblewrap,
+    where the mounts decide) a Python installation that other users can read."""
+    if os.geteuid() != 0:
+        return False
+    if bwrap_works():
+        return True
+    return all(_world_readable(p) for p in (sys.base_prefix, sys.prefix))
+
+
 def sandbox_env(scratch):
     """The whole environment of the untrusted process: nothing inherited from the grader."""
     return {

@@ -197,7 +197,7 @@ def run_in_sandbox(cells, tasks, forbidden=(), allowed=(), limits=None, cell_tim
             os.mkdir(d)
         os.chmod(job, 0o755)
         _write_job(in_dir, cells, tasks)
-        uid = random.randrange(200_000, 260_000) if os.geteuid() == 0 else None
+        uid = random.randrange(200_000, 260_000) if isolation.throwaway_uid_usable() else None
         if uid is not None:
             os.chown(out_dir, uid, uid)
             os.chown(scratch, uid, uid)

@@ -65,13 +65,13 @@ def main(argv):
             inputs.append({key: data[key] for key in data.files})
     save_npz, replace, dumps = np.savez, os.replace, json.dumps
 
+    from sandbox import calls, cells, guard  # imported while the interpreter's files are readable
+
     if options.get("uid") is not None and os.getuid() == 0:
         drop_root(options["uid"], options.get("writable", []))
     apply_limits(options.get("limits", {}))
     if options.get("scratch"):
         os.chdir(options["scratch"])
-
-    from sandbox import calls, cells, guard
 
     guard.install(options.get("forbidden", []))
     progress("ready")

@@ -1,0 +1,206 @@
+"""The untrusted process: limits, isolation, and surviving whatever the student's code does.
+
+Each test runs small cells through the real runner (bubblewrap when it works here) and reads back
+what a task returned or why it failed.
+"""
+import os
+import subprocess
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from autograder import isolation
+from autograder.runner import SandboxTask, run_in_sandbox
+from autograder.tasks.spec import Case, scalar
+
+CASES = [Case({"x": scalar(0.5), "h": scalar(1e-3)}, {"f": "sin3"})]
+needs_bwrap = pytest.mark.skipif(not isolation.bwrap_works(), reason="bubblewrap cannot create namespaces here")
+
+
+def run(source, functions, timeout=5.0, forbidden=("torch", "minigrad"), limits=None, cell_timeout=10.0):
+    """Run one cell, then one difference_quotient task per function name; -> SandboxRun."""
+    cells = [{"grade_id": "answer", "source": textwrap.dedent(source)}]
+    tasks = [SandboxTask("difference_quotient", (name,), CASES, timeout) for name in functions]
+    return run_in_sandbox(cells, tasks, forbidden, (), limits, cell_timeout)
+
+
+def value(task_run):
+    assert task_run.failure is None, task_run.failure
+    assert task_run.cases[0]["error"] is None, task_run.cases[0]["error"]
+    return float(task_run.outputs[0]["value"])
+
+
+def test_each_death_costs_only_its_own_task():
+    result = run("""
+        import os, sys
+        def good(f, x, h):
+            return (f(x + h) - f(x)) / h
+        def hard_exit(f, x, h):
+            os._exit(0)
+        def soft_exit(f, x, h):
+            sys.exit(0)
+        def crash(f, x, h):
+            import ctypes
+            return ctypes.string_at(0)
+    """, ["hard_exit", "good", "soft_exit", "crash", "good"])
+    hard, good, soft, crash, good_again = result.tasks
+    assert "ended the Python process" in hard.failure
+    assert value(good) == pytest.approx((np.sin(1.503) - np.sin(1.5)) / 1e-3)
+    assert soft.cases[0]["error"]["type"] == "SystemExit"
+    assert "segmentation fault" in crash.failure or "signal" in crash.failure
+    assert value(good_again) == value(good)
+
+
+def test_an_endless_loop_is_stopped_at_the_task_time_limit():
+    started = time.monotonic()
+    result = run("""
+        def spin(f, x, h):
+            while True:
+                pass
+        def fine(f, x, h):
+            return 1.0
+    """, ["spin", "fine"], timeout=1.0)
+    assert "time limit" in result.tasks[0].failure
+    assert value(result.tasks[1]) == 1.0
+    assert time.monotonic() - started < 15
+
+
+def test_a_cell_that_hangs_or_exits_at_top_level_is_skipped_and_the_rest_graded():
+    cells = [{"grade_id": "first", "source": "def fine(f, x, h):\n    return 2.0"},
+             {"grade_id": "hangs", "source": "while True:\n    pass"},
+             {"grade_id": "exits", "source": "import os\nos._exit(3)"},
+             {"grade_id": "raises", "source": "def later(f, x, h):\n    return 3.0\n1 / 0"}]
+    tasks = [SandboxTask("difference_quotient", (n,), CASES, 5.0) for n in ("fine", "later")]
+    result = run_in_sandbox(cells, tasks, ("torch",), (), None, cell_timeout=1.0)
+    assert "time limit" in result.cell_failures["hangs"]
+    assert "exit code 3" in result.cell_failures["exits"]
+    assert result.cell_errors["raises"]["type"] == "ZeroDivisionError"
+    assert [value(t) for t in result.tasks] == [2.0, 3.0]
+
+
+def test_a_memory_bomb_gets_memory_error_and_the_process_survives():
+    result = run("""
+        import numpy as np
+        def bomb(f, x, h):
+            return float(np.ones((1 << 31,)).sum())
+        def grow(f, x, h):
+            chunks = []
+            while True:
+                chunks.append(bytearray(50 << 20))
+        def fine(f, x, h):
+            return 5.0
+    """, ["bomb", "grow", "fine"])
+    for task in result.tasks[:2]:
+        assert task.failure is None and "MemoryError" in task.cases[0]["error"]["type"]
+    assert value(result.tasks[2]) == 5.0
+
+
+def test_a_fork_bomb_is_contained():
+    if not isolation.throwaway_uid_usable() and not isolation.bwrap_works():
+        pytest.skip("process limits need a throwaway uid (root) or bubblewrap")
+    before = len(os.listdir("/proc"))
+    result = run("""
+        import os, time
+        def forks(f, x, h):
+            children = 0
+            while True:
+                try:
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    children += 1
+                except OSError:
+                    return float(children)
+        def fine(f, x, h):
+            return 7.0
+    """, ["forks", "fine"])
+    assert value(result.tasks[0]) < isolation.Limits().processes
+    assert value(result.tasks[1]) == 7.0
+    time.sleep(0.5)
+    assert len(os.listdir("/proc")) < before + 10  # the sleeping children were killed
+
+
+def test_warnings_and_stderr_do_not_matter():
+    result = run("""
+        import sys, warnings
+        import numpy as np
+        print("debug output", file=sys.stderr)
+        def noisy(f, x, h):
+            warnings.warn("this is only a warning")
+            print("lots of output " * 1000, file=sys.stderr)
+            np.log(0.0)
+            return (f(x + h) - f(x)) / h
+    """, ["noisy"])
+    assert value(result.tasks[0]) == pytest.approx((np.sin(1.503) - np.sin(1.5)) / 1e-3)
+    assert "debug output" in result.log
+
+
+def test_forbidden_module_is_refused_with_a_clear_message():
+    result = run("""
+        def uses_torch(f, x, h):
+            import torch
+            return 1.0
+    """, ["uses_torch"])
+    error = result.tasks[0].cases[0]["error"]
+    assert error["type"] in ("ImportError", "ModuleNotFoundError") and "torch" in error["message"]
+
+
+@needs_bwrap
+def test_forbidden_module_stays_unavailable_after_removing_the_import_hook():
+    result = run("""
+        import sys
+        sys.meta_path[:] = [m for m in sys.meta_path if type(m).__name__ != "ForbiddenImport"]
+        def autograd(f, x, h):
+            import torch
+            t = torch.tensor(x, requires_grad=True)
+            torch.sin(3 * t).backward()
+            return float(t.grad)
+    """, ["autograd"])
+    assert result.tasks[0].cases[0]["error"] is not None
+
+
+@needs_bwrap
+def test_course_files_network_and_trusted_code_are_out_of_reach(tmp_path):
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("scores")
+    result = run(f"""
+        import os, socket
+        def sees_course(f, x, h):
+            return float(os.path.exists({str(secret)!r}) or os.path.exists({isolation.TRUSTED_PACKAGE + '/judge.py'!r}))
+        def imports_grader(f, x, h):
+            try:
+                import autograder.judge
+                return 1.0
+            except ImportError:
+                return 0.0
+        def network(f, x, h):
+            s = socket.socket()
+            s.settimeout(1)
+            return float(s.connect_ex(("1.1.1.1", 53)) == 0)
+        def writes_outside(f, x, h):
+            try:
+                open("/usr/evil", "w")
+                return 1.0
+            except OSError:
+                return 0.0
+    """, ["sees_course", "imports_grader", "network", "writes_outside"])
+    assert [value(t) for t in result.tasks] == [0.0, 0.0, 0.0, 0.0]
+    assert secret.read_text() == "scores"
+
+
+def test_no_grading_process_is_left_behind():
+    if not isolation.throwaway_uid_usable() and not isolation.bwrap_works():
+        pytest.skip("without bubblewrap or a throwaway uid a setsid() child can escape (documented)")
+    run("""
+        import os, time
+        def orphan(f, x, h):
+            if os.fork() == 0:
+                os.setsid()
+                time.sleep(60)
+            return 1.0
+    """, ["orphan"])
+    time.sleep(0.5)
+    leftover = subprocess.run(["pgrep", "-f", "harness.py"], capture_output=True, text=True).stdout.split()
+    assert leftover == []
