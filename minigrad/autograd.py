@@ -146,6 +146,19 @@ def topological_order(root):
     return order
 
 
+def check_grad_shape(node, shape, grad):
+    """A backward must return each input's gradient in that input's shape. As in torch, one with
+    extra broadcast dims is summed down to it; any other shape is a bug in that backward, and
+    broadcasting it silently would hide the bug, so it is an error."""
+    try:
+        if np.broadcast_shapes(shape, np.shape(grad)) == np.shape(grad):
+            return unbroadcast(grad, shape)
+    except ValueError:  # not even broadcast-compatible
+        pass
+    raise RuntimeError(f"{node.name()} returned a gradient of shape {np.shape(grad)} for an input "
+                       f"of shape {shape}: each gradient must have the shape of its input.")
+
+
 def run_backward(root, gradient, retain_graph=False):
     """Propagate `gradient` (d loss / d root) to every leaf that requires grad.
 
@@ -169,6 +182,8 @@ def run_backward(root, gradient, retain_graph=False):
         for parent, parent_grad in zip(node.inputs, input_grads):
             if parent_grad is None or not getattr(parent, "requires_grad", False):
                 continue
+            if np.shape(parent_grad) != parent.shape:
+                parent_grad = check_grad_shape(node, parent.shape, parent_grad)
             key = id(parent)
             if key in grads:
                 grads[key] = grads[key] + parent_grad

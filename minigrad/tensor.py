@@ -396,8 +396,10 @@ ones = _factory(np.ones)
 
 def randn(*shape, dtype=np.float32, requires_grad=False, generator=None):
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    rng = generator if generator is not None else np.random.default_rng()
-    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
+    if generator is None:  # the generator mg.manual_seed seeds, as torch.manual_seed does randn
+        from .nn import init
+        generator = init._rng
+    return Tensor(generator.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
 
 
 def is_tensor(value):

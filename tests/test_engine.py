@@ -483,3 +483,42 @@ def test_truth_value_of_tensors_like_torch():
         bool(mg.Tensor(np.array([1.0, 2.0])) > 0.0)
     with pytest.raises(RuntimeError):  # torch too
         bool(torch.tensor([1.0, 2.0]) > 0.0)
+
+
+def test_a_backward_returning_the_wrong_shape_is_an_error_like_torch():
+    class SumInsteadOfGrad(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.sum()  # a scalar for a (2, 3) input: torch refuses it too
+
+    x = leaf(np.ones((2, 3)))
+    with pytest.raises(RuntimeError) as info:
+        SumInsteadOfGrad.apply(x).backward(np.arange(6.0).reshape(2, 3))
+    assert "SumInsteadOfGrad" in str(info.value) and "(2, 3)" in str(info.value)
+
+    class Unreduced(mg.Function):  # extra broadcast dims are summed, as torch does
+        @staticmethod
+        def forward(ctx, x):
+            return np.broadcast_to(x, (4, *x.shape)) * 1.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    x = leaf(np.ones((2, 3)))
+    Unreduced.apply(x).backward(np.ones((4, 2, 3)))
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 4.0))
+
+
+def test_manual_seed_makes_randn_reproducible_like_torch():
+    mg.manual_seed(3)
+    a = mg.randn(2, 3)
+    mg.manual_seed(3)
+    np.testing.assert_array_equal(a.data, mg.randn(2, 3).data)
+    g = np.random.default_rng(0)
+    np.testing.assert_array_equal(mg.randn(4, generator=g).data,
+                                  np.random.default_rng(0).standard_normal(4).astype(np.float32))

@@ -370,3 +370,20 @@ def test_optimizer_on_module_parameters_float32():
     net(mg.Tensor(np.ones((4, 3), np.float32))).sum().backward()
     opt.step()
     assert net.weight.dtype == np.float32 and not np.array_equal(before, net.weight.data)
+
+
+def test_reassigning_a_parameter_attribute_like_torch():
+    ours, theirs = nn.Linear(3, 2), tnn.Linear(3, 2)
+    ours.bias, theirs.bias = None, None
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours(mg.Tensor(np.ones((1, 3), np.float32))).shape == (1, 2)
+    with pytest.raises(TypeError):
+        ours.weight = mg.Tensor(np.zeros((2, 3)))
+    with pytest.raises(TypeError):
+        theirs.weight = torch.zeros(2, 3)
+    seq = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
+    seq.extra = nn.Linear(2, 1)
+    assert [n for n, _ in seq.named_parameters()][-1] == "extra.bias"
+    seq.extra = None
+    assert len(list(seq.parameters())) == 2

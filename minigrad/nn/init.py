@@ -8,7 +8,7 @@ _rng = np.random.default_rng()
 
 
 def manual_seed(seed):
-    """Seed the generator used by layer initialisation and dropout."""
+    """Seed the generator used by layer initialisation, mg.randn and dropout."""
     global _rng
     _rng = np.random.default_rng(seed)
     from .. import functional

@@ -35,6 +35,15 @@ class Module:
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
+        elif name in self._parameters or name in self._modules:
+            # Otherwise the old one stays registered: the optimiser would train (and state_dict
+            # save) a parameter forward no longer uses. As in torch: None removes it, else error.
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to '{name}', which holds "
+                                "a Parameter or Module (assign one, or None to remove it; to "
+                                "change a parameter's values set its .data).")
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
         object.__setattr__(self, name, value)
 
     def forward(self, *args, **kwargs):
