@@ -242,9 +242,14 @@ def test_parameters_and_named_parameters():
 
 
 def test_shared_parameter_is_listed_once_by_parameters():
-    shared = nn.Linear(3, 3)
-    seq = nn.Sequential(shared, nn.Tanh(), shared)
+    shared, shared_t = nn.Linear(3, 3), tnn.Linear(3, 3)
+    seq, seq_t = nn.Sequential(shared, nn.Tanh(), shared), tnn.Sequential(shared_t, tnn.Tanh(), shared_t)
     assert len(list(seq.parameters())) == 2
+    assert [n for n, _ in seq.named_parameters()] == [n for n, _ in seq_t.named_parameters()]
+    assert list(seq.state_dict()) == list(seq_t.state_dict())  # every name, as torch
+    seq.load_state_dict({k: v.numpy() for k, v in seq_t.state_dict().items()})
+    rng = np.random.default_rng(15)
+    run_pair(seq, seq_t, rand(rng, 4, 3))  # the shared layer's two gradients add up
 
 
 def test_module_without_super_init_fails_clearly():

@@ -52,18 +52,24 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix="", remove_duplicate=True):
+        """(name, parameter) pairs; a shared parameter is listed once, under its first name, as
+        in torch (state_dict keeps every name: remove_duplicate=False)."""
+        seen = set()
+        for name, p in self._all_named_parameters(prefix):
+            if not remove_duplicate or id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _all_named_parameters(self, prefix):
         for name, p in self._parameters.items():
             yield prefix + name, p
         for name, module in self._modules.items():
-            yield from module.named_parameters(prefix + name + ".")
+            yield from module._all_named_parameters(prefix + name + ".")
 
     def parameters(self):
-        seen = set()
-        for _, p in self.named_parameters():
-            if id(p) not in seen:  # a shared parameter is trained once
-                seen.add(id(p))
-                yield p
+        for _, p in self.named_parameters():  # a shared parameter is trained once
+            yield p
 
     def children(self):
         return iter(self._modules.values())
@@ -89,10 +95,11 @@ class Module:
         return self.train(False)
 
     def state_dict(self):
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        return OrderedDict((name, p.data.copy())
+                           for name, p in self.named_parameters(remove_duplicate=False))
 
     def load_state_dict(self, state):
-        own = dict(self.named_parameters())
+        own = dict(self.named_parameters(remove_duplicate=False))
         missing, unexpected = own.keys() - state.keys(), state.keys() - own.keys()
         if missing or unexpected:
             raise KeyError(f"load_state_dict: missing {sorted(missing)}, unexpected {sorted(unexpected)}.")
