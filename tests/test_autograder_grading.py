@@ -1,0 +1,337 @@
+"""End to end on assignment 01: samples, exploits and broken submissions in one graded batch.
+
+One batch grades the bundled samples, a wrong baseline (every function returns zeros), the
+reference solution, a set of exploit notebooks and some broken submissions. Every exploit must
+score no more than the same answer without the exploit.
+"""
+import os
+import re
+import textwrap
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import samples
+from autograder.feedback import render, write_feedback
+from autograder.gradebook import open_gradebook
+from autograder.grading import draw_cases, grade_assignment, grade_submission
+from autograder.tasks import get_assignment
+
+from autograder_course import ASSIGNMENT, ZERO_ANSWERS, fresh_course, notebooks, submit_answers, submit_raw
+
+pytestmark = pytest.mark.xdist_group("autograder")
+
+TASKS = ["test_forward_difference", "test_backward_difference", "test_central_difference",
+         "test_numerical_gradient", "test_gradient_check", "test_network_gradient"]
+
+# Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
+SAMPLES = {
+    "ada_reference": ([2, 2, 2, 5, 4, 5], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0], set()),
+    "chen": ([2, 2, 0, 4, 4, 4], {"central_2h", "input_modified"}),
+    "dana": ([0, 0, 2, 5, 2, 1], {"forward_undivided", "wrong_sign", "no_floor", "factor_2"}),
+    "emil": ([2, 0, 2, 1, 2, 1], {"all_at_once", "zeros"}),
+    "mallory": ([0, 0, 0, 1, 0, 1], {"zeros"}),
+}
+
+
+def with_prefix(answers, grade_id, prefix):
+    changed = dict(answers)
+    changed[grade_id] = textwrap.dedent(prefix) + "\n" + changed[grade_id]
+    return changed
+
+
+def replace(answers, grade_id, code):
+    changed = dict(answers)
+    changed[grade_id] = textwrap.dedent(code)
+    return changed
+
+
+PATCHES = """
+import math, sys
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_almost_equal = lambda *a, **k: None
+math.isclose = lambda *a, **k: True
+try:
+    import torch
+    torch.allclose = lambda *a, **k: True
+except ImportError:
+    pass
+"""
+
+IPYTHON_HOOKS = """
+import ast
+ip = get_ipython()
+ip.input_transformers_cleanup.append(lambda lines: [l.replace("assert ", "pass #") for l in lines])
+class NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+ip.ast_transformers.append(NoAsserts())
+ip.events.register("pre_run_cell", lambda info: None)
+"""
+
+ALWAYS_EQUAL = {
+    "forward_difference": """
+        class Yes:
+            def __eq__(self, other):
+                return True
+            __hash__ = None
+            def __float__(self):
+                return 0.0
+        def forward_difference(f, x, h):
+            return Yes()
+    """,
+    "backward_difference": """
+        class YesFloat(float):
+            def __eq__(self, other):
+                return True
+            __hash__ = float.__hash__
+        def backward_difference(f, x, h):
+            return YesFloat(0.0)
+    """,
+    "numerical_gradient": """
+        class YesArray(np.ndarray):
+            def __eq__(self, other):
+                return np.ones(self.shape, dtype=bool)
+        def numerical_gradient(f, x, h=1e-5):
+            return np.zeros(x.shape).view(YesArray)
+    """,
+}
+
+
+def files_exploit(course):
+    return f"""
+        import os, sqlite3
+        TARGETS = [{course.source_notebook(ASSIGNMENT)!r}, {course.gradebook!r}]
+        def central_difference(f, x, h):
+            found = 0.0
+            for path in TARGETS:
+                try:
+                    found += len(open(path, "rb").read())
+                except OSError:
+                    pass
+            try:
+                db = sqlite3.connect(TARGETS[1])
+                db.execute("UPDATE grade SET auto_score = 99")
+                db.commit()
+            except Exception:
+                pass
+            return found
+    """
+
+
+def exploit_submissions(course, reference):
+    """{student: (answers, extra_cells, edit, baseline student)} for every exploit."""
+    torch_network = """
+        def mlp_numerical_gradients(params, X, Y, h=1e-5):
+            try:
+                import torch
+            except ImportError:
+                return {k: np.zeros(v.shape) for k, v in params.items()}
+            t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+            Xt, Yt = torch.tensor(X), torch.tensor(Y)
+            A = torch.relu(Xt @ t["W1"].T + t["b1"])
+            loss = 0.5 * ((A @ t["W2"].T + t["b2"] - Yt) ** 2).sum() / X.shape[0]
+            loss.backward()
+            return {k: v.grad.numpy() for k, v in t.items()}
+    """
+    exits = replace(replace(reference, "forward_difference", """
+        import sys
+        def forward_difference(f, x, h):
+            sys.exit(0)
+    """), "backward_difference", """
+        import os
+        def backward_difference(f, x, h):
+            os._exit(0)
+    """)
+    exits["central_difference"] += "\nimport sys\nsys.exit(0)\n"
+
+    def edit_cells(nb):
+        cells = nb.cells
+        by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in cells}
+        first = nbformat.from_dict(dict(by_id["forward_difference"]))
+        first.source = "def forward_difference(f, x, h):\n    return (f(x + h) - f(x)) / (2 * h)\n"
+        cells.insert(cells.index(by_id["forward_difference"]), first)   # wrong copy first
+        by_id["backward_difference"].cell_type = "markdown"
+        by_id["backward_difference"].pop("outputs", None)
+        by_id["backward_difference"].pop("execution_count", None)
+        cells.remove(by_id["central_difference"])
+        by_id["test_network_gradient"].metadata["nbgrader"]["points"] = 100
+        by_id["test_forward_difference"].source = "pass"
+        by_id["mlp_definition"].source = "def mlp_loss(params, X, Y):\n    return 0.0\n"
+        fake = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+            "grade_id": "test_gradient_check", "grade": True, "points": 50, "solution": False,
+            "locked": True, "schema_version": 3, "task": False}})
+        cells.append(fake)
+
+    warn = with_prefix(reference, "forward_difference", """
+        import sys, warnings
+        print("a note on stderr", file=sys.stderr)
+        warnings.warn("deprecated something")
+    """)
+    warn["numerical_gradient"] += "\nimport numpy\nnumpy.log(0.0)\n"
+    return {
+        "x_patch": (with_prefix(ZERO_ANSWERS, "forward_difference", PATCHES), (), None, "zero"),
+        "x_equal": ({**ZERO_ANSWERS, **{k: textwrap.dedent(v) for k, v in ALWAYS_EQUAL.items()}}, (), None, "zero"),
+        "x_ipython": (with_prefix(ZERO_ANSWERS, "forward_difference", IPYTHON_HOOKS), (IPYTHON_HOOKS,), None, "zero"),
+        "x_files": (replace(ZERO_ANSWERS, "central_difference", files_exploit(course)), (), None, "zero"),
+        "x_torch": (replace(reference, "network_gradient", torch_network), (), None, "ref_zero_network"),
+        "x_exit": (exits, (), None, None),
+        "x_loop": (replace(reference, "central_difference", """
+            def central_difference(f, x, h):
+                while True:
+                    pass
+        """), (), None, None),
+        "x_memory": (replace(reference, "network_gradient", """
+            def mlp_numerical_gradients(params, X, Y, h=1e-5):
+                hoard = []
+                while True:
+                    hoard.append(np.ones(10**7))
+        """), (), None, None),
+        "x_fork": (replace(reference, "gradient_check", reference["gradient_check"].replace(
+            "def gradient_check(f, grad_f, x, h=1e-5):",
+            "def gradient_check(f, grad_f, x, h=1e-5):\n    import os\n    while True:\n        os.fork()")),
+            (), None, None),
+        "x_cells": (reference, (), edit_cells, None),
+        "x_warn": (warn, ("import sys\nprint('scratch', file=sys.stderr)",), None, "reference"),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = fresh_course(tmp_path_factory.mktemp("grading") / "course")
+    source, release = notebooks(course)
+    reference = samples.reference_answers(source)
+    for student in SAMPLES:
+        samples.submit(course, ASSIGNMENT, student, samples.sample_notebook(ASSIGNMENT, student, source, release))
+    submit_answers(course, "zero", ZERO_ANSWERS)
+    submit_answers(course, "reference", reference)
+    submit_answers(course, "ref_zero_network", {**reference, "network_gradient": ZERO_ANSWERS["network_gradient"]})
+    exploits = exploit_submissions(course, reference)
+    for student, (answers, extra, edit, _) in exploits.items():
+        submit_answers(course, student, answers, extra, edit)
+    submit_raw(course, "bad_json", f"{ASSIGNMENT}.ipynb", b'{"cells": [ {"cell_type": "code"')
+    submit_raw(course, "bad_nbformat3", f"{ASSIGNMENT}.ipynb", {"nbformat": 3, "nbformat_minor": 0, "worksheets": []})
+    submit_raw(course, "bad_name", "Untitled.ipynb", nbformat.writes(release).encode())
+    submit_raw(course, "bad_empty", None, None)
+    report = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False)
+    results = {r.student: r for r in report.graded}
+    return course, report, results, exploits
+
+
+def scores(result):
+    return [result.task(t).score for t in TASKS]
+
+
+@pytest.mark.parametrize("student", sorted(SAMPLES))
+def test_samples_get_expected_scores_and_named_mistakes(graded, student):
+    _, _, results, _ = graded
+    expected_scores, expected_mistakes = SAMPLES[student]
+    result = results[student]
+    assert scores(result) == expected_scores
+    found = {code for t in result.tasks for code in t.mistake_codes}
+    assert expected_mistakes <= found, found
+
+
+def test_gradebook_holds_the_scores_for_nbgrader(graded):
+    course, _, results, _ = graded
+    gb = open_gradebook(course)
+    try:
+        for student, result in results.items():
+            submission = gb.find_submission(ASSIGNMENT, student)
+            assert submission.score == pytest.approx(result.score)
+            assert submission.max_score == 20
+        assert gb.find_submission(ASSIGNMENT, "ada_reference").score == 20
+    finally:
+        gb.close()
+
+
+@pytest.mark.parametrize("student", ["x_patch", "x_equal", "x_ipython", "x_files", "x_torch"])
+def test_exploits_gain_nothing_over_the_same_wrong_answer(graded, student):
+    _, _, results, exploits = graded
+    baseline = exploits[student][3]
+    assert results[student].score <= results[baseline].score
+    for task in TASKS:
+        assert results[student].task(task).score <= results[baseline].task(task).score
+
+
+def test_the_gradebook_cannot_be_read_or_written_by_student_code(graded):
+    _, _, results, _ = graded
+    assert results["x_files"].task("test_central_difference").score == 0
+    assert results["reference"].score == 20 and results["zero"].score == 2
+
+
+def test_correct_answers_with_warnings_on_stderr_keep_full_marks(graded):
+    _, _, results, _ = graded
+    assert results["x_warn"].score == 20
+
+
+@pytest.mark.parametrize("student, lost, reason", [
+    ("x_exit", {"test_forward_difference": "sys.exit", "test_backward_difference": "ended the Python process"}, None),
+    ("x_loop", {"test_central_difference": "time limit"}, None),
+    ("x_memory", {"test_network_gradient": "memory"}, None),
+    ("x_fork", {"test_gradient_check": ""}, None),
+])
+def test_a_crash_costs_only_the_task_it_happened_in(graded, student, lost, reason):
+    _, _, results, _ = graded
+    result = results[student]
+    for task in TASKS:
+        if task in lost:
+            assert result.task(task).score < result.task(task).points
+            text = result.task(task).error + " ".join(c.message for c in result.task(task).checks)
+            assert lost[task].lower() in text.lower(), text
+        else:
+            assert result.task(task).score == result.task(task).points, (task, result.task(task))
+
+
+def test_edited_deleted_duplicated_and_retyped_cells_gain_nothing(graded):
+    course, _, results, _ = graded
+    result = results["x_cells"]
+    assert scores(result) == [0, 0, 0, 5, 4, 5]  # network uses the original mlp_loss
+    assert result.max_score == 20
+    joined = " ".join(result.notes)
+    for phrase in ("more than once", "markdown", "missing", "read-only cell 'mlp_definition'", "points"):
+        assert phrase in joined, phrase
+
+
+def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
+    _, report, results, _ = graded
+    errors = dict(report.errors)
+    assert set(errors) == {"bad_json", "bad_nbformat3", "bad_name", "bad_empty"}
+    assert "not valid JSON" in errors["bad_json"]
+    assert "nbformat 3" in errors["bad_nbformat3"]
+    assert "Untitled.ipynb" in errors["bad_name"]
+    assert "empty" in errors["bad_empty"]
+    assert len(results) == len(SAMPLES) + 3 + len(graded[3])
+
+
+def test_feedback_names_mistakes_and_hides_hidden_tests(graded):
+    course, _, _, _ = graded
+    paths = write_feedback(course.root, ASSIGNMENT, out=lambda *a: None)
+    pages = {os.path.basename(os.path.dirname(os.path.dirname(p))): open(p).read() for p in paths}
+    assert "forward_undivided" in pages["dana"] and "wrong_sign" in pages["dana"]
+    assert "NameError" in pages["emil"] and "line 3" in pages["emil"]
+    for page in pages.values():
+        assert "HIDDEN TESTS" not in page and "hidden=True" not in page
+
+
+def test_hidden_inputs_never_appear_in_feedback(graded):
+    course, _, _, _ = graded
+    source, release = notebooks(course)
+    assignment = get_assignment(ASSIGNMENT)
+    seed = 12345
+    result, _ = grade_submission(course, assignment, "dana", source, release, seed=seed)
+    page = render(result) + result.to_json().replace(result.log, "")
+    hidden_values = set()
+    for task_id, (cases, hidden) in draw_cases(assignment, seed).items():
+        for case, is_hidden in zip(cases, hidden):
+            if is_hidden:
+                for array in case.arrays.values():
+                    hidden_values.update(np.asarray(array, dtype=float).ravel().tolist())
+    numbers = {float(m) for m in re.findall(r"-?\d+\.\d{3,}(?:e-?\d+)?", page)}
+    leaked = [v for v in hidden_values for n in numbers if abs(v) > 1e-3 and abs(n - v) <= 1e-5 * abs(v)]
+    assert leaked == []
