@@ -626,3 +626,12 @@ def test_composite_expression_with_forks():
         return (h * h.sigmoid() + h.exp() / (1.0 + h ** 2)).sum(dim=1).log_softmax(0)
 
     check_against_torch(f, f, rand(rng, 5, 4), rand(rng, 4, 3), rand(rng, 3))
+
+
+def test_pow_at_zero_base_like_torch():
+    # torch defines d(x^0)/dx = 0 everywhere and d(0^y)/dy = 0 for y >= 0 (not 0·log 0 = nan).
+    x = np.array([0.0, 0.0, 1.5, 2.0, 0.0])
+    y = np.array([2.0, 0.0, 0.5, -1.0, 3.0])
+    check_against_torch(lambda t: t ** 0, lambda t: t ** 0, x)
+    check_against_torch(lambda t: t ** 0.0, lambda t: t ** 0.0, x)
+    check_against_torch(lambda a, b: a ** b, lambda a, b: a ** b, x, y)

@@ -85,12 +85,16 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            # d(a^b)/da = b a^(b-1)
-            grad_a = unbroadcast(grad * b * a ** (b - 1), np.shape(a))
-        if ctx.needs_input_grad[1]:
-            # d(a^b)/db = a^b log a; only defined for a > 0 (torch gives nan/inf likewise).
+            # d(a^b)/da = b a^(b-1), and 0 where b = 0 (a^0 is constant, even at a = 0 where
+            # 0·0^(-1) would give nan), as torch defines it.
             with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = unbroadcast(grad * out * np.log(a), np.shape(b))
+                grad_a = unbroadcast(np.where(b == 0, 0.0, grad * b * a ** (b - 1)), np.shape(a))
+        if ctx.needs_input_grad[1]:
+            # d(a^b)/db = a^b log a; only defined for a > 0 (torch gives nan/inf likewise),
+            # except that torch takes 0 where a = 0 and b >= 0 (instead of 0·log 0 = nan).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_b = unbroadcast(np.where((a == 0) & (b >= 0), 0.0, grad * out * np.log(a)),
+                                     np.shape(b))
         return grad_a, grad_b
 
 
