@@ -102,6 +102,8 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale
         mask = _as_array(attn_mask)
         if mask.dtype == bool:
             bias = np.where(mask, 0.0, -np.inf).astype(q.dtype)
+        elif isinstance(attn_mask, Tensor) and attn_mask.requires_grad:
+            bias = attn_mask  # a learned bias (e.g. relative positions): it gets a gradient
         else:
             bias = mask.astype(q.dtype)
     return attention.ScaledDotProductAttention.apply(q, k, v, bias, scale=scale)

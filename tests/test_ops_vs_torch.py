@@ -635,3 +635,13 @@ def test_pow_at_zero_base_like_torch():
     check_against_torch(lambda t: t ** 0, lambda t: t ** 0, x)
     check_against_torch(lambda t: t ** 0.0, lambda t: t ** 0.0, x)
     check_against_torch(lambda a, b: a ** b, lambda a, b: a ** b, x, y)
+
+
+@pytest.mark.parametrize("mask_shape", [(4, 5), (2, 1, 4, 5)], ids=str)
+def test_sdpa_gradient_reaches_a_learned_float_mask(mask_shape):
+    # e.g. a learned relative-position bias: torch backpropagates into a float attn_mask
+    rng = np.random.default_rng(49)
+    check_against_torch(
+        lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        *_sdpa_arrays(rng), rand(rng, *mask_shape))

@@ -26,7 +26,7 @@ class ScaledDotProductAttention(Function):
         scores = scores - scores.max(axis=-1, keepdims=True)
         probs = np.exp(scores)
         probs /= probs.sum(axis=-1, keepdims=True)
-        ctx.scale = scale
+        ctx.scale, ctx.mask_shape = scale, np.shape(mask_bias)
         ctx.save_for_backward(q, k, v, probs)
         return probs @ v
 
@@ -40,6 +40,9 @@ class ScaledDotProductAttention(Function):
         grad_scores = probs * (grad_probs - (grad_probs * probs).sum(axis=-1, keepdims=True))
         grad_q = (grad_scores @ k) * scale                          # S = Q Kᵀ s
         grad_k = (np.swapaxes(grad_scores, -1, -2) @ q) * scale
+        # The mask is added to the scores, so a learned float mask gets the scores' gradient.
+        grad_mask = (unbroadcast(grad_scores, ctx.mask_shape)
+                     if len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3] else None)
         # Batch dims may have been broadcast (e.g. one k, v shared by every head).
         return (unbroadcast(grad_q, q.shape), unbroadcast(grad_k, k.shape),
-                unbroadcast(grad_v, v.shape), None)
+                unbroadcast(grad_v, v.shape), grad_mask)
