@@ -287,8 +287,8 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1):
         dims = self.shape
-        end = end_dim % len(dims) if dims else 0
-        new = dims[:start_dim] + (int(np.prod(dims[start_dim:end + 1])),) + dims[end + 1:]
+        start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        new = dims[:start] + (int(np.prod(dims[start:end + 1])),) + dims[end + 1:]
         return self.reshape(new)
 
     def permute(self, *dims):
@@ -298,7 +298,7 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         dims = list(range(self.ndim))
-        dim0, dim1 = dim0 % self.ndim, dim1 % self.ndim
+        dim0, dim1 = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return shape.Permute.apply(self, dims=tuple(dims))
 
@@ -309,13 +309,13 @@ class Tensor:
         return shape.Expand.apply(self, shape=target)
 
     def unsqueeze(self, dim):
-        dim = dim if dim >= 0 else dim + self.ndim + 1
+        dim = _dim(dim, self.ndim + 1)  # the new dim may also go after the last one
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def squeeze(self, dim=None):
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        dim %= self.ndim
+        dim = _dim(dim, self.ndim)
         if self.shape[dim] != 1:
             return self
         return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
@@ -335,8 +335,14 @@ class _Cast(Function):
         return grad.astype(ctx.dtype)
 
 
+def _dim(dim, ndim):
+    """`dim` in [-ndim, ndim) as an index; out of range is an error, as in torch (wrapping it
+    silently, dim % ndim, would make transpose(0, 2) of a matrix a no-op)."""
+    return normalize_dims(dim, ndim)[0]
+
+
 def normalize_permutation(dims, ndim):
-    dims = tuple(d % ndim for d in dims) if ndim else tuple(dims)
+    dims = tuple(_dim(d, ndim) for d in dims)
     if sorted(dims) != list(range(ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {ndim} dimensions.")
     return dims

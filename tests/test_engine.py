@@ -168,7 +168,7 @@ def test_retain_grad_keeps_intermediate_gradient():
     x0, u = rand(rng, 3), rng.standard_normal(3)
     x, xt = leaf(x0), to_torch(x0, requires_grad=True)
     h, ht = x.tanh(), xt.tanh()
-    assert h.retain_grad() is h or h._retains_grad
+    h.retain_grad()
     ht.retain_grad()
     other = x * 2.0  # not retained
     (h * h + other).backward(u)
@@ -522,3 +522,28 @@ def test_manual_seed_makes_randn_reproducible_like_torch():
     g = np.random.default_rng(0)
     np.testing.assert_array_equal(mg.randn(4, generator=g).data,
                                   np.random.default_rng(0).standard_normal(4).astype(np.float32))
+
+
+OUT_OF_RANGE_DIMS = {
+    "transpose": lambda t: t.transpose(0, 2),
+    "transpose neg": lambda t: t.transpose(-3, 1),
+    "permute": lambda t: t.permute(0, 2),
+    "permute 3 dims": lambda t: t.permute(2, 1, 0),
+    "squeeze": lambda t: t.squeeze(2),
+    "unsqueeze": lambda t: t.unsqueeze(4),
+    "unsqueeze neg": lambda t: t.unsqueeze(-4),
+    "flatten": lambda t: t.flatten(3),
+    "sum": lambda t: t.sum(dim=2),
+    "max": lambda t: t.max(dim=-3),
+    "softmax": lambda t: t.softmax(2),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_RANGE_DIMS))
+def test_out_of_range_dims_raise_like_torch(name):
+    op = OUT_OF_RANGE_DIMS[name]
+    with pytest.raises((IndexError, RuntimeError)):
+        op(torch.zeros(2, 3))
+    # a dim that wraps around silently (2 % 2 == 0) would turn transpose(0, 2) into a no-op
+    with pytest.raises((IndexError, ValueError)):
+        op(mg.Tensor(np.zeros((2, 3))))
