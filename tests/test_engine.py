@@ -547,3 +547,10 @@ def test_out_of_range_dims_raise_like_torch(name):
     # a dim that wraps around silently (2 % 2 == 0) would turn transpose(0, 2) into a no-op
     with pytest.raises((IndexError, ValueError)):
         op(mg.Tensor(np.zeros((2, 3))))
+
+
+def test_max_over_a_tuple_of_dims_is_refused_like_torch():
+    with pytest.raises(TypeError):
+        torch.zeros(2, 3).max(dim=(0, 1))
+    with pytest.raises(TypeError):  # instead of silently reducing dim 0 only
+        mg.Tensor(np.zeros((2, 3))).max(dim=(0, 1))

@@ -62,6 +62,8 @@ class Max(Function):
             ctx.axis = None
             ctx.save_for_backward(x == out)
             return out
+        if not isinstance(dim, (int, np.integer)):  # else only its first dim would be reduced
+            raise TypeError(f"max: dim must be one int, as in torch.max, got {dim!r}.")
         ctx.axis = normalize_dims(dim, x.ndim)[0]
         index = np.argmax(x, axis=ctx.axis)
         ctx.shape = x.shape
