@@ -1,0 +1,58 @@
+"""Building the course: metadata from the text source, points from the task specs."""
+import shutil
+
+import nbformat
+import pytest
+
+from autograder.build import BuildError, source_notebook
+from autograder.course import NOTEBOOKS
+from autograder.tasks import get_assignment
+
+from autograder_course import ASSIGNMENT, course_template
+
+pytestmark = pytest.mark.xdist_group("autograder")
+
+
+def graded_cells(nb):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def test_every_test_cell_has_a_spec_and_takes_its_points_from_it():
+    nb = source_notebook(ASSIGNMENT)
+    spec = get_assignment(ASSIGNMENT)
+    cells = graded_cells(nb)
+    assert set(cells) == {t.grade_id for t in spec.tasks}
+    for task in spec.tasks:
+        assert cells[task.grade_id].metadata["nbgrader"]["points"] == task.points
+    assert sum(t.points for t in spec.tasks) == 20 and len(spec.tasks) >= 4
+
+
+def test_release_has_stubs_and_no_hidden_tests_and_source_keeps_them():
+    from autograder.course import Course
+
+    course = Course(course_template())
+    source = nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4)
+    release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
+    release_text = "\n".join(c.source for c in release.cells if c.cell_type == "code")
+    assert "hidden=True" not in release_text and "BEGIN SOLUTION" not in release_text
+    assert release_text.count("raise NotImplementedError()") == 7  # one per function to write
+    assert "hidden=True" in "\n".join(c.source for c in source.cells)
+    assert all(not c.get("outputs") for c in release.cells if c.cell_type == "code")
+
+
+def test_points_written_in_the_notebook_must_agree_with_the_spec(tmp_path):
+    text = open(f"{NOTEBOOKS}/{ASSIGNMENT}.py").read()
+    text = text.replace('"grade_id": "test_numerical_gradient", "grade": true',
+                        '"grade_id": "test_numerical_gradient", "grade": true, "points": 50')
+    (tmp_path / f"{ASSIGNMENT}.py").write_text(text)
+    with pytest.raises(BuildError, match="points belong in the spec"):
+        source_notebook(ASSIGNMENT, str(tmp_path))
+
+
+def test_a_test_cell_without_a_spec_is_refused(tmp_path):
+    text = open(f"{NOTEBOOKS}/{ASSIGNMENT}.py").read()
+    text = text.replace('"grade_id": "test_gradient_check"', '"grade_id": "test_unknown"')
+    (tmp_path / f"{ASSIGNMENT}.py").write_text(text)
+    with pytest.raises(BuildError, match="no task spec"):
+        source_notebook(ASSIGNMENT, str(tmp_path))
