@@ -115,7 +115,7 @@ def test_finite_difference_slider_has_its_range(executed):
 def test_live_curve_ends_on_the_final_epoch(executed):
     models = widget_models(executed, "LiveTrainingCurve(total=EPOCHS")
     label = only(models, "LabelModel")["value"]
-    assert label.startswith("epoch 30/30:"), label
+    assert label.startswith("epoch 40/40:"), label
     assert "val_acc" in label
     assert_holds_png(only(models, "OutputModel"))
     printed = "".join(o.get("text", "") for o in

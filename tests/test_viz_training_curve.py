@@ -145,6 +145,33 @@ def test_overhead_on_a_real_training_run_stays_within_the_budget():
         curve.overhead_seconds, training, curve.frames)
 
 
+def test_frames_reuse_the_background_until_the_data_leave_the_limits():
+    from PIL import Image
+    import io
+
+    curve = LiveTrainingCurve(total=20, log_scale=True)
+    for epoch in range(1, 21):
+        curve.update(epoch, train_loss=0.9 ** epoch, val_acc=0.5 + 0.02 * epoch)
+        curve.draw()
+    assert curve.frames == 20
+    assert curve.full_redraws <= 3  # first frame, then when the loss leaves a decade
+    blitted = np.asarray(Image.open(io.BytesIO(curve.view.last_png)))
+    curve._background = None  # force a full redraw of the same data
+    curve.draw()
+    redrawn = np.asarray(Image.open(io.BytesIO(curve.view.last_png)))
+    np.testing.assert_array_equal(blitted, redrawn)
+
+
+def test_the_limits_cover_all_the_data():
+    curve = LiveTrainingCurve()  # no total: the x range grows
+    for step in range(1, 60):
+        curve.update(step, train_loss=5.0 / step, val_loss=float("nan") if step == 3 else 6.0 / step)
+        curve.draw()
+    ax = curve._axes["loss"]
+    assert ax.get_xlim()[0] <= 1 and ax.get_xlim()[1] >= 59
+    assert ax.get_ylim()[0] <= 5.0 / 59 and ax.get_ylim()[1] >= 6.0
+
+
 def test_displaying_shows_the_widget(monkeypatch):
     shown = []
     import IPython.display

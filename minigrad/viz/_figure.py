@@ -12,6 +12,7 @@ import os
 import time
 
 import ipywidgets as widgets
+from PIL import Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -34,7 +35,7 @@ class FigureView:
         FigureCanvasAgg(self.figure)
         self.output = output if output is not None else widgets.Output()
         self.frames = 0          # PNGs pushed to the Output widget
-        self.render_seconds = 0.0
+        self.render_seconds = 0.0  # rendering and sending, all frames
         self.last_png = None
 
     def render_png(self):
@@ -44,10 +45,25 @@ class FigureView:
         self.figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
+    def canvas_png(self):
+        """PNG bytes of what the canvas holds now, without drawing the figure again."""
+        buffer = io.BytesIO()
+        rgba = self.figure.canvas.buffer_rgba()
+        Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1).save(
+            buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
     def show(self, text="figure"):
         """Render the figure and make it the Output widget's only output."""
         started = time.perf_counter()
-        png = self.render_png()
+        self._push(self.render_png(), text, started)
+
+    def show_canvas(self, text="figure"):
+        """Show the canvas as drawn by the caller (e.g. a background and a few artists)."""
+        started = time.perf_counter()
+        self._push(self.canvas_png(), text, started)
+
+    def _push(self, png, text, started):
         self.output.outputs = ({
             "output_type": "display_data",
             "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
