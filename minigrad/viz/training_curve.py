@@ -44,9 +44,11 @@ class LiveTrainingCurve:
     """Train/validation metrics against the step, one panel per metric (loss, acc, ...).
 
     Frames are drawn only while the time spent inside `update` stays under `budget` (a fraction
-    of the elapsed training time, default 5%), one frame's cost kept in reserve for the final
-    frame, and at most one frame per `min_interval` seconds. `close()` (or leaving the `with`
-    block) draws the final frame.
+    of the elapsed training time, default 5%), the cost of a full redraw kept in reserve for
+    the final frame, and at most one frame per `min_interval` seconds. While the axes limits
+    hold, a frame draws only the lines onto a cached background. `close()` (or leaving the
+    `with` block) always draws the final frame: in a run shorter than about 2 s that frame
+    alone is more than the budget.
 
     history: {metric name: (steps list, values list)}; widget: the VBox to display
     (a Label stating the latest step and values, above an Output widget holding the PNG).
