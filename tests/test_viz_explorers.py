@@ -54,6 +54,20 @@ def test_finite_difference_explorer_under_nbgrader(monkeypatch):
     png_of(w.output)
 
 
+def test_functions_undefined_at_some_h_give_gaps_not_errors():
+    # log is undefined left of 0: the backward and central differences fail for h >= x0.
+    w = finite_difference_explorer(math.log, lambda x: 1 / x, 0.5, log10_h=0)
+    assert np.isnan(w.errors["backward"][-1]) and np.isfinite(w.errors["forward"][-1])
+    assert "nan" in w.readout.value
+    png_of(w.output)
+
+
+def test_value_returning_functions_are_accepted():
+    from minigrad import Value
+    errors = difference_errors(lambda x: Value(x) * Value(x), lambda x: Value(2 * x), 3.0, [1e-3])
+    assert errors["central"][0] < 1e-8
+
+
 def test_finite_difference_explorer_rejects_an_empty_range():
     with pytest.raises(ValueError, match="low < high"):
         finite_difference_explorer(math.sin, math.cos, 0.0, log10_h_range=(0, -3))

@@ -102,6 +102,15 @@ def test_trajectory_pca_projects_the_path(problem):
     assert np.dot(L._flatten(d1), L._flatten(d2)) == pytest.approx(0.0, abs=1e-9)
 
 
+def test_progress_is_reported(problem, capsys):
+    model, loss_fn, _ = problem
+    calls = []
+    L.landscape_2d(model, loss_fn, resolution=3, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(n, 9) for n in range(1, 10)]
+    L.landscape_1d(model, loss_fn, resolution=5, progress=True)  # a tqdm bar on stderr
+    assert "loss landscape" in capsys.readouterr().err
+
+
 def test_nbgrader_gets_a_tiny_grid(problem, monkeypatch):
     model, loss_fn, _ = problem
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")

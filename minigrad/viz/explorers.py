@@ -14,18 +14,35 @@ from ._figure import FigureView, under_nbgrader
 ERROR_FLOOR = 1e-20
 
 
+def _evaluate(f, x):
+    """f(x) as a float; NaN where f is undefined (math.log(-1), overflow), so no h crashes the plot.
+
+    f may return a float, a NumPy scalar, a one-element tensor or a minigrad Value.
+    """
+    try:
+        y = f(x)
+    except (ValueError, OverflowError, ZeroDivisionError, FloatingPointError):
+        return float("nan")
+    if hasattr(y, "item"):
+        y = y.item()
+    elif hasattr(y, "data") and hasattr(y, "grad"):  # a minigrad Value
+        y = y.data
+    return float(y)
+
+
 def difference_errors(f, df, x0, hs):
     """|forward − f'(x0)|, |backward − f'(x0)|, |central − f'(x0)| for each h in hs.
 
     f: float -> float; df: float -> float (the exact derivative); hs: (n,) step sizes.
-    Returns a dict of three (n,) float64 arrays, floored at ERROR_FLOOR for log axes.
+    Returns a dict of three (n,) float64 arrays, floored at ERROR_FLOOR for log axes
+    (NaN where f could not be evaluated).
     """
     x0 = float(x0)
-    exact = float(df(x0))
-    fx = float(f(x0))
+    exact = _evaluate(df, x0)
+    fx = _evaluate(f, x0)
     forward, backward, central = [], [], []
     for h in np.asarray(hs, dtype=np.float64):
-        f_plus, f_minus = float(f(x0 + h)), float(f(x0 - h))
+        f_plus, f_minus = _evaluate(f, x0 + h), _evaluate(f, x0 - h)
         forward.append((f_plus - fx) / h)
         backward.append((fx - f_minus) / h)
         central.append((f_plus - f_minus) / (2 * h))
@@ -49,7 +66,7 @@ class FiniteDifferenceExplorer(widgets.VBox):
         self.f, self.df, self.x0 = f, df, float(x0)
         self.hs = np.logspace(low, high, points)
         self.errors = difference_errors(f, df, self.x0, self.hs)
-        self.exact = float(df(self.x0))
+        self.exact = _evaluate(df, self.x0)
         self.slider = widgets.FloatSlider(
             value=min(max(float(log10_h), low), high), min=low, max=high, step=0.25,
             description="log10 h", readout_format=".2f", continuous_update=continuous_update,
