@@ -140,6 +140,11 @@ class Tensor:
                                "use tensor.detach().numpy().")
         return self.data
 
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(t) gives its values, as for torch tensors; without this NumPy would build
+        # an object array of 0-d Tensors. Like .numpy(), refused while the tensor requires grad.
+        return np.array(self.numpy(), dtype=dtype, copy=copy)
+
     def tolist(self):
         return self.data.tolist()
 

@@ -554,3 +554,16 @@ def test_max_over_a_tuple_of_dims_is_refused_like_torch():
         torch.zeros(2, 3).max(dim=(0, 1))
     with pytest.raises(TypeError):  # instead of silently reducing dim 0 only
         mg.Tensor(np.zeros((2, 3))).max(dim=(0, 1))
+
+
+def test_numpy_conversion_like_torch():
+    t = mg.Tensor(np.arange(3.0))
+    converted = np.asarray(t)
+    assert converted.dtype == np.float64  # the values, not an object array of 0-d Tensors
+    np.testing.assert_array_equal(converted, [0.0, 1.0, 2.0])
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    with pytest.raises(RuntimeError, match="detach"):
+        np.asarray(leaf([1.0]))
+    with pytest.raises(RuntimeError):  # torch refuses too
+        np.asarray(torch.ones(1, requires_grad=True))
+    assert isinstance(np.ones(3) + leaf(np.ones(3)), mg.Tensor)  # ndarray op Tensor stays a Tensor
