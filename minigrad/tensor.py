@@ -205,6 +205,34 @@ class Tensor:
 
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
 
+    # In-place updates, `p -= lr * p.grad` inside no_grad(): without them Python rebinds the name
+    # to a new Tensor and the model's parameter silently keeps its old value.
+    def __iadd__(self, other):
+        return self._in_place(Tensor.__add__, other)
+
+    def __isub__(self, other):
+        return self._in_place(Tensor.__sub__, other)
+
+    def __imul__(self, other):
+        return self._in_place(Tensor.__mul__, other)
+
+    def __itruediv__(self, other):
+        return self._in_place(Tensor.__truediv__, other)
+
+    def _in_place(self, op, other):
+        result = op(self, other)
+        if result.grad_fn is not None:  # recorded in the graph
+            if self.is_leaf and self.requires_grad:
+                raise RuntimeError("a leaf Tensor that requires grad can't be changed in place "
+                                   "while the graph is recorded; update parameters inside "
+                                   "`with mg.no_grad():`.")
+            return result  # a new node, as torch's in-place op on a non-leaf records one
+        if result.shape != self.shape:
+            raise RuntimeError(f"in-place op: the result's shape {result.shape} differs from the "
+                               f"tensor's shape {self.shape}.")
+        self.data = result.data.astype(self.dtype, copy=False)  # keeps dtype, as torch does
+        return self
+
     # Comparisons give boolean tensors outside the graph (masks, accuracy).
     def __gt__(self, other):
         return Tensor._wrap(self.data > _raw(other), False)

@@ -567,3 +567,40 @@ def test_numpy_conversion_like_torch():
     with pytest.raises(RuntimeError):  # torch refuses too
         np.asarray(torch.ones(1, requires_grad=True))
     assert isinstance(np.ones(3) + leaf(np.ones(3)), mg.Tensor)  # ndarray op Tensor stays a Tensor
+
+
+def test_in_place_parameter_update_under_no_grad_like_torch():
+    # The hand-written SGD step: `p -= lr * p.grad` must change the parameter the model holds.
+    model = mg.nn.Linear(2, 1)
+    weight = model.weight
+    before = weight.data.copy()
+    model(mg.Tensor(np.ones((3, 2), np.float32))).sum().backward()
+    with mg.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    assert model.weight is weight and weight.dtype == np.float32 and weight.requires_grad
+    np.testing.assert_allclose(weight.data, before - 0.1 * 3.0, rtol=1e-6)
+    # as in torch, the same statement outside no_grad() is refused for a leaf requiring grad
+    with pytest.raises(RuntimeError, match="no_grad"):
+        weight -= 1.0
+    wt = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        wt -= 1.0
+
+
+def test_in_place_ops_on_plain_tensors_and_non_leaves():
+    t = mg.Tensor(np.array([1.0, 2.0]))
+    alias = t
+    t += 1.0
+    t *= np.array([2.0, 3.0])
+    t /= 2.0
+    t -= mg.Tensor(np.array([1.0, 1.0]))
+    assert alias is t
+    np.testing.assert_allclose(t.data, [1.0, 3.5])
+    with pytest.raises(RuntimeError, match="shape"):
+        t += np.ones((2, 2))
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    y += x  # a non-leaf: recorded in the graph, as torch does
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0, 3.0])
