@@ -1,0 +1,76 @@
+"""Grading speed: `python -m autograder grade` against plain `nbgrader autograde`, same 40 notebooks.
+
+    .venv/bin/python benchmarks/bench_grading.py [--submissions 40] [--workers N]
+
+Builds assignment 01 into a temporary course, hands in N submissions (the bundled samples, cycled:
+reference, untouched release, typical mistakes, exploit attempts), copies the course twice and
+grades one copy with each tool, both as the instructor would run them (a fresh process, timed end
+to end, including imports). nbgrader autograde starts a Jupyter kernel per notebook and executes
+every cell, one notebook at a time; the hardened grader runs only setup and answer cells in a
+sandboxed plain Python process per submission, --workers at a time. Prints seconds per
+submission for each and the ratio.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import nbformat
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from autograder import samples  # noqa: E402
+from autograder.build import build  # noqa: E402
+from autograder.course import Course, nbgrader_env  # noqa: E402
+
+ASSIGNMENT = "01_finite_differences"
+
+
+def timed(cmd, cwd):
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+
+    root = tempfile.mkdtemp(prefix="bench-grading-")
+    try:
+        course = build(os.path.join(root, "template"), [ASSIGNMENT], log=lambda *a: None)
+        source = nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4)
+        release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
+        kinds = samples.sample_students(ASSIGNMENT)
+        for i in range(args.submissions):
+            kind = kinds[i % len(kinds)]
+            samples.submit(course, ASSIGNMENT, f"s{i:03d}_{kind}",
+                           samples.sample_notebook(ASSIGNMENT, kind, source, release))
+        ours, theirs = (Course(os.path.join(root, name)) for name in ("hardened", "nbgrader"))
+        shutil.copytree(course.root, ours.root)
+        shutil.copytree(course.root, theirs.root)
+
+        n = args.submissions
+        print(f"{n} submissions of {ASSIGNMENT} ({', '.join(kinds)}, cycled); {os.cpu_count()} cores")
+        hardened = timed([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course", ours.root,
+                          "--workers", str(args.workers), "--force"], ours.root)
+        print(f"python -m autograder grade --workers {args.workers}: {hardened:7.1f} s "
+              f"= {hardened / n:6.2f} s per submission")
+        plain = timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], theirs.root)
+        print(f"nbgrader autograde:                        {plain:7.1f} s = {plain / n:6.2f} s per submission")
+        print(f"ratio: the hardened grader is {plain / hardened:.1f}x faster")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
