@@ -304,7 +304,10 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# The number of evaluations is exactly $2n$. Now scale up: a modest image classifier has
+# The number of evaluations is exactly $2n$. At these tiny sizes one forward pass costs about the
+# same whatever $n$ is (Python's overhead dominates), so the time grows in step with the $2n$
+# evaluations; in a large network each forward pass also grows with $n$, and the total with
+# $n^2$. Now scale up: a modest image classifier has
 # $n = 10^6$ parameters, and one forward pass over a batch takes, say, 10 ms. A single numerical
 # gradient then takes $2 \times 10^6 \times 10\,\text{ms} \approx 5.5$ hours, and training needs
 # thousands of gradient steps. Backpropagation, which the next assignments build, computes the
@@ -332,8 +335,9 @@ plt.show()
 #   look closely; above $10^{-4}$ there is almost certainly a bug (a real mistake usually gives
 #   something between $10^{-2}$ and $1$).
 # * **float32**: $\varepsilon \approx 1.2 \times 10^{-7}$, so the best step is near
-#   $\varepsilon^{1/3} \approx 5 \times 10^{-3}$ and even a correct gradient only reaches about
-#   $10^{-4}$ to $10^{-3}$. Gradient checks are therefore done in float64.
+#   $\varepsilon^{1/3} \approx 5 \times 10^{-3}$ and even a correct gradient rarely gets below
+#   $10^{-5}$; $10^{-4}$ to $10^{-3}$ is common, which is also what many bugs look like. Gradient
+#   checks are therefore done in float64.
 # * **kinks**: at a point where $f$ is not differentiable, such as ReLU at 0, the two evaluation
 #   points can land on different sides of the kink and the estimate is meaningless. Check at
 #   points where no pre-activation is within $h$ of a kink.

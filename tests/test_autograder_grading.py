@@ -154,6 +154,7 @@ def exploit_submissions(course, reference):
         cells = nb.cells
         by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in cells}
         first = nbformat.from_dict(dict(by_id["forward_difference"]))
+        first.id = "duplicate-forward"
         first.source = "def forward_difference(f, x, h):\n    return (f(x + h) - f(x)) / (2 * h)\n"
         cells.insert(cells.index(by_id["forward_difference"]), first)   # wrong copy first
         by_id["backward_difference"].cell_type = "markdown"
