@@ -95,13 +95,16 @@ def _write_job(in_dir, cells, tasks):
 class _Attempt:
     """One launch of the harness; follows its progress and enforces per-step wall time."""
 
-    def __init__(self, argv, env, cwd, progress_w, cell_timeout, task_timeouts):
+    def __init__(self, argv, env, cwd, progress_w, cell_timeout, task_timeouts, n_cells):
         self.cell_timeout, self.task_timeouts = cell_timeout, task_timeouts
+        self.overall_budget = (n_cells * cell_timeout + sum(task_timeouts)
+                               + (n_cells + len(task_timeouts) + 2) * BETWEEN_STEPS_SECONDS)
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      pass_fds=(progress_w,), start_new_session=True)
         self.started = None       # ("cell", i) or ("task", k): last step started
         self.ended = None         # last step ended
+        self.seen = set()         # steps announced so far: each may start once, in order
         self.ready = self.done = self.timed_out = False
         self.log = bytearray()
 
@@ -111,8 +114,12 @@ class _Attempt:
         sel.register(progress_r, selectors.EVENT_READ, "progress")
         open_streams, pending, exited_at = 2, b"", None
         deadline = time.monotonic() + STARTUP_SECONDS
+        # student code can write to the progress pipe too; whatever it writes, the attempt as a
+        # whole never outlives the sum of all its steps' limits
+        overall = deadline + self.overall_budget
         while True:
             now = time.monotonic()
+            deadline = min(deadline, overall)
             if self.proc.poll() is not None:
                 exited_at = exited_at or now
                 # an escaped child may hold the pipes open: do not wait for it
@@ -147,7 +154,11 @@ class _Attempt:
             return now + BETWEEN_STEPS_SECONDS
         if len(parts) == 3 and parts[1] in ("cell", "task") and parts[2].isdigit():
             step = (parts[1], int(parts[2]))
+            order = (step[0] == "task", step[1])
             if parts[0] == "start":
+                if step in self.seen or (self.started and order < (self.started[0] == "task", self.started[1])):
+                    return deadline  # a step cannot restart: this line is not the harness's
+                self.seen.add(step)
                 self.started = step
                 if step[0] == "cell":
                     return now + self.cell_timeout
@@ -220,7 +231,7 @@ def run_in_sandbox(cells, tasks, forbidden=(), allowed=(), limits=None, cell_tim
                 env = isolation.sandbox_env(scratch)
             argv.append(json.dumps(options))
             try:
-                attempt = _Attempt(argv, env, job, w, cell_timeout, [t.timeout for t in tasks])
+                attempt = _Attempt(argv, env, job, w, cell_timeout, [t.timeout for t in tasks], len(cells))
             finally:
                 os.close(w)
             try:
@@ -287,7 +298,8 @@ def _collect(out_dir, cells, run):
             status = load_json(os.path.join(out_dir, f"task{k}.json"))
             arrays = load_npz(os.path.join(out_dir, f"task{k}.npz"))
         except UntrustedDataError as exc:
-            task_run.failure = f"no readable result came back ({exc})"
+            reason = "the process ended before this task finished" if "No such file" in str(exc) else exc
+            task_run.failure = f"no readable result came back ({reason})"
             continue
         cases = status.get("cases")
         if not isinstance(cases, list):

@@ -26,7 +26,9 @@ def load_json(path, max_bytes=MAX_JSON_BYTES):
             raise UntrustedDataError(f"{os.path.basename(path)} is larger than {max_bytes} bytes")
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise UntrustedDataError(f"{os.path.basename(path)}: {exc.strerror}") from None
+    except ValueError as exc:
         raise UntrustedDataError(f"{os.path.basename(path)}: {exc}") from None
     if not isinstance(data, dict):
         raise UntrustedDataError(f"{os.path.basename(path)} does not hold a JSON object")

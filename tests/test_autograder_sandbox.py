@@ -204,3 +204,38 @@ def test_no_grading_process_is_left_behind():
     time.sleep(0.5)
     leftover = subprocess.run(["pgrep", "-f", "harness.py"], capture_output=True, text=True).stdout.split()
     assert leftover == []
+
+
+def test_fake_progress_lines_cannot_extend_the_time_limit():
+    started = time.monotonic()
+    result = run("""
+        import os, time
+        def stalls(f, x, h):
+            for fd in range(3, 64):
+                for k in range(5):
+                    for line in (b"end task 0\\n", b"start task 0\\n", b"start task 1\\n"):
+                        try:
+                            os.write(fd, line)
+                        except OSError:
+                            pass
+            while True:
+                time.sleep(0.2)
+                try:
+                    os.write(4, b"start task 0\\n")
+                except OSError:
+                    pass
+        def fine(f, x, h):
+            return 4.0
+    """, ["stalls", "fine"], timeout=1.0, cell_timeout=1.0)
+    assert result.tasks[0].failure  # whatever the lines claimed, the stalling task got nothing
+    assert time.monotonic() - started < 30
+
+
+def test_ipython_syntax_is_neutralised_keeping_line_numbers():
+    from autograder.sandbox.cells import to_python
+
+    source = "%matplotlib inline\nfiles = !ls\ndef f(x):\n    !echo hi\n    return x\nf?"
+    python = to_python(source)
+    assert python.splitlines()[2:] == ["def f(x):", "    pass", "    return x", "pass"]
+    compile(python, "<cell>", "exec")
+    assert to_python("%%time\nx = 1").splitlines() == ["", "x = 1"]

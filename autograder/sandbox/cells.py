@@ -13,9 +13,12 @@ _ASSIGNED_ESCAPE = re.compile(r"^(\s*)[\w.]+\s*=\s*[!%]")
 def to_python(source):
     """IPython cell source -> Python source with the same line numbers."""
     lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        return "\n".join("" for _ in lines)  # a cell magic makes the whole cell non-Python
     out = []
+    if lines and lines[0].lstrip().startswith("%%"):
+        # %%time, %%capture...: the body is Python; for %%bash and friends it fails to compile,
+        # which is reported like any other error in that cell
+        out.append("")
+        lines = lines[1:]
     for line in lines:
         stripped = line.lstrip()
         indent = line[: len(line) - len(stripped)]
