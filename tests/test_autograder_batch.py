@@ -43,9 +43,11 @@ def test_a_killed_batch_leaves_a_consistent_gradebook_and_a_rerun_finishes_it(tm
     students = ["a_slow", "b_slow", "c_fast", "d_fast"]
     for student in students:
         submit_answers(course, student, slow if "slow" in student else reference)
+    jobs = tmp_path / "jobs"  # the grader's sandbox folders, so that its processes can be found
+    jobs.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course", course.root,
-                             "--workers", "1"], env=nbgrader_env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--workers", "1"], env=dict(nbgrader_env(), TMPDIR=str(jobs)),
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and "graded" not in gradebook_state(course, students).values():
         time.sleep(0.2)
@@ -56,7 +58,7 @@ def test_a_killed_batch_leaves_a_consistent_gradebook_and_a_rerun_finishes_it(tm
     done = [s for s, st in state.items() if st == "graded"]
     assert 1 <= len(done) < len(students)
     time.sleep(0.5)
-    assert subprocess.run(["pgrep", "-f", "sandbox/harness.py"], capture_output=True).stdout == b""
+    assert subprocess.run(["pgrep", "-f", str(jobs)], capture_output=True).stdout == b""
 
     report = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False)
     assert sorted(report.skipped) == sorted(done)

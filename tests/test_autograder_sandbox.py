@@ -193,16 +193,17 @@ def test_course_files_network_and_trusted_code_are_out_of_reach(tmp_path):
 def test_no_grading_process_is_left_behind():
     if not isolation.throwaway_uid_usable() and not isolation.bwrap_works():
         pytest.skip("without bubblewrap or a throwaway uid a setsid() child can escape (documented)")
-    run("""
-        import os, time
+    token = f"60.{os.getpid()}{int(time.time() * 1000) % 100000}"  # names this test's orphan only
+    run(f"""
+        import os
         def orphan(f, x, h):
             if os.fork() == 0:
                 os.setsid()
-                time.sleep(60)
+                os.execv("/bin/sleep", ["sleep", "{token}"])
             return 1.0
     """, ["orphan"])
     time.sleep(0.5)
-    leftover = subprocess.run(["pgrep", "-f", "harness.py"], capture_output=True, text=True).stdout.split()
+    leftover = subprocess.run(["pgrep", "-f", f"sleep {token}"], capture_output=True, text=True).stdout.split()
     assert leftover == []
 
 
