@@ -66,7 +66,7 @@ def draw_cases(assignment, seed):
     return drawn
 
 
-def _cell_problems(assignment, rebuilt, run):
+def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
     """{function name: why it may be missing}, from answer cells that raised or killed the process."""
     problems = {}
     cells = {c["grade_id"]: c["source"] for c in rebuilt.cells_to_run}
@@ -75,13 +75,13 @@ def _cell_problems(assignment, rebuilt, run):
             for grade_id, source in cells.items():
                 if not re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", source, re.M):
                     continue
-                error = run.cell_errors.get(grade_id)
+                error = cell_errors.get(grade_id)
                 if error:
                     line = f" at line {error.get('line')}" if error.get("line") else ""
                     problems[name] = (f"its cell '{grade_id}' raised {error.get('type')}{line} "
                                       f"({str(error.get('message'))[:200]}), so the rest of that cell never ran")
-                elif grade_id in run.cell_failures:
-                    problems[name] = f"its cell '{grade_id}' was stopped: {run.cell_failures[grade_id]}"
+                elif grade_id in cell_failures:
+                    problems[name] = f"its cell '{grade_id}' was stopped: {cell_failures[grade_id]}"
     return problems
 
 
@@ -112,8 +112,7 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
         cell_failures.update(run.cell_failures)
         result.isolation = run.mode
         log.append(run.log)
-    run.cell_errors, run.cell_failures = cell_errors, cell_failures
-    problems = _cell_problems(assignment, rebuilt, run)
+    problems = _cell_problems(assignment, rebuilt, cell_errors, cell_failures)
     for grade_id, error in cell_errors.items():
         if grade_id not in rebuilt.unanswered:
             where = f", line {error.get('line')}" if error.get("line") else ""

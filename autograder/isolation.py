@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 HARNESS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox")
@@ -133,14 +134,14 @@ def bwrap_works():
     """True when bubblewrap is installed and can create the namespaces we need, here and now."""
     if shutil.which("bwrap") is None or os.environ.get("AUTOGRADER_NO_BWRAP"):
         return False
-    probe = os.path.join(os.path.dirname(HARNESS_DIR), "sandbox")
-    cmd = bwrap_command(probe, probe, (), (), Limits())
-    cmd += [sys.executable, "-I", "-c", "import numpy"]
-    try:
-        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return False
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as probe:
+        cmd = bwrap_command(probe, probe, (), (), Limits())
+        cmd += [sys.executable, "-I", "-c", "import numpy"]
+        try:
+            done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return False
     return done.returncode == 0
 
 
