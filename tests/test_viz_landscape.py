@@ -1,6 +1,7 @@
 """Loss landscapes: filter normalisation, the grid's centre, restoring parameters, torch models."""
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import minigrad as mg
 import minigrad.functional as F
@@ -172,6 +173,8 @@ def test_a_50k_parameter_model_on_a_21x21_grid_is_quick():
                           nn.Linear(128, 10))
     assert 45_000 <= sum(p.numel() for p in model.parameters()) <= 51_000
     started = time.perf_counter()
-    landscape = L.landscape_2d(model, lambda m: F.cross_entropy(m(x), y), resolution=21)
+    # One BLAS thread: two threads fight the other xdist worker for the second core.
+    with threadpool_limits(1):
+        landscape = L.landscape_2d(model, lambda m: F.cross_entropy(m(x), y), resolution=21)
     assert landscape.losses.shape == (21, 21)
     assert time.perf_counter() - started < 30  # ~3 s here; generous for a loaded 2-core CI

@@ -26,6 +26,7 @@ class FakeClock:
 def clock(monkeypatch):
     fake = FakeClock()
     monkeypatch.setattr(training_curve, "time", fake)
+    monkeypatch.setitem(training_curve.first_frame_estimate, "seconds", 0.05)
     return fake
 
 
@@ -82,23 +83,50 @@ def test_steps_default_to_counting_and_tensors_are_accepted():
 def test_no_frame_before_the_budget_allows_one(clock):
     curve = LiveTrainingCurve(budget=0.05, min_interval=0.25)
     curve.start()
-    # First frame guessed at 0.06 s, one kept in reserve: needs 0.05 * elapsed >= 0.12 s.
-    for step in range(1, 24):
-        clock.now += 0.1
+    # First frame estimated at 0.05 s, as much kept in reserve: needs 0.05 * elapsed >= 0.1 s,
+    # that is 2 s. (Steps of 0.125 s: exact in binary, so the comparison is exact too.)
+    for step in range(1, 16):
+        clock.now += 0.125
         curve.update(step, train_loss=1.0 / step)
     assert curve.frames == 0
-    clock.now += 0.1
-    curve.update(24, train_loss=1 / 24)
+    clock.now += 0.125
+    curve.update(16, train_loss=1 / 16)
     assert curve.frames == 1
     curve.close()  # nothing new since that frame
     assert curve.frames == 1
-    clock.now += 0.1
-    curve.update(25, train_loss=1 / 25)
+    clock.now += 0.125
+    curve.update(17, train_loss=1 / 17)
     assert curve.frames == 1  # min_interval not yet over
     curve.close()
     assert curve.frames == 2
     curve.close()  # nothing new: no redraw
     assert curve.frames == 2
+
+
+def test_the_budget_holds_with_real_frame_costs(clock):
+    # In (fake) time, a full frame costs 0.1 s and a lines-only frame 0.005 s.
+    curve = LiveTrainingCurve(total=400, xlabel="step")
+    canvas, view = curve.view.figure.canvas, curve.view
+    real_canvas_draw, real_show = canvas.draw, view.show_canvas
+
+    def slow_canvas_draw():
+        clock.now += 0.095
+        real_canvas_draw()
+
+    def slow_show(text):
+        clock.now += 0.005
+        real_show(text)
+
+    canvas.draw, view.show_canvas = slow_canvas_draw, slow_show
+    curve.start()
+    for step in range(1, 401):
+        clock.now += 0.02  # an 8 s run
+        curve.update(step, train_loss=2.0 * 0.995 ** step)
+        assert curve.overhead_seconds <= 0.05 * (clock.now - curve._started) + 1e-9
+    curve.close()
+    assert curve.full_redraws == 1 and curve.frames > 10
+    assert curve.overhead_seconds <= 0.05 * (clock.now - curve._started)
+    assert training_curve.first_frame_estimate["seconds"] == pytest.approx(0.1)
 
 
 def test_frames_are_spaced_by_min_interval(clock):

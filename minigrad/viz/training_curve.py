@@ -15,13 +15,15 @@ import time
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from ._figure import FigureView
 
 SPLIT_PREFIXES = ("train", "training", "val", "valid", "validation", "test")
-# Before the first frame has been timed, assume it costs this much (seconds).
-FIRST_FRAME_GUESS = 0.06
+# Before a curve has drawn, assume its first frame costs what the last curve's first frame
+# cost in this process (starting from a new figure's typical first full draw on a 2-core
+# machine, 0.05-0.15 s); a lines-only frame costs about a tenth.
+first_frame_estimate = {"seconds": 0.1}
 
 
 def split_metric_name(name):
@@ -44,11 +46,12 @@ class LiveTrainingCurve:
     """Train/validation metrics against the step, one panel per metric (loss, acc, ...).
 
     Frames are drawn only while the time spent inside `update` stays under `budget` (a fraction
-    of the elapsed training time, default 5%), the cost of a full redraw kept in reserve for
-    the final frame, and at most one frame per `min_interval` seconds. While the axes limits
-    hold, a frame draws only the lines onto a cached background. `close()` (or leaving the
-    `with` block) always draws the final frame: in a run shorter than about 2 s that frame
-    alone is more than the budget.
+    of the elapsed training time, default 5%) with the final frame's cost kept in reserve, and
+    at most one frame per `min_interval` seconds. While the axes limits hold, a frame draws
+    only the lines onto a cached background (~5 ms instead of ~50-150 ms). `close()` (or
+    leaving the `with` block) always draws the final frame: in a run shorter than about 2 s
+    that frame, the figure's first full draw, is alone more than the budget; and a final frame
+    whose data left the axes limits costs a full redraw more than was reserved.
 
     history: {metric name: (steps list, values list)}; widget: the VBox to display
     (a Label stating the latest step and values, above an Output widget holding the PNG).
@@ -69,9 +72,14 @@ class LiveTrainingCurve:
         self.widget = widgets.VBox([self.label, self.view.output])
         self.widget.add_class("minigrad-live-curve")
         self.overhead_seconds = 0.0   # all time spent inside update() and close()
-        self.frame_seconds = FIRST_FRAME_GUESS       # the last frame's cost
-        self.full_frame_seconds = FIRST_FRAME_GUESS  # the last full redraw's cost
+        guess = first_frame_estimate["seconds"]
+        self.frame_seconds = guess          # the last frame's cost
+        self.full_frame_seconds = guess     # the last full redraw's cost
+        self.blit_seconds = guess / 10      # the last lines-only frame's cost
         self.full_redraws = 0
+        # Per panel: [step min, step max, value min, value max, smallest positive value],
+        # kept as values arrive so planning a frame never rescans the history.
+        self._ranges = {}
         self._axes = {}
         self._lines = {}
         self._limits = {}
@@ -104,18 +112,22 @@ class LiveTrainingCurve:
             steps, values = self.history[name]
             steps.append(step)
             values.append(as_float(value))
+            self._extend_range(split_metric_name(name)[0], step, values[-1])
         self._frame_is_stale = True
 
         elapsed = entered - self._started
         allowed = self.budget * elapsed
-        # Keep a full frame in reserve for close(): the whole run then stays within budget.
-        if (entered - self._last_frame >= self.min_interval
-                and self.overhead_seconds + self.frame_seconds + self.full_frame_seconds
-                <= allowed):
-            self.draw()
-        elif (entered - self._last_label >= self.min_interval
-              and self.overhead_seconds + self.full_frame_seconds <= allowed):
-            self._set_label()
+        if entered - self._last_frame >= self.min_interval:
+            limits, full = self._plan()
+            cost = self.full_frame_seconds if full else self.blit_seconds
+            # Keep the final frame's cost in reserve for close(): a full redraw until a first
+            # frame exists, then (the axes having room for the data to come) a lines-only one.
+            reserve = self.blit_seconds if self.frames else self.full_frame_seconds
+            if self.overhead_seconds + cost + reserve <= allowed:
+                self.draw(limits, full)
+            elif (entered - self._last_label >= self.min_interval
+                  and self.overhead_seconds + reserve <= allowed):
+                self._set_label()
         self.overhead_seconds += time.perf_counter() - entered
 
     __call__ = update
@@ -124,7 +136,7 @@ class LiveTrainingCurve:
         """Draw the final frame (if anything changed since the last one)."""
         entered = time.perf_counter()
         if self._frame_is_stale:
-            self.draw()
+            self.draw(*self._plan())
         self.overhead_seconds += time.perf_counter() - entered
 
     def __enter__(self):
@@ -170,9 +182,11 @@ class LiveTrainingCurve:
                 self._lines[name], = ax.plot([], [], lw=1.5,
                                              marker="." if series != "train" else None,
                                              label=series if series != name else name)
-            if self.log_scale and "loss" in panel.lower():
+            if self._is_log(panel):
                 ax.set_yscale("log")
-                # Labelled minor ticks cost more to draw than the rest of the frame.
+                # Plain "0.01" labels: the default 10^k labels go through mathtext, slow to
+                # lay out; labelled minor ticks would cost more than the rest of the frame.
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
                 ax.yaxis.set_minor_formatter(NullFormatter())
             else:
                 ax.yaxis.set_major_locator(MaxNLocator(5))
@@ -191,61 +205,81 @@ class LiveTrainingCurve:
                 self._lines[name].set_animated(True)
         if self.title:
             figure.suptitle(self.title, fontsize=10)
-        self._limits.clear()
+        self._limits = {}
         self._background = None
+
+    def _extend_range(self, panel, step, value):
+        r = self._ranges.setdefault(panel, [np.inf, -np.inf, np.inf, -np.inf, np.inf])
+        r[0], r[1] = min(r[0], step), max(r[1], step)
+        if np.isfinite(value):
+            r[2], r[3] = min(r[2], value), max(r[3], value)
+            if value > 0:
+                r[4] = min(r[4], value)
+
+    def _is_log(self, panel):
+        return self.log_scale and "loss" in panel.lower()
 
     def _sticky_limits(self, panel):
         """(xlim, ylim) for a panel that change only when the data leave them.
 
         Unchanged limits let a frame reuse the rendered background (axes, ticks, labels) and
-        draw only the lines: about a fifth of the cost of a full redraw.
+        draw only the lines, about a tenth of the cost of a full redraw; so the limits leave
+        room for the data to come (the x range up to `total`, a decade below the loss).
         """
-        steps = [x for name in self.panels[panel] for x in self.history[name][0]]
-        values = np.array([v for name in self.panels[panel] for v in self.history[name][1]])
-        log = self._axes[panel].get_yscale() == "log"
-        values = values[np.isfinite(values) & ((values > 0) if log else True)]
+        step_low, step_high, low, high, low_positive = self._ranges[panel]
         previous = self._limits.get(panel)
-        low, high = min(steps), max(steps)
-        if self.total is not None and high <= self.total:
-            xlim = (low - 0.02 * (self.total - low + 1), self.total + 0.02 * (self.total - low + 1))
-        elif previous is not None and previous[0][0] <= low and high <= previous[0][1]:
+        if self.total is not None and step_high <= self.total:
+            pad = 0.02 * (self.total - step_low + 1)
+            xlim = (step_low - pad, self.total + pad)
+        elif previous is not None and previous[0][0] <= step_low and step_high <= previous[0][1]:
             xlim = previous[0]
         else:  # double the room on the right each time it fills up
-            xlim = (low - 0.02 * max(high - low, 1), low + 2 * max(high - low, 1))
-        if not len(values):
-            ylim = previous[1] if previous is not None else (0.1, 1.0) if log else (0.0, 1.0)
-        elif (previous is not None and previous[1][0] <= values.min()
-              and values.max() <= previous[1][1]):
+            width = max(step_high - step_low, 1)
+            xlim = (step_low - 0.02 * width, step_low + 2 * width)
+        if self._is_log(panel):
+            low, high = low_positive, high
+        if not low <= high:  # nothing finite (and positive, for a log axis) yet
+            ylim = previous[1] if previous is not None else (
+                (0.1, 1.0) if self._is_log(panel) else (0.0, 1.0))
+        elif previous is not None and previous[1][0] <= low and high <= previous[1][1]:
             ylim = previous[1]
-        elif log:
-            ylim = (10.0 ** np.floor(np.log10(values.min())),
-                    10.0 ** max(np.ceil(np.log10(values.max())),
-                                np.floor(np.log10(values.min())) + 1))
+        elif self._is_log(panel):
+            bottom = np.floor(np.log10(low)) - 1   # a decade of room below: losses fall
+            ylim = (10.0 ** bottom, 10.0 ** max(np.ceil(np.log10(high)), bottom + 2))
+        elif "acc" in panel.lower() and 0 <= low and high <= 1:
+            # Accuracy creeps up to 1: fix the top there, the bottom on a tenth below the data.
+            bottom = max(np.floor(10 * low - 0.5) / 10, 0.0)
+            ylim = (bottom, 1.0 + 0.02 * (1.0 - bottom))
+        elif low >= 0:
+            ylim = (0.0, 1.15 * high if high > 0 else 1.0)  # losses: from 0, room above
         else:
-            span = max(values.max() - values.min(), 0.1 * abs(values.max()), 1e-12)
-            ylim = (values.min() - 0.15 * span, values.max() + 0.15 * span)
-            if "acc" in panel.lower() and 0 <= values.min() and values.max() <= 1:
-                # Accuracy creeps up to 1: fix the top there instead of redrawing for each gain.
-                ylim = (max(ylim[0], 0.0), 1.0 + 0.02 * (1.0 - max(ylim[0], 0.0)))
+            span = max(high - low, 0.1 * abs(high), 1e-12)
+            ylim = (low - 0.25 * span, high + 0.25 * span)
         return xlim, ylim
 
-    def draw(self):
-        """Draw a frame now, whatever the budget says."""
+    def _plan(self):
+        """The limits of the next frame, and whether it needs a full redraw."""
+        limits = {panel: self._sticky_limits(panel) for panel in self.panels}
+        full = (self._background is None or set(self._lines) != set(self.history)
+                or any(limits[panel] != self._limits.get(panel) for panel in limits))
+        return limits, full
+
+    def draw(self, limits=None, full=None):
+        """Draw a frame now, whatever the budget says (limits and full: from _plan)."""
         started = time.perf_counter()
+        if limits is None:
+            limits, full = self._plan()
         if set(self._lines) != set(self.history):
             self._layout()
+            full = True
         for name, (steps, values) in self.history.items():
             self._lines[name].set_data(steps, values)
-        full = self._background is None
-        for panel, ax in self._axes.items():
-            limits = self._sticky_limits(panel)
-            if limits != self._limits.get(panel):
-                ax.set_xlim(limits[0])
-                ax.set_ylim(limits[1])
-                self._limits[panel] = limits
-                full = True
         canvas = self.view.figure.canvas
         if full:
+            for panel, ax in self._axes.items():
+                ax.set_xlim(limits[panel][0])
+                ax.set_ylim(limits[panel][1])
+            self._limits = dict(limits)
             canvas.draw()  # everything but the (animated) lines
             self._background = canvas.copy_from_bbox(self.view.figure.bbox)
         else:
@@ -258,8 +292,12 @@ class LiveTrainingCurve:
         self._frame_is_stale = False
         self.frame_seconds = self._last_frame - started
         if full:
+            if not self.full_redraws:
+                first_frame_estimate["seconds"] = self.frame_seconds
             self.full_frame_seconds = self.frame_seconds
             self.full_redraws += 1
+        else:
+            self.blit_seconds = self.frame_seconds
 
     # ---- display -------------------------------------------------------------------------------
     def _ipython_display_(self):
