@@ -29,6 +29,9 @@ from .selfcheck import format_result
 from .tasks import get_assignment
 
 
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
 def find_notebook(folder, assignment):
     """Path of submitted/<student>/<assignment>/<assignment>.ipynb; SubmissionError otherwise."""
     expected = f"{assignment}.ipynb"
@@ -138,6 +141,8 @@ def write_autograded(course, result, rebuilt):
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and grade_id in by_id:
+            # hidden tests stay out, so that no feedback made from this notebook can show them
+            cell.source = HIDDEN_TESTS.sub("", cell.source).rstrip() + "\n"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                    text=format_result(by_id[grade_id]) + "\n")]
     path = os.path.join(folder, f"{result.assignment}.ipynb")

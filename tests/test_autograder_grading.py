@@ -318,6 +318,9 @@ def test_feedback_names_mistakes_and_hides_hidden_tests(graded):
     assert "NameError" in pages["emil"] and "line 3" in pages["emil"]
     for page in pages.values():
         assert "HIDDEN TESTS" not in page and "hidden=True" not in page
+    autograded = nbformat.read(os.path.join(course.autograded_dir("dana", ASSIGNMENT), f"{ASSIGNMENT}.ipynb"), 4)
+    text = nbformat.writes(autograded)
+    assert "hidden=True" not in text and "wrong_sign" in text  # verdicts shown as test-cell outputs
 
 
 def test_hidden_inputs_never_appear_in_feedback(graded):
