@@ -9,6 +9,7 @@ clear ``SubmissionError`` for that submission.
 """
 import copy
 import json
+import os
 from dataclasses import dataclass, field
 
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -39,8 +40,12 @@ def _text(source):
 
 def read_notebook_file(path):
     """Parse a student's .ipynb defensively -> dict; SubmissionError with a one-line reason."""
+    if os.path.islink(path):
+        # a link could point at the instructor's source notebook, solutions and all
+        raise SubmissionError("the notebook is a symbolic link, not a file")
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as fh:
             raw = fh.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as exc:
         raise SubmissionError(f"cannot read the notebook: {exc.strerror}") from None

@@ -79,3 +79,12 @@ def test_unreadable_submissions_get_one_clear_reason(tmp_path, content, message)
     path.write_bytes(content)
     with pytest.raises(SubmissionError, match=message):
         read_notebook_file(path)
+
+
+def test_a_symlinked_notebook_is_refused(tmp_path):
+    target = tmp_path / "source.ipynb"
+    target.write_text(nbformat.writes(source_notebook()))
+    link = tmp_path / "submitted.ipynb"
+    link.symlink_to(target)
+    with pytest.raises(SubmissionError, match="symbolic link"):
+        read_notebook_file(link)
