@@ -51,10 +51,18 @@ def find_notebook(folder, assignment):
 
 
 def read_timestamp(folder):
+    """nbgrader collect's timestamp.txt, if present and parseable; None otherwise."""
+    from nbgrader.utils import parse_utc
+
+    path = os.path.join(folder, "timestamp.txt")
     try:
-        with open(os.path.join(folder, "timestamp.txt")) as fh:
-            return fh.read().strip()[:64] or None
-    except OSError:
+        if os.path.islink(path):
+            return None
+        with open(path) as fh:
+            text = fh.read(100).strip()
+        parse_utc(text)
+        return text
+    except Exception:  # absent or unparseable: the submission is graded without a timestamp
         return None
 
 
@@ -205,13 +213,16 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
                     result, rebuilt = future.result()
                 except Exception as exc:  # a grader bug must not stop the batch
                     result, rebuilt = SubmissionResult(student, assignment_id, error=f"grader error: {exc!r}"), None
+                if not result.error:
+                    try:
+                        write_autograded(course, result, rebuilt)
+                        gradebook.record(gb, result, result.timestamp)
+                        report.graded.append(result)
+                    except Exception as exc:  # e.g. a locked database: this student only
+                        result.error = f"could not record the result: {exc!r}"
                 if result.error:
                     report.errors.append((student, result.error))
                     bar.write(f"{student}: not graded: {result.error}", file=out)
-                else:
-                    write_autograded(course, result, rebuilt)
-                    gradebook.record(gb, result, result.timestamp)
-                    report.graded.append(result)
                 bar.update(1)
     finally:
         gb.close()

@@ -219,6 +219,9 @@ def graded(tmp_path_factory):
     submit_raw(course, "bad_nbformat3", f"{ASSIGNMENT}.ipynb", {"nbformat": 3, "nbformat_minor": 0, "worksheets": []})
     submit_raw(course, "bad_name", "Untitled.ipynb", nbformat.writes(release).encode())
     submit_raw(course, "bad_empty", None, None)
+    folder = submit_answers(course, "odd_timestamp", reference)
+    with open(os.path.join(folder, "timestamp.txt"), "w") as fh:
+        fh.write("yesterday, around lunch")
     report = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False)
     results = {r.student: r for r in report.graded}
     return course, report, results, exploits
@@ -307,7 +310,8 @@ def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
     assert "nbformat 3" in errors["bad_nbformat3"]
     assert "Untitled.ipynb" in errors["bad_name"]
     assert "empty" in errors["bad_empty"]
-    assert len(results) == len(SAMPLES) + 3 + len(graded[3])
+    assert results["odd_timestamp"].score == 20  # an unreadable timestamp is just left out
+    assert len(results) == len(SAMPLES) + 4 + len(graded[3])
 
 
 def test_feedback_names_mistakes_and_hides_hidden_tests(graded):
