@@ -138,6 +138,7 @@ class _Attempt:
                 else:
                     pending += data
                     *lines, pending = pending.split(b"\n")
+                    pending = pending[-256:]  # real progress lines are short; junk is dropped
                     for line in lines:
                         deadline = self._on_progress(line.decode(errors="replace"), deadline)
         sel.close()
