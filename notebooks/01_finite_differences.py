@@ -19,8 +19,9 @@
 # that estimate can be, why it is far too slow to train with, and why every deep-learning library
 # still uses it to test its backpropagation code.
 #
-# **How this notebook is graded.** Cells marked *answer* are yours: replace
-# `raise NotImplementedError()` with your code. The test cell below each one runs a few visible
+# **How this notebook is graded.** Each exercise gives you a function whose body reads
+# `# YOUR CODE HERE` and `raise NotImplementedError()`: replace those two lines with your code, in
+# that cell (the *answer cell*). The test cell below each one runs a few visible
 # checks so that you can see whether you are on track and, if not, what is wrong. When grading,
 # more and larger hidden tests are run on inputs drawn at grading time. The grader runs only the
 # read-only setup cells and your answer cells, in order, so an answer cell must not rely on
