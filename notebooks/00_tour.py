@@ -90,8 +90,9 @@ fd_explorer
 #
 # A 3-layer MLP (about 50k parameters) trained with Adam for 80 epochs. The curve redraws
 # while the loop runs, but only as often as keeps its cost under 5% of the training time, so
-# the first frame comes after a few seconds. Watch the validation loss: it stops following the
-# training loss and turns up (overfitting) while the accuracy hardly moves.
+# the first frame comes after a few seconds. Watch the validation loss: after some epochs it
+# stops following the training loss down. From there on the network fits the training set
+# ever more tightly (overfitting) without getting better on new images.
 
 # %%
 def accuracy(model, inputs, targets):

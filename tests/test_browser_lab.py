@@ -164,6 +164,9 @@ def test_run_all_updates_the_live_curve_while_busy(lab):
             label = curve.locator(".widget-label").first.inner_text()
             page.screenshot(path=str(ARTIFACTS / "browser_lab_tour.png"))
             curve.screenshot(path=str(ARTIFACTS / "browser_lab_live_curve.png"))
+            (ARTIFACTS / "browser_lab_frames.json").write_text(json.dumps(
+                {"distinct_frames_while_busy": len(frames_while_busy), "polls": len(history),
+                 "final_label": label}, indent=1))
             assert label.startswith("epoch 80/80"), label
             assert len(frames_while_busy) > 1, (
                 f"the live curve showed {len(frames_while_busy)} frame(s) while the kernel was "

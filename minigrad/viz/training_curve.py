@@ -15,7 +15,7 @@ import time
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from ._figure import FigureView
 
@@ -172,8 +172,8 @@ class LiveTrainingCurve:
         self._axes.clear()
         self._lines.clear()
         count = len(self.panels)
-        figure.subplots_adjust(left=0.09 if count > 1 else 0.1, right=0.98, bottom=0.17,
-                               top=0.86 if self.title else 0.95, wspace=0.28)
+        figure.subplots_adjust(left=0.11 if count > 1 else 0.09, right=0.98, bottom=0.17,
+                               top=0.86 if self.title else 0.95, wspace=0.3)
         for index, (panel, names) in enumerate(self.panels.items()):
             ax = figure.add_subplot(1, count, index + 1)
             self._axes[panel] = ax
@@ -184,16 +184,16 @@ class LiveTrainingCurve:
                                              label=series if series != name else name)
             if self._is_log(panel):
                 ax.set_yscale("log")
-                # Plain "0.01" labels: the default 10^k labels go through mathtext, slow to
-                # lay out; labelled minor ticks would cost more than the rest of the frame.
+                # Plain "0.01" labels (the default 10^k go through mathtext, slow to lay out)
+                # and no minor ticks: they are a quarter of a new figure's first draw.
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-                ax.yaxis.set_minor_formatter(NullFormatter())
+                ax.yaxis.set_minor_locator(NullLocator())
             else:
                 ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
             ax.set_xlabel(self.xlabel)
             ax.set_ylabel(panel)
-            ax.grid(True, alpha=0.3)
+            ax.grid(True, axis="y", alpha=0.3)
             labels = [self._lines[name].get_label() for name in names]
             if index == 0:
                 first_labels = labels
