@@ -4,6 +4,7 @@ One batch grades the bundled samples, a wrong baseline (every function returns z
 reference solution, a set of exploit notebooks and some broken submissions. Every exploit must
 score no more than the same answer without the exploit.
 """
+import csv
 import os
 import re
 import textwrap
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from autograder import samples
+from autograder.export import export_csv
 from autograder.feedback import render, write_feedback
 from autograder.gradebook import open_gradebook
 from autograder.grading import draw_cases, grade_assignment, grade_submission
@@ -252,6 +254,10 @@ def test_gradebook_holds_the_scores_for_nbgrader(graded):
         assert gb.find_submission(ASSIGNMENT, "ada_reference").score == 20
     finally:
         gb.close()
+    rows = list(csv.DictReader(open(export_csv(course.root, ASSIGNMENT, out=lambda *a: None))))
+    dana = next(r for r in rows if r["student"] == "dana")
+    assert [float(dana[t]) for t in TASKS] == SAMPLES["dana"][0]
+    assert float(dana["total"]) == 10 and float(dana["max_score"]) == 20
 
 
 @pytest.mark.parametrize("student", ["x_patch", "x_equal", "x_ipython", "x_files", "x_torch"])
