@@ -132,6 +132,7 @@ def test_run_all_updates_the_live_curve_while_busy(lab):
                                              args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(120_000)  # JupyterLab's first load on a busy 2-core CI
             page.goto(f"{base}/lab/tree/00_tour.ipynb?reset&token={token}")
             page.wait_for_function(
                 "() => { const p = window.jupyterapp && window.jupyterapp.shell.currentWidget;"

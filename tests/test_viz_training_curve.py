@@ -83,19 +83,19 @@ def test_steps_default_to_counting_and_tensors_are_accepted():
 def test_no_frame_before_the_budget_allows_one(clock):
     curve = LiveTrainingCurve(budget=0.05, min_interval=0.25)
     curve.start()
-    # First frame estimated at 0.05 s, as much kept in reserve: needs 0.05 * elapsed >= 0.1 s,
-    # that is 2 s. (Steps of 0.125 s: exact in binary, so the comparison is exact too.)
-    for step in range(1, 16):
+    # First frame estimated at 0.05 s plus a lines-only final frame (0.005 s) in reserve:
+    # needs 0.05 * elapsed >= 0.055 s, that is 1.1 s. (Steps of 0.125 s, exact in binary.)
+    for step in range(1, 9):
         clock.now += 0.125
         curve.update(step, train_loss=1.0 / step)
     assert curve.frames == 0
     clock.now += 0.125
-    curve.update(16, train_loss=1 / 16)
+    curve.update(9, train_loss=1 / 9)
     assert curve.frames == 1
     curve.close()  # nothing new since that frame
     assert curve.frames == 1
     clock.now += 0.125
-    curve.update(17, train_loss=1 / 17)
+    curve.update(10, train_loss=1 / 10)
     assert curve.frames == 1  # min_interval not yet over
     curve.close()
     assert curve.frames == 2
@@ -104,7 +104,9 @@ def test_no_frame_before_the_budget_allows_one(clock):
 
 
 def test_the_budget_holds_with_real_frame_costs(clock):
-    # In (fake) time, a full frame costs 0.1 s and a lines-only frame 0.005 s.
+    # In (fake) time, a full frame costs 0.1 s and a lines-only frame 0.005 s; the first
+    # frame's cost is known from an earlier curve, as in a kernel that has drawn one before.
+    training_curve.first_frame_estimate["seconds"] = 0.1
     curve = LiveTrainingCurve(total=400, xlabel="step")
     canvas, view = curve.view.figure.canvas, curve.view
     real_canvas_draw, real_show = canvas.draw, view.show_canvas

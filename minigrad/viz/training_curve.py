@@ -48,10 +48,12 @@ class LiveTrainingCurve:
     Frames are drawn only while the time spent inside `update` stays under `budget` (a fraction
     of the elapsed training time, default 5%) with the final frame's cost kept in reserve, and
     at most one frame per `min_interval` seconds. While the axes limits hold, a frame draws
-    only the lines onto a cached background (~5 ms instead of ~50-150 ms). `close()` (or
-    leaving the `with` block) always draws the final frame: in a run shorter than about 2 s
-    that frame, the figure's first full draw, is alone more than the budget; and a final frame
-    whose data left the axes limits costs a full redraw more than was reserved.
+    only the lines onto a cached background (~5 ms instead of ~50-100 ms for a full redraw),
+    so the first frame comes after about 2 s and the next ones every `min_interval`.
+    `close()` (or leaving the `with` block) always draws the final frame: in a run shorter
+    than about 2 s that frame, the figure's first full draw, is alone more than the budget; and
+    a final frame whose data left the axes limits costs a full redraw instead of the
+    lines-only frame reserved for it.
 
     history: {metric name: (steps list, values list)}; widget: the VBox to display
     (a Label stating the latest step and values, above an Output widget holding the PNG).
@@ -120,9 +122,9 @@ class LiveTrainingCurve:
         if entered - self._last_frame >= self.min_interval:
             limits, full = self._plan()
             cost = self.full_frame_seconds if full else self.blit_seconds
-            # Keep the final frame's cost in reserve for close(): a full redraw until a first
-            # frame exists, then (the axes having room for the data to come) a lines-only one.
-            reserve = self.blit_seconds if self.frames else self.full_frame_seconds
+            # Keep the final frame's cost in reserve for close(): a lines-only frame, as the
+            # axes leave room for the data to come.
+            reserve = self.blit_seconds
             if self.overhead_seconds + cost + reserve <= allowed:
                 self.draw(limits, full)
             elif (entered - self._last_label >= self.min_interval
