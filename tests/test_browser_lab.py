@@ -172,7 +172,11 @@ def test_run_all_updates_the_live_curve_while_busy(lab):
             assert len(frames_while_busy) > 1, (
                 f"the live curve showed {len(frames_while_busy)} frame(s) while the kernel was "
                 f"busy; polled {len(history)} times")
-            # The Output widgets of all five widgets rendered their PNGs.
-            assert page.locator(".widget-output img").count() >= 5
+            # The Output widgets of all five widgets rendered their PNGs; keep a picture of each.
+            images = page.locator(".widget-output img")
+            assert images.count() >= 5
+            for index in range(images.count()):
+                images.nth(index).scroll_into_view_if_needed()
+                images.nth(index).screenshot(path=str(ARTIFACTS / f"browser_lab_widget_{index}.png"))
         finally:
             browser.close()

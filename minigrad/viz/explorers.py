@@ -7,6 +7,7 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
 from ._figure import FigureView, under_nbgrader
 
@@ -155,7 +156,7 @@ class LearningRateExplorer(widgets.VBox):
         self.status = widgets.Label()
         self.view = FigureView(figsize=(6.0, 3.4), dpi=dpi)
         self.output = self.view.output
-        self.view.figure.subplots_adjust(left=0.12, right=0.97, bottom=0.15, top=0.9)
+        self.view.figure.subplots_adjust(left=0.14, right=0.97, bottom=0.15, top=0.9)
         self.ax = self.view.figure.add_subplot()
         self.log_scale = log_scale
         super().__init__([widgets.HBox([self.slider, self.run_button, self.clear_button]),
@@ -196,6 +197,10 @@ class LearningRateExplorer(widgets.VBox):
         finite_runs = [v[np.isfinite(v)] for v in self.runs.values()]
         if self.log_scale and finite_runs and all(len(v) and v.min() > 0 for v in finite_runs):
             ax.set_yscale("log")
+            # Plain numbers: within one decade the default labels read "2.3×10⁰".
+            plain = FuncFormatter(lambda value, _: f"{value:.3g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
         ax.set_title("Training loss for each learning rate tried", fontsize=10)

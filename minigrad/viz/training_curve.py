@@ -176,12 +176,14 @@ class LiveTrainingCurve:
         count = len(self.panels)
         figure.subplots_adjust(left=0.11 if count > 1 else 0.09, right=0.98, bottom=0.17,
                                top=0.86 if self.title else 0.95, wspace=0.3)
+        # One colour per series (train, val, ...) across all panels.
+        series_order = list(dict.fromkeys(split_metric_name(name)[1] for name in self.history))
         for index, (panel, names) in enumerate(self.panels.items()):
             ax = figure.add_subplot(1, count, index + 1)
             self._axes[panel] = ax
             for name in names:
                 _, series = split_metric_name(name)
-                self._lines[name], = ax.plot([], [], lw=1.5,
+                self._lines[name], = ax.plot([], [], lw=1.5, color=f"C{series_order.index(series) % 10}",
                                              marker="." if series != "train" else None,
                                              label=series if series != name else name)
             if self._is_log(panel):
@@ -200,7 +202,9 @@ class LiveTrainingCurve:
             if index == 0:
                 first_labels = labels
             if index == 0 or labels != first_labels:  # same series everywhere: one legend
-                ax.legend(fontsize=8, loc="upper right")  # "best" searches: slow
+                # A fixed corner ("best" searches, slowly): where the curve will not be.
+                ax.legend(fontsize=8, loc="lower right" if "acc" in panel.lower()
+                          else "upper right")
             for name in names:
                 # Animated artists are left out of the background (set after the legend,
                 # whose handles copy this flag).
