@@ -145,6 +145,22 @@ def test_plots_draw_the_computed_numbers(problem):
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), plane.path[:, 0])
 
 
+def test_landscapes_are_computed_in_evaluation_mode():
+    mg.manual_seed(0)
+    x = mg.Tensor(np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32))
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    seen = []
+
+    def loss_fn(m):
+        seen.append(m.training)
+        return (m(x) ** 2).mean()
+
+    first = L.landscape_1d(model, loss_fn, resolution=3)
+    second = L.landscape_1d(model, loss_fn, resolution=3)
+    np.testing.assert_array_equal(first.losses, second.losses)  # no dropout noise
+    assert not any(seen) and model.training
+
+
 def test_torch_models_work_by_duck_typing():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

@@ -11,7 +11,8 @@
 
 Models: anything with `named_parameters()` yielding (name, parameter): minigrad Modules, and
 torch modules (duck-typed; torch is never imported here). loss_fn(model) -> scalar (float,
-0-d array, minigrad Tensor or torch tensor), evaluated on a fixed batch you choose.
+0-d array, minigrad Tensor or torch tensor), evaluated on a fixed batch you choose, in eval
+mode (no dropout noise on the surface) and without a graph; the parameters are restored after.
 """
 import contextlib
 import sys
@@ -73,6 +74,19 @@ def _no_grad(model):
             yield
 
 
+@contextlib.contextmanager
+def evaluation_mode(model):
+    """model.eval() inside the block (dropout off, batch-norm statistics frozen), then back."""
+    was_training = getattr(model, "training", None)
+    if was_training and hasattr(model, "eval"):
+        model.eval()
+    try:
+        yield
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train(True)
+
+
 def _as_float(loss):
     if hasattr(loss, "item"):
         loss = loss.item()
@@ -80,8 +94,8 @@ def _as_float(loss):
 
 
 def evaluate(model, loss_fn):
-    """loss_fn(model) as a float, without recording a graph."""
-    with _no_grad(model):
+    """loss_fn(model) as a float, in evaluation mode and without recording a graph."""
+    with _no_grad(model), evaluation_mode(model):
         return _as_float(loss_fn(model))
 
 
