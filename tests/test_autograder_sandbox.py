@@ -240,3 +240,18 @@ def test_ipython_syntax_is_neutralised_keeping_line_numbers():
     assert python.splitlines()[2:] == ["def f(x):", "    pass", "    return x", "pass"]
     compile(python, "<cell>", "exec")
     assert to_python("%%time\nx = 1").splitlines() == ["", "x = 1"]
+
+
+def test_children_forked_by_student_code_do_not_run_the_grader():
+    result = run("""
+        import os, time
+        def forks(f, x, h):
+            if os.fork() == 0:
+                time.sleep(0.3)
+                return 99.0  # a child returning into the harness must not report this
+            return 1.0
+        def slow(f, x, h):
+            time.sleep(1.0)
+            return 2.0
+    """, ["forks", "slow"])
+    assert [value(t) for t in result.tasks] == [1.0, 2.0]
