@@ -1,12 +1,17 @@
-"""Shared by the autograder tests: one built course per test process, copied per test."""
-import atexit
-import functools
+"""Shared by the autograder tests: a built course (and a graded batch) made once per test run.
+
+pytest-xdist may spread one module's tests over several workers, so expensive set-ups are made
+once per run in a folder shared by all workers, under a file lock, and then only read (or
+copied) by each test.
+"""
+import contextlib
+import fcntl
 import json
 import os
 import shutil
-import tempfile
 
 import nbformat
+import pytest
 
 from autograder import samples
 from autograder.build import build
@@ -15,18 +20,41 @@ from autograder.course import Course
 ASSIGNMENT = "01_finite_differences"
 
 
-@functools.lru_cache(maxsize=None)
-def course_template():
-    """Path of a course built once (nbgrader generate_assignment takes ~10 s)."""
-    root = tempfile.mkdtemp(prefix="autograder-template-")
-    atexit.register(shutil.rmtree, root, True)
-    build(os.path.join(root, "course"), [ASSIGNMENT], log=lambda *a: None)
-    return os.path.join(root, "course")
+@contextlib.contextmanager
+def _locked(path):
+    with open(f"{path}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def fresh_course(dest):
+def made_once(tmp_path_factory, name, make):
+    """Path of a folder that make(path) fills exactly once per test run, whatever the workers."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent / f"{name}-{run_id}" if run_id else base / name
+    with _locked(root):
+        if not (root / ".done").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            make(root)
+            (root / ".done").touch()
+    return root
+
+
+@pytest.fixture(scope="session")
+def course_template(tmp_path_factory):
+    """Path of a built course (nbgrader generate_assignment takes ~10 s): copy it, do not modify it."""
+    root = made_once(tmp_path_factory, "autograder-template",
+                     lambda root: build(str(root / "course"), [ASSIGNMENT], log=lambda *a: None))
+    return str(root / "course")
+
+
+def fresh_course(template, dest):
     """A private copy of the built course (its own gradebook) at dest."""
-    shutil.copytree(course_template(), dest)
+    shutil.copytree(template, dest)
     return Course(dest)
 
 

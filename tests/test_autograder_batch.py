@@ -13,9 +13,7 @@ from autograder.gradebook import is_graded, open_gradebook
 from autograder.grading import grade_assignment
 from nbgrader.api import MissingEntry
 
-from autograder_course import ASSIGNMENT, fresh_course, notebooks, submit_answers
-
-pytestmark = pytest.mark.xdist_group("autograder")
+from autograder_course import ASSIGNMENT, course_template, fresh_course, notebooks, submit_answers  # noqa: F401
 
 
 def gradebook_state(course, students):
@@ -35,8 +33,8 @@ def gradebook_state(course, students):
         gb.close()
 
 
-def test_a_killed_batch_leaves_a_consistent_gradebook_and_a_rerun_finishes_it(tmp_path):
-    course = fresh_course(tmp_path / "course")
+def test_a_killed_batch_leaves_a_consistent_gradebook_and_a_rerun_finishes_it(tmp_path, course_template):
+    course = fresh_course(course_template, tmp_path / "course")
     source, _ = notebooks(course)
     reference = samples.reference_answers(source)
     slow = dict(reference, forward_difference=reference["forward_difference"] + "\nimport time\ntime.sleep(2.5)\n")
@@ -71,8 +69,8 @@ def test_a_killed_batch_leaves_a_consistent_gradebook_and_a_rerun_finishes_it(tm
     assert [r.student for r in forced.graded] == ["d_fast"] and forced.skipped == []
 
 
-def test_plain_nbgrader_still_generates_and_autogrades_the_course(tmp_path):
-    course = fresh_course(tmp_path / "course")
+def test_plain_nbgrader_still_generates_and_autogrades_the_course(tmp_path, course_template):
+    course = fresh_course(course_template, tmp_path / "course")
     source, release = notebooks(course)
     samples.submit(course, ASSIGNMENT, "ref", samples.sample_notebook(ASSIGNMENT, samples.REFERENCE, source, release))
     samples.submit(course, ASSIGNMENT, "blank", samples.sample_notebook(ASSIGNMENT, samples.UNTOUCHED, source, release))

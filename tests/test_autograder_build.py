@@ -1,5 +1,4 @@
 """Building the course: metadata from the text source, points from the task specs."""
-import shutil
 
 import nbformat
 import pytest
@@ -8,9 +7,7 @@ from autograder.build import BuildError, source_notebook
 from autograder.course import NOTEBOOKS
 from autograder.tasks import get_assignment
 
-from autograder_course import ASSIGNMENT, course_template
-
-pytestmark = pytest.mark.xdist_group("autograder")
+from autograder_course import ASSIGNMENT, course_template  # noqa: F401
 
 
 def graded_cells(nb):
@@ -28,10 +25,10 @@ def test_every_test_cell_has_a_spec_and_takes_its_points_from_it():
     assert sum(t.points for t in spec.tasks) == 20 and len(spec.tasks) >= 4
 
 
-def test_release_has_stubs_and_no_hidden_tests_and_source_keeps_them():
+def test_release_has_stubs_and_no_hidden_tests_and_source_keeps_them(course_template):
     from autograder.course import Course
 
-    course = Course(course_template())
+    course = Course(course_template)
     source = nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4)
     release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
     release_text = "\n".join(c.source for c in release.cells if c.cell_type == "code")

@@ -5,8 +5,10 @@ reference solution, a set of exploit notebooks and some broken submissions. Ever
 score no more than the same answer without the exploit.
 """
 import csv
+import json
 import os
 import re
+import shutil
 import textwrap
 
 import nbformat
@@ -17,12 +19,13 @@ from autograder import samples
 from autograder.export import export_csv
 from autograder.feedback import render, write_feedback
 from autograder.gradebook import open_gradebook
+from autograder.course import Course
 from autograder.grading import draw_cases, grade_assignment, grade_submission
+from autograder.results import SubmissionResult
 from autograder.tasks import get_assignment
 
-from autograder_course import ASSIGNMENT, ZERO_ANSWERS, fresh_course, notebooks, submit_answers, submit_raw
-
-pytestmark = pytest.mark.xdist_group("autograder")
+from autograder_course import (ASSIGNMENT, ZERO_ANSWERS, course_template, fresh_course,  # noqa: F401
+                               made_once, notebooks, submit_answers, submit_raw)
 
 TASKS = ["test_forward_difference", "test_backward_difference", "test_central_difference",
          "test_numerical_gradient", "test_gradient_check", "test_network_gradient"]
@@ -204,9 +207,9 @@ def exploit_submissions(course, reference):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = fresh_course(tmp_path_factory.mktemp("grading") / "course")
+def grade_batch(root, template):
+    """Hand in samples, baselines, exploits and broken submissions; grade them; save the errors."""
+    course = fresh_course(template, str(root / "course"))
     source, release = notebooks(course)
     reference = samples.reference_answers(source)
     for student in SAMPLES:
@@ -214,8 +217,7 @@ def graded(tmp_path_factory):
     submit_answers(course, "zero", ZERO_ANSWERS)
     submit_answers(course, "reference", reference)
     submit_answers(course, "ref_zero_network", {**reference, "network_gradient": ZERO_ANSWERS["network_gradient"]})
-    exploits = exploit_submissions(course, reference)
-    for student, (answers, extra, edit, _) in exploits.items():
+    for student, (answers, extra, edit, _) in exploit_submissions(course, reference).items():
         submit_answers(course, student, answers, extra, edit)
     submit_raw(course, "bad_json", f"{ASSIGNMENT}.ipynb", b'{"cells": [ {"cell_type": "code"')
     submit_raw(course, "bad_nbformat3", f"{ASSIGNMENT}.ipynb", {"nbformat": 3, "nbformat_minor": 0, "worksheets": []})
@@ -225,8 +227,19 @@ def graded(tmp_path_factory):
     with open(os.path.join(folder, "timestamp.txt"), "w") as fh:
         fh.write("yesterday, around lunch")
     report = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False)
-    results = {r.student: r for r in report.graded}
-    return course, report, results, exploits
+    (root / "errors.json").write_text(json.dumps(report.errors))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, course_template):
+    """(course, {student: error}, {student: SubmissionResult}, exploits) of the one graded batch."""
+    root = made_once(tmp_path_factory, "autograder-batch", lambda root: grade_batch(root, course_template))
+    course = Course(str(root / "course"))
+    errors = dict(json.loads((root / "errors.json").read_text()))
+    results = {s: SubmissionResult.load(course.autograded_dir(s, ASSIGNMENT))
+               for s in course.students_with_submissions(ASSIGNMENT) if s not in errors}
+    source, _ = notebooks(course)
+    return course, errors, results, exploit_submissions(course, samples.reference_answers(source))
 
 
 def scores(result):
@@ -243,8 +256,10 @@ def test_samples_get_expected_scores_and_named_mistakes(graded, student):
     assert expected_mistakes <= found, found
 
 
-def test_gradebook_holds_the_scores_for_nbgrader(graded):
-    course, _, results, _ = graded
+def test_gradebook_holds_the_scores_for_nbgrader(graded, tmp_path):
+    _, _, results, _ = graded
+    course = Course(str(tmp_path / "course"))
+    shutil.copytree(graded[0].root, course.root)
     gb = open_gradebook(course)
     try:
         for student, result in results.items():
@@ -309,8 +324,7 @@ def test_edited_deleted_duplicated_and_retyped_cells_gain_nothing(graded):
 
 
 def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
-    _, report, results, _ = graded
-    errors = dict(report.errors)
+    _, errors, results, _ = graded
     assert set(errors) == {"bad_json", "bad_nbformat3", "bad_name", "bad_empty"}
     assert "not valid JSON" in errors["bad_json"]
     assert "nbformat 3" in errors["bad_nbformat3"]
@@ -320,8 +334,10 @@ def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
     assert len(results) == len(SAMPLES) + 4 + len(graded[3])
 
 
-def test_feedback_names_mistakes_and_hides_hidden_tests(graded):
-    course, _, _, _ = graded
+def test_feedback_names_mistakes_and_hides_hidden_tests(graded, tmp_path):
+    shared, _, _, _ = graded
+    course = Course(str(tmp_path / "course"))
+    shutil.copytree(shared.root, course.root)
     paths = write_feedback(course.root, ASSIGNMENT, out=lambda *a: None)
     pages = {os.path.basename(os.path.dirname(os.path.dirname(p))): open(p).read() for p in paths}
     assert "forward_undivided" in pages["dana"] and "wrong_sign" in pages["dana"]
