@@ -63,7 +63,8 @@ class FiniteDifferenceExplorer(widgets.VBox):
                  title=None, continuous_update=False, dpi=80):
         low, high = map(float, log10_h_range)
         if not low < high:
-            raise ValueError(f"log10_h_range must be (low, high) with low < high, got {log10_h_range}.")
+            raise ValueError(f"log10_h_range must be (low, high) with low < high, "
+                             f"got {log10_h_range}.")
         self.f, self.df, self.x0 = f, df, float(x0)
         self.hs = np.logspace(low, high, points)
         self.errors = difference_errors(f, df, self.x0, self.hs)

@@ -56,7 +56,7 @@ def _array_text(array, limit=4):
     return f"shape {tuple(array.shape)}"
 
 
-# ---- building the graph ---------------------------------------------------------------------------
+# ---- building the graph --------------------------------------------------------------------------
 def value_graph(root, show_order=False, max_nodes=200):
     """Graph of a scalar Value: one data node per Value and one op node per operation."""
     from ..engine import topological_order
@@ -129,7 +129,8 @@ def tensor_graph(root, names=None, show_order=False, max_nodes=200):
             if isinstance(parent, Tensor):
                 if id(parent) in kept:
                     graph.edges.append((f"t{id(parent)}", op_id))
-            elif isinstance(parent, (int, float, np.ndarray, np.generic)) and not isinstance(parent, bool):
+            elif (isinstance(parent, (int, float, np.ndarray, np.generic))
+                  and not isinstance(parent, bool)):
                 const_id = f"c{id(tensor)}_{position}"
                 graph.add(Node(const_id, "const", [_array_text(parent)]))
                 graph.edges.append((const_id, op_id))
@@ -144,7 +145,7 @@ def build_graph(root, names=None, show_order=False, max_nodes=200):
     raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got {type(root).__name__}.")
 
 
-# ---- rendering ------------------------------------------------------------------------------------
+# ---- rendering -----------------------------------------------------------------------------------
 STYLE = {"data": 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"',
          "op": 'shape=ellipse, style=filled, fillcolor="#fde0c5"',
          "const": 'shape=box, style="dashed", fontcolor="#555555"'}
@@ -267,7 +268,8 @@ class GraphDrawing:
 
     def __init__(self, graph, backend="auto"):
         if backend not in ("auto", "graphviz", "matplotlib"):
-            raise ValueError(f"backend must be 'auto', 'graphviz' or 'matplotlib', got {backend!r}.")
+            raise ValueError(f"backend must be 'auto', 'graphviz' or 'matplotlib', "
+                             f"got {backend!r}.")
         self.graph = graph
         self.dot_source = to_dot(graph)
         self.svg = self.png = None

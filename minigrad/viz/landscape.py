@@ -141,7 +141,7 @@ def _unflatten(vector, like):
     return arrays
 
 
-# ---- surfaces -------------------------------------------------------------------------------------
+# ---- surfaces ------------------------------------------------------------------------------------
 @dataclass
 class Landscape1D:
     """losses[i] is the loss at coords[i] along the line; center_loss at coordinate 0.
@@ -254,7 +254,7 @@ def linear_interpolation(model, loss_fn, start, end, alphas=None, progress=None)
 
 def landscape_1d(model, loss_fn, direction=None, distance=1.0, resolution=21, seed=0,
                  normalize=True, progress=None):
-    """Loss along θ* + α d, α in [−distance, distance]; d random and filter-normalised by default."""
+    """Loss along θ* + α d, α in [−distance, distance]; d random, filter-normalised by default."""
     origin = parameter_arrays(model)
     if direction is None:
         direction = random_direction(origin, seed, normalize)
@@ -339,7 +339,7 @@ def trajectory_landscape(model, loss_fn, snapshots, resolution=21, margin=0.25, 
                        extra={"explained_variance": explained, "directions": directions})
 
 
-# ---- plots ------------------------------------------------------------------------------------------
+# ---- plots ---------------------------------------------------------------------------------------
 def plot_landscape_1d(landscape, ax=None, log_scale=False, label=None):
     """Draw a Landscape1D (line of loss against coordinate) on ax; returns ax."""
     ax = ax if ax is not None else _new_axes()

@@ -160,7 +160,8 @@ class LiveTrainingCurve:
     def _set_label(self):
         self._last_label = time.perf_counter()
         where = f"{self.xlabel} {self._last_step}" + (f"/{self.total}" if self.total else "")
-        latest = "   ".join(f"{name} {values[-1]:.4g}" for name, (_, values) in self.history.items())
+        latest = "   ".join(f"{name} {values[-1]:.4g}"
+                             for name, (_, values) in self.history.items())
         self.label.value = f"{where}:   {latest}"
 
     def _layout(self):
@@ -183,7 +184,8 @@ class LiveTrainingCurve:
             self._axes[panel] = ax
             for name in names:
                 _, series = split_metric_name(name)
-                self._lines[name], = ax.plot([], [], lw=1.5, color=f"C{series_order.index(series) % 10}",
+                self._lines[name], = ax.plot([], [], lw=1.5,
+                                             color=f"C{series_order.index(series) % 10}",
                                              marker="." if series != "train" else None,
                                              label=series if series != name else name)
             if self._is_log(panel):
