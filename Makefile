@@ -35,6 +35,8 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_minigrad.py
+	$(PY) benchmarks/bench_viz.py
+	$(PY) benchmarks/bench_grading.py
 
 clean:
 	rm -rf course build artifacts .pytest_cache
