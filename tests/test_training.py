@@ -1,5 +1,4 @@
 """End to end: small minigrad networks learn scikit-learn's bundled digits (8×8, no download)."""
-import time
 
 import numpy as np
 import pytest
@@ -51,14 +50,11 @@ def test_mlp_learns_digits(digits):
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     optimizer = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     before = accuracy(model, x_test, y_test)
-    started = time.perf_counter()
     losses = train(model, optimizer, x_train, y_train, epochs=30, batch_size=32, seed=0)
-    seconds = time.perf_counter() - started
     after = accuracy(model, x_test, y_test)
     assert before < 0.3  # it did not start out solved
     assert losses[-1] < 0.25 * losses[0]
     assert after >= 0.95, f"test accuracy {after:.3f}"
-    assert seconds < 20
 
 
 def test_cnn_learns_digits(digits):
@@ -68,10 +64,7 @@ def test_cnn_learns_digits(digits):
     model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(8 * 4 * 4, 10))
     optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
-    started = time.perf_counter()
     losses = train(model, optimizer, x_train, y_train, epochs=12, batch_size=32, seed=1)
-    seconds = time.perf_counter() - started
     after = accuracy(model, x_test, y_test)
     assert losses[-1] < 0.25 * losses[0]
     assert after >= 0.95, f"test accuracy {after:.3f}"
-    assert seconds < 30
