@@ -138,3 +138,16 @@ def test_frames_are_spaced_by_min_interval(clock):
         curve.update(step, train_loss=1.0 / step)
     # The fake clock stands still inside update, so only min_interval limits: one per 5 steps.
     assert 19 <= curve.frames <= 20
+
+
+def test_declared_metrics_draw_empty_axes_before_training_starts():
+    curve = LiveTrainingCurve(total=10, metrics=("train_loss", "val_loss", "val_acc"))
+    # Drawn at construction, outside the training budget: nothing counted as overhead yet.
+    assert curve.frames == 1 and curve.overhead_seconds == 0.0
+    assert set(curve.panels) == {"loss", "acc"}
+    assert curve.view.output.outputs[0]["data"]["image/png"]
+    assert curve.label.value.startswith("waiting")
+    curve.update(1, train_loss=2.0, val_loss=2.5, val_acc=0.25)
+    curve.close()
+    assert curve.history["train_loss"] == ([1], [2.0])
+    assert curve.label.value.startswith("epoch 1/10")

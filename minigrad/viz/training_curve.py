@@ -60,7 +60,7 @@ class LiveTrainingCurve:
     """
 
     def __init__(self, total=None, log_scale=False, budget=0.05, min_interval=0.25,
-                 xlabel="epoch", title=None, figsize=(7.0, 2.8), dpi=72):
+                 xlabel="epoch", title=None, figsize=(7.0, 2.8), dpi=72, metrics=None):
         self.total = total
         self.log_scale = log_scale
         self.budget = budget
@@ -91,6 +91,19 @@ class LiveTrainingCurve:
         self._last_label = -np.inf
         self._frame_is_stale = False
         self._last_step = None
+        if metrics:
+            # Known metric names let the axes be built and drawn now, before training starts,
+            # so the loop never pays for a new figure's first draw (most of a short run's cost).
+            for name in metrics:
+                self._register(name)
+            self.draw()
+            self.label.value = "waiting for the first update ..."
+
+    def _register(self, name):
+        self.history[name] = ([], [])
+        panel, _ = split_metric_name(name)
+        self.panels.setdefault(panel, []).append(name)
+        self._ranges.setdefault(panel, [np.inf, -np.inf, np.inf, -np.inf, np.inf])
 
     # ---- the training loop's side ------------------------------------------------------------
     def start(self):
@@ -108,9 +121,7 @@ class LiveTrainingCurve:
         self._last_step = step
         for name, value in metrics.items():
             if name not in self.history:
-                self.history[name] = ([], [])
-                panel, _ = split_metric_name(name)
-                self.panels.setdefault(panel, []).append(name)
+                self._register(name)
             steps, values = self.history[name]
             steps.append(step)
             values.append(as_float(value))
@@ -161,7 +172,7 @@ class LiveTrainingCurve:
         self._last_label = time.perf_counter()
         where = f"{self.xlabel} {self._last_step}" + (f"/{self.total}" if self.total else "")
         latest = "   ".join(f"{name} {values[-1]:.4g}"
-                             for name, (_, values) in self.history.items())
+                             for name, (_, values) in self.history.items() if values)
         self.label.value = f"{where}:   {latest}"
 
     def _layout(self):
@@ -237,6 +248,7 @@ class LiveTrainingCurve:
         step_low, step_high, low, high, low_positive = self._ranges[panel]
         previous = self._limits.get(panel)
         if self.total is not None and step_high <= self.total:
+            step_low = min(step_low, 0)  # the axis starts at 0 (also before any data)
             pad = 0.02 * (self.total - step_low + 1)
             xlim = (step_low - pad, self.total + pad)
         elif previous is not None and previous[0][0] <= step_low and step_high <= previous[0][1]:
