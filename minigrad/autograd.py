@@ -122,28 +122,31 @@ class Function:
         return f"<{self.name()}>"
 
 
-def topological_order(root):
-    """Graph nodes (Tensors) reachable from `root`, each after all the nodes it depends on.
+def topological_order(root, parents):
+    """Every node `root` depends on, each after all the nodes it depends on (root last).
 
-    Iterative depth-first search with an explicit stack, so a 100,000-op chain does not hit
-    Python's recursion limit.
+    parents(node) -> the nodes it was computed from. Iterative depth-first search with an
+    explicit stack, so a 100,000-op chain does not hit Python's recursion limit. Shared by the
+    Tensor engine and the scalar Value engine.
     """
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
-        tensor, children_done = stack.pop()
-        if children_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for parent in tensor.grad_fn.inputs:
-                if getattr(parent, "requires_grad", False) and id(parent) not in visited:
-                    stack.append((parent, False))
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in parents(node) if id(p) not in visited)
     return order
+
+
+def tensor_parents(tensor):
+    """The inputs of the op that made `tensor` that need a gradient (none for a leaf)."""
+    if tensor.grad_fn is None:
+        return ()
+    return [p for p in tensor.grad_fn.inputs if getattr(p, "requires_grad", False)]
 
 
 def check_grad_shape(node, shape, grad):
@@ -166,7 +169,7 @@ def run_backward(root, gradient, retain_graph=False):
     into `.grad` across calls, as in PyTorch.
     """
     grads = {id(root): gradient}
-    for tensor in reversed(topological_order(root)):
+    for tensor in reversed(topological_order(root, tensor_parents)):
         grad = grads.pop(id(tensor), None)
         if grad is None:
             continue

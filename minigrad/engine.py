@@ -6,6 +6,8 @@ and adds over paths that meet (forks).
 """
 import math
 
+from .autograd import topological_order
+
 
 class Value:
     """One float in a computational graph: data, grad (d output / d this), and its parents."""
@@ -97,7 +99,7 @@ class Value:
         As in PyTorch, leaves (Values you created) accumulate across calls, so zero them
         between steps; intermediate Values hold this call's gradient only.
         """
-        order = topological_order(self)
+        order = topological_order(self, lambda value: value._prev)
         for node in order:
             if node._prev:
                 node.grad = 0.0
@@ -109,18 +111,3 @@ class Value:
 
 def as_value(x):
     return x if isinstance(x, Value) else Value(x)
-
-
-def topological_order(root):
-    """Every Value `root` depends on, parents before children; iterative (no recursion limit)."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._prev if id(p) not in visited)
-    return order

@@ -59,9 +59,9 @@ def _array_text(array, limit=4):
 # ---- building the graph --------------------------------------------------------------------------
 def value_graph(root, show_order=False, max_nodes=200):
     """Graph of a scalar Value: one data node per Value and one op node per operation."""
-    from ..engine import topological_order
+    from ..autograd import topological_order
 
-    order = topological_order(root)
+    order = topological_order(root, lambda value: value._prev)
     graph = Graph()
     if len(order) > max_nodes:
         order, graph.truncated = order[-max_nodes:], True
