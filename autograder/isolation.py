@@ -102,6 +102,10 @@ def bwrap_command(in_dir, out_dir, forbidden, allowed, limits):
             cmd += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             cmd += ["--ro-bind", top, top]
+    # The scratch /tmp first: a checkout or venv that lives under /tmp is bound on top of it
+    # below (mounted the other way round, the tmpfs would hide it).
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    made.update(("/proc", "/dev", "/tmp"))
     roots = _runtime_roots()
     for root in roots:
         mount("--ro-bind", root, root)
@@ -119,9 +123,7 @@ def bwrap_command(in_dir, out_dir, forbidden, allowed, limits):
             mount("--ro-bind", found[0], found[0])
     for path, is_dir in masks:
         cmd += (["--tmpfs", path] if is_dir else ["--ro-bind", "/dev/null", path])
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--tmpfs", "/tmp",
-            "--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", "/scratch"]
+    cmd += ["--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", "/scratch"]
     mount("--ro-bind", HARNESS_DIR, "/grader/sandbox")
     mount("--ro-bind", in_dir, "/job/in")
     mount("--bind", out_dir, "/job/out")
