@@ -1,7 +1,6 @@
 """Functions with torch.nn.functional's names and signatures (NCHW layout)."""
 import numpy as np
 
-from .autograd import is_grad_enabled
 from .ops import attention, conv, linear as linear_op, normalization, pool, softmax as softmax_ops
 from .tensor import Tensor
 
@@ -115,4 +114,4 @@ def _as_array(value):
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in
            ("np", "Tensor", "attention", "conv", "linear_op", "normalization", "pool",
-            "softmax_ops", "is_grad_enabled")]
+            "softmax_ops")]

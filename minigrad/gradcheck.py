@@ -76,7 +76,6 @@ def gradcheck(f, inputs, mode="full", samples=20, eps=1e-6, tol=1e-6, seed=0, ra
     Returns True, or raises GradcheckError naming the input and the worst error.
     """
     from .autograd import no_grad
-    from .tensor import Tensor
 
     rng = np.random.default_rng(seed)
     inputs = list(inputs)

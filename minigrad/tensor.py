@@ -108,9 +108,8 @@ class Tensor:
         run_backward(self, gradient, retain_graph=retain_graph)
 
     def _accumulate_grad(self, grad):
+        # run_backward has already checked the shape (check_grad_shape).
         grad = np.asarray(grad, dtype=self.data.dtype)
-        if grad.shape != self.data.shape:  # e.g. a read-only broadcast view
-            grad = np.broadcast_to(grad, self.data.shape)
         # A fresh array every time: .grad must never alias an array an op still uses.
         self.grad = np.array(grad) if self.grad is None else self.grad + grad
 

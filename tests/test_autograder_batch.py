@@ -5,7 +5,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from autograder import samples
 from autograder.course import nbgrader_env, run_nbgrader

@@ -1,13 +1,10 @@
 """LiveTrainingCurve: plotted data equals the logged values; frames stay within the time budget."""
 import base64
-import time
 
 import numpy as np
 import pytest
 
 import minigrad as mg
-import minigrad.functional as F
-from minigrad import nn
 from minigrad.viz import LiveTrainingCurve
 from minigrad.viz import training_curve
 

@@ -1,6 +1,4 @@
 """The affine layer as one op: y = x Wᵀ + b."""
-import numpy as np
-
 from ..autograd import Function
 
 
