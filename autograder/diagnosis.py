@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from minigrad.gradcheck import rel_error
+
 MATCH_TOLERANCE = 1e-3    # a wrong answer "is" a classic mistake when it matches it this closely
 VARIANT_TOLERANCE = 1e-5  # the spec's known wrong answers are computed exactly: match them tightly
 
@@ -21,13 +23,9 @@ class Mistake:
     message: str  # what to tell the student, in terms they can act on
 
 
-def _rel_error(a, b):
-    return float(np.max(np.abs(a - b)) / max(1e-8, float(np.max(np.abs(a) + np.abs(b)))))
-
-
 def _matches(candidate, got, tol=MATCH_TOLERANCE):
     candidate = np.asarray(candidate, dtype=np.float64)
-    return candidate.shape == got.shape and got.size > 0 and _rel_error(candidate, got) <= tol
+    return candidate.shape == got.shape and got.size > 0 and rel_error(candidate, got) <= tol
 
 
 def _near(value, target, tol=MATCH_TOLERANCE):
@@ -92,7 +90,7 @@ def diagnose(expected, got, *, batch_size=None, branches=None, variants=None):
         wrong = np.asarray(wrong, dtype=np.float64)
         if wrong.shape != got.shape or _matches(wrong, expected, VARIANT_TOLERANCE):
             continue
-        err = _rel_error(wrong, got)
+        err = rel_error(wrong, got)
         if err <= VARIANT_TOLERANCE and (best is None or err < best[0]):
             best = (err, Mistake(code, message))
     if best:

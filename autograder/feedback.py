@@ -10,7 +10,7 @@ import os
 
 from .course import Course
 from .gradebook import open_gradebook
-from .results import SubmissionResult
+from .results import RESULTS_FILE, SubmissionResult, status_of
 from nbgrader.api import MissingEntry
 
 STYLE = """
@@ -42,7 +42,7 @@ def render(result, scores=None):
     rows, details = [], []
     for task in result.tasks:
         score = scores.get(task.grade_id, task.score)
-        status = "passed" if score >= task.points - 1e-9 else "failed" if score <= 1e-9 else "partial"
+        status = status_of(score, task.points)
         rows.append(f"<tr><td>{_esc(task.title)}</td><td class='{status}'>{score:g} / {task.points:g}</td>"
                     f"<td class='{status}'>{status}</td></tr>")
         if status == "passed":
@@ -87,7 +87,7 @@ def write_feedback(course_dir, assignment, students=None, out=print):
     try:
         for student in students or course.students_with_submissions(assignment):
             folder = course.autograded_dir(student, assignment)
-            if not os.path.exists(os.path.join(folder, "autograder.json")):
+            if not os.path.exists(os.path.join(folder, RESULTS_FILE)):
                 continue
             result = SubmissionResult.load(folder)
             try:

@@ -44,7 +44,7 @@ def _ensure_rows(gb, submission, assignment):
                 gb.db.add(Comment(cell=cell, notebook=nb))
 
 
-def record(gb, result, timestamp=None):
+def record(gb, result):
     """Store a SubmissionResult's task scores as the auto scores of the matching grade cells.
 
     Everything happens in one transaction, committed at the end (or rolled back on error)."""
@@ -64,8 +64,8 @@ def record(gb, result, timestamp=None):
                 submission = SubmittedAssignment(assignment=assignment, student=student)
                 gb.db.add(submission)
             _ensure_rows(gb, submission, assignment)
-            if timestamp:
-                submission.timestamp = utils.parse_utc(timestamp)
+            if result.timestamp:
+                submission.timestamp = utils.parse_utc(result.timestamp)
         gb.db.flush()
         for nb in submission.notebooks:
             for grade in nb.grades:

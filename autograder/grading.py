@@ -23,7 +23,7 @@ from . import gradebook, isolation
 from .course import Course
 from .judge import judge_task
 from .rebuild import SubmissionError, read_notebook_file, rebuild
-from .results import SubmissionResult
+from .results import RESULTS_FILE, SubmissionResult
 from .runner import SandboxTask, TaskRun, run_in_sandbox
 from .selfcheck import format_result
 from .tasks import get_assignment
@@ -195,7 +195,7 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
         todo = []
         for student in students:
             if not force and gradebook.is_graded(gb, assignment_id, student) and os.path.exists(
-                    os.path.join(course.autograded_dir(student, assignment_id), "autograder.json")):
+                    os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)):
                 report.skipped.append(student)
             else:
                 todo.append(student)
@@ -216,7 +216,7 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
                 if not result.error:
                     try:
                         write_autograded(course, result, rebuilt)
-                        gradebook.record(gb, result, result.timestamp)
+                        gradebook.record(gb, result)
                         report.graded.append(result)
                     except Exception as exc:  # e.g. a locked database: this student only
                         result.error = f"could not record the result: {exc!r}"

@@ -10,6 +10,13 @@ from dataclasses import asdict, dataclass, field
 RESULTS_FILE = "autograder.json"
 
 
+
+def status_of(score, points):
+    """"passed", "partial" or "failed" for a task's score out of its points."""
+    if score >= points - 1e-9:
+        return "passed"
+    return "failed" if score <= 1e-9 else "partial"
+
 @dataclass
 class CheckOutcome:
     name: str
@@ -30,9 +37,7 @@ class TaskResult:
 
     @property
     def status(self):
-        if self.score >= self.points - 1e-9:
-            return "passed"
-        return "failed" if self.score <= 1e-9 else "partial"
+        return status_of(self.score, self.points)
 
     @property
     def mistake_codes(self):

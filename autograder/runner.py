@@ -51,7 +51,6 @@ class SandboxRun:
     cell_failures: dict = field(default_factory=dict)  # grade_id -> why the cell killed the process
     log: str = ""
     mode: str = ""
-    seconds: float = 0.0
 
 
 def _signal_reason(signum, limits):
@@ -200,7 +199,6 @@ def run_in_sandbox(cells, tasks, forbidden=(), allowed=(), limits=None, cell_tim
     charged with the reason and the run resumes after it in a fresh process."""
     limits = limits or isolation.Limits()
     mode = isolation.isolation_mode()
-    started_at = time.monotonic()
     run = SandboxRun(tasks=[TaskRun() for _ in tasks], mode=mode)
     job = tempfile.mkdtemp(prefix="autograder-job-")
     try:
@@ -278,7 +276,6 @@ def run_in_sandbox(cells, tasks, forbidden=(), allowed=(), limits=None, cell_tim
         _collect(out_dir, cells, run)
     finally:
         shutil.rmtree(job, ignore_errors=True)
-    run.seconds = time.monotonic() - started_at
     return run
 
 
@@ -295,12 +292,16 @@ def _collect(out_dir, cells, run):
     for k, task_run in enumerate(run.tasks):
         if task_run.failure:
             continue
+        json_path, npz_path = (os.path.join(out_dir, f"task{k}.{ext}") for ext in ("json", "npz"))
+        if not (os.path.exists(json_path) and os.path.exists(npz_path)):
+            task_run.failure = ("no readable result came back "
+                                "(the process ended before this task finished)")
+            continue
         try:
-            status = load_json(os.path.join(out_dir, f"task{k}.json"))
-            arrays = load_npz(os.path.join(out_dir, f"task{k}.npz"))
+            status = load_json(json_path)
+            arrays = load_npz(npz_path)
         except UntrustedDataError as exc:
-            reason = "the process ended before this task finished" if "No such file" in str(exc) else exc
-            task_run.failure = f"no readable result came back ({reason})"
+            task_run.failure = f"no readable result came back ({exc})"
             continue
         cases = status.get("cases")
         if not isinstance(cases, list):

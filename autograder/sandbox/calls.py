@@ -43,9 +43,6 @@ def returned_dtype(value):
     return type(value).__name__
 
 
-def _scalar_function(name):
-    fn = functions.SCALAR_FUNCTIONS[name]
-    return lambda x: float(fn(np, x))
 
 
 def _vector_function(name, arrays):
@@ -57,7 +54,7 @@ def _vector_function(name, arrays):
 def difference_quotient(fns, arrays, params):
     """quotient(f, x, h) with f a named scalar function; x, h 0-d arrays. -> {"value": ()}."""
     (quotient,) = fns
-    f = _scalar_function(params["f"])
+    f = functions.scalar_function(params["f"])
     value = quotient(f, float(arrays["x"]), float(arrays["h"]))
     return {"value": to_array(value, "the value you returned")}, {"value": returned_dtype(value)}
 
@@ -92,23 +89,22 @@ def gradient_checker(fns, arrays, params):
     return {"check": to_array(value, "the relative error you returned")}, {"check": returned_dtype(value)}
 
 
-MLP_PARAMETERS = ("W1", "b1", "W2", "b2")
 
 
 def network_gradient(fns, arrays, params):
     """gradients(params, X, Y) for the notebook's mlp_loss. -> grad_<name> and after_<name> for
     each parameter, shapes of the parameters."""
     (gradients,) = fns
-    net = {name: arrays[name].copy() for name in MLP_PARAMETERS}
+    net = {name: arrays[name].copy() for name in functions.MLP_PARAMETERS}
     given = dict(net)  # the very arrays handed over, to see whether they were left unchanged
     grads = gradients(net, arrays["X"].copy(), arrays["Y"].copy())
-    if isinstance(grads, (list, tuple)) and len(grads) == len(MLP_PARAMETERS):
-        grads = dict(zip(MLP_PARAMETERS, grads))
+    if isinstance(grads, (list, tuple)) and len(grads) == len(functions.MLP_PARAMETERS):
+        grads = dict(zip(functions.MLP_PARAMETERS, grads))
     if not isinstance(grads, dict):
         raise BadReturn(f"returned a {type(grads).__name__}; expected a dict with keys "
-                        f"{', '.join(MLP_PARAMETERS)}")
+                        f"{', '.join(functions.MLP_PARAMETERS)}")
     outputs, dtypes = {}, {}
-    for name in MLP_PARAMETERS:
+    for name in functions.MLP_PARAMETERS:
         if name not in grads:
             raise BadReturn(f"the dict you returned has no key {name!r}")
         outputs[f"grad_{name}"] = to_array(grads[name], f"the gradient for {name}")

@@ -60,6 +60,16 @@ GRADIENT_BUGS = {
 }
 
 
+def scalar_function(name):
+    """The named scalar test function as a plain float -> float callable."""
+    fn = SCALAR_FUNCTIONS[name]
+    return lambda x: float(fn(np, x))
+
+
+# The parameters of mlp_loss, in the order its arrays travel.
+MLP_PARAMETERS = ("W1", "b1", "W2", "b2")
+
+
 def mlp_loss(xp, W1, b1, W2, b2, X, Y):
     """Mean over the batch of 0.5 * ||y_hat - y||^2 for a ReLU network.
 

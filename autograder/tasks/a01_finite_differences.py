@@ -9,6 +9,7 @@ import numpy as np
 
 from ..compare import Verdict, rel_error
 from ..sandbox import functions
+from ..sandbox.functions import MLP_PARAMETERS
 from .spec import Assignment, Case, Check, Task, scalar
 
 NO_LIBRARIES = ("torch", "minigrad")  # the whole point of this notebook is computing it yourself
@@ -18,14 +19,11 @@ DOMAINS = {"sin3": (-1.5, 1.5), "cubic": (-2.0, 2.0), "lecture": (0.0, 2.0),
            "softplus": (-2.0, 2.0), "exp_half": (-2.0, 2.0)}
 
 
-def _f(name):
-    fn = functions.SCALAR_FUNCTIONS[name]
-    return lambda x: float(fn(np, x))
 
 
 def _quotients(case):
     """Every difference quotient a student might compute for this case, by name."""
-    f, x, h = _f(case.params["f"]), float(case.arrays["x"]), float(case.arrays["h"])
+    f, x, h = functions.scalar_function(case.params["f"]), float(case.arrays["x"]), float(case.arrays["h"])
     return {
         "forward": (f(x + h) - f(x)) / h,
         "backward": (f(x) - f(x - h)) / h,
@@ -215,7 +213,6 @@ GRADIENT_CHECK = Task(
     ),
     forbidden=NO_LIBRARIES, timeout=10)
 
-MLP_PARAMETERS = ("W1", "b1", "W2", "b2")
 
 
 def _network_case(rng, n, d, hidden_units, k):

@@ -64,16 +64,6 @@ class Assignment:
     tasks: tuple
     memory_bytes: int = 1 << 30
 
-    def task(self, grade_id):
-        for task in self.tasks:
-            if task.grade_id == grade_id:
-                return task
-        raise KeyError(f"no task {grade_id!r} in {self.assignment_id}")
-
-    @property
-    def points(self):
-        return sum(task.points for task in self.tasks)
-
 
 def scalar(value):
     """A 0-d float64 array (how scalar inputs travel)."""
