@@ -107,3 +107,26 @@ def test_large_graphs_are_truncated_not_refused():
 def test_rejects_other_objects():
     with pytest.raises(TypeError, match="Value or Tensor"):
         draw_graph(3.0)
+
+
+def test_tensor_graph_numbers_ops_in_the_order_backward_runs_them():
+    x = mg.Tensor(np.array([0.3, -0.2]), requires_grad=True)
+    a = x.tanh()
+    b = a.exp()
+    loss = (a * b).sum()
+    graph = G.tensor_graph(loss, show_order=True)
+    ops = {node.lines[0].split()[1]: int(node.lines[0].split()[0][1:])
+           for node in graph.nodes.values() if node.kind == "op"}
+    # backward: Sum, then Mul, then Exp (b's gradient is complete), then Tanh (a gets both paths)
+    assert ops == {"SumBackward": 1, "MulBackward": 2, "ExpBackward": 3, "TanhBackward": 4}
+
+
+def test_a_truncated_value_graph_keeps_the_inputs_nearest_the_output():
+    chain = Value(1.0)
+    for _ in range(50):
+        chain = chain * 1.01
+    side = Value(2.0, label="side")
+    out = chain + side
+    graph = G.value_graph(out, max_nodes=10)
+    assert graph.truncated
+    assert any(node.lines[0] == "side" for node in graph.nodes.values())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..autograd import topological_order
 from ..engine import Value
 from ..tensor import Tensor
 
@@ -57,17 +58,35 @@ def _array_text(array, limit=4):
 
 
 # ---- building the graph --------------------------------------------------------------------------
+def nearest_nodes(root, parents, max_nodes):
+    """(nodes, truncated): up to max_nodes nodes breadth-first from root, so a truncated drawing
+    keeps the part nearest the output; truncated says whether any node was left out."""
+    seen, queue, kept = {id(root)}, [root], []
+    while queue and len(kept) < max_nodes:
+        node = queue.pop(0)
+        kept.append(node)
+        for parent in parents(node):
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                queue.append(parent)
+    kept_ids = {id(n) for n in kept}
+    return kept, any(id(p) not in kept_ids for n in kept for p in parents(n))
+
+
+def backward_steps(root, parents, kept, has_op):
+    """{id(node): k}: node's op is the k-th that backward() runs (reverse topological order)."""
+    kept_ids = {id(n) for n in kept}
+    order = (n for n in reversed(topological_order(root, parents)) if id(n) in kept_ids and has_op(n))
+    return {id(n): step for step, n in enumerate(order, start=1)}
+
+
 def value_graph(root, show_order=False, max_nodes=200):
     """Graph of a scalar Value: one data node per Value and one op node per operation."""
-    from ..autograd import topological_order
-
-    order = topological_order(root, lambda value: value._prev)
+    parents = lambda value: value._prev  # noqa: E731
     graph = Graph()
-    if len(order) > max_nodes:
-        order, graph.truncated = order[-max_nodes:], True
+    order, graph.truncated = nearest_nodes(root, parents, max_nodes)
     kept = {id(v) for v in order}
-    backward_step = {id(v): step for step, v in enumerate(
-        (v for v in reversed(order) if v._prev), start=1)}
+    backward_step = backward_steps(root, parents, order, lambda v: v._prev) if show_order else {}
     for v in order:
         lines = ([v.label] if v.label else []) + [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
         graph.add(Node(f"v{id(v)}", "data", lines))
@@ -88,24 +107,16 @@ def tensor_graph(root, names=None, show_order=False, max_nodes=200):
     names: {name: tensor} (e.g. dict(model.named_parameters())) to label leaves.
     """
     label_of = {id(t): name for name, t in (names or {}).items()}
+
+    def parents(tensor):
+        return () if tensor.grad_fn is None else [
+            p for p in tensor.grad_fn.inputs if isinstance(p, Tensor)]
+
     graph = Graph()
-    # Breadth-first from the output, so a truncated drawing keeps the part nearest the loss.
-    seen, queue, tensors = {id(root)}, [root], []
-    while queue:
-        tensor = queue.pop(0)
-        tensors.append(tensor)
-        if len(tensors) >= max_nodes:
-            break
-        if tensor.grad_fn is not None:
-            for parent in tensor.grad_fn.inputs:
-                if isinstance(parent, Tensor) and id(parent) not in seen:
-                    seen.add(id(parent))
-                    queue.append(parent)
+    tensors, graph.truncated = nearest_nodes(root, parents, max_nodes)
     kept = {id(t) for t in tensors}
-    graph.truncated = any(isinstance(p, Tensor) and id(p) not in kept
-                          for t in tensors if t.grad_fn is not None for p in t.grad_fn.inputs)
-    backward_step = {id(t): step for step, t in enumerate(
-        (t for t in tensors if t.grad_fn is not None), start=1)}
+    backward_step = (backward_steps(root, parents, tensors, lambda t: t.grad_fn is not None)
+                     if show_order else {})
     for tensor in tensors:
         head = label_of.get(id(tensor)) or ("output" if tensor is root else
                                             "leaf" if tensor.grad_fn is None else "")
@@ -185,7 +196,11 @@ def layered_layout(graph):
     """{node id: (x, y)}: x is the longest path from an input, y spreads each column."""
     parents = graph.parents()
     depth = {}
-    for node_id in _topological(graph, parents):
+    # A stand-in root above every node, so one sort covers graphs with several outputs.
+    everything = object()
+    nodes = topological_order(everything, lambda n: list(graph.nodes.values()) if n is everything
+                              else [graph.nodes[p] for p in parents[n.id]])[:-1]
+    for node_id in (n.id for n in nodes):
         depth[node_id] = 1 + max((depth[p] for p in parents[node_id]), default=-1)
     # Inputs (weights, constants) go just left of their first use, not all in column 0.
     first_use = {}
@@ -206,21 +221,6 @@ def layered_layout(graph):
         for row, node_id in enumerate(members):
             position[node_id] = (float(column), row - (len(members) - 1) / 2)
     return position
-
-
-def _topological(graph, parents):
-    order, visited = [], set()
-    for start in graph.nodes:
-        stack = [(start, False)]
-        while stack:
-            node_id, done = stack.pop()
-            if done:
-                order.append(node_id)
-            elif node_id not in visited:
-                visited.add(node_id)
-                stack.append((node_id, True))
-                stack.extend((p, False) for p in parents[node_id] if p not in visited)
-    return order
 
 
 def render_with_matplotlib(graph, dpi=90):
