@@ -90,7 +90,7 @@ def measure(name, make_model, batch_size, rounds, data, image_shape=lambda n: (n
         with_curve.append(train(curve, make_model, batch_size, data, image_shape))
         curves.append(curve)
     base, timed = statistics.median(without), statistics.median(with_curve)
-    ratios = [c.overhead_seconds / (t - c.overhead_seconds) for c, t in zip(curves, with_curve)]
+    ratios = [c.overhead_ratio(t - c.overhead_seconds) for c, t in zip(curves, with_curve)]
     own = statistics.median(ratios)
     frames = ", ".join(f"{c.frames} ({c.full_redraws} full)" for c in curves)
     print(f"{name}, {STEPS} steps of {batch_size} images")

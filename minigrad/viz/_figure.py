@@ -9,7 +9,6 @@ leaves an `image/png` in the widget state that nbclient stores with the notebook
 import base64
 import io
 import os
-import time
 
 import ipywidgets as widgets
 from PIL import Image
@@ -28,15 +27,13 @@ class FigureView:
     figsize in inches; dpi controls the PNG's pixel size (and so the cost of each frame).
     """
 
-    def __init__(self, figsize=(6.4, 3.2), dpi=80, output=None, layout=None):
-        # layout="constrained" looks best but triples the cost of a frame (~3x on this code's
-        # plots): the live views place their axes by hand instead.
-        self.figure = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    def __init__(self, figsize=(6.4, 3.2), dpi=80):
+        # No layout="constrained": it looks best but triples the cost of a frame on these
+        # plots, so the views place their axes by hand instead.
+        self.figure = Figure(figsize=figsize, dpi=dpi)
         FigureCanvasAgg(self.figure)
-        self.output = output if output is not None else widgets.Output()
+        self.output = widgets.Output()
         self.frames = 0          # PNGs pushed to the Output widget
-        self.render_seconds = 0.0  # rendering and sending, all frames
-        self.last_png = None
 
     def render_png(self):
         """The figure as PNG bytes."""
@@ -55,21 +52,16 @@ class FigureView:
 
     def show(self, text="figure"):
         """Render the figure and make it the Output widget's only output."""
-        started = time.perf_counter()
-        self._push(self.render_png(), text, started)
+        self._push(self.render_png(), text)
 
     def show_canvas(self, text="figure"):
         """Show the canvas as drawn by the caller (e.g. a background and a few artists)."""
-        started = time.perf_counter()
-        self._push(self.canvas_png(), text, started)
+        self._push(self.canvas_png(), text)
 
-    def _push(self, png, text, started):
+    def _push(self, png, text):
         self.output.outputs = ({
             "output_type": "display_data",
             "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
             "metadata": {},
         },)
-        self.last_png = png
         self.frames += 1
-        self.render_seconds += time.perf_counter() - started
-        return png

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
+from ..gradcheck import backward_difference, central_difference, forward_difference
 from ._figure import FigureView, under_nbgrader
 
 # Where a difference is exact (error 0) a log axis has no place for it: draw it at this floor.
@@ -40,16 +41,13 @@ def difference_errors(f, df, x0, hs):
     """
     x0 = float(x0)
     exact = _evaluate(df, x0)
-    fx = _evaluate(f, x0)
-    forward, backward, central = [], [], []
-    for h in np.asarray(hs, dtype=np.float64):
-        f_plus, f_minus = _evaluate(f, x0 + h), _evaluate(f, x0 - h)
-        forward.append((f_plus - fx) / h)
-        backward.append((fx - f_minus) / h)
-        central.append((f_plus - f_minus) / (2 * h))
-    return {name: np.maximum(np.abs(np.array(estimates) - exact), ERROR_FLOOR)
-            for name, estimates in (("forward", forward), ("backward", backward),
-                                    ("central", central))}
+    hs = np.asarray(hs, dtype=np.float64)
+    safe_f = lambda x: _evaluate(f, x)  # noqa: E731
+    return {name: np.maximum(np.abs(np.array([quotient(safe_f, x0, h) for h in hs]) - exact),
+                             ERROR_FLOOR)
+            for name, quotient in (("forward", forward_difference),
+                                   ("backward", backward_difference),
+                                   ("central", central_difference))}
 
 
 class FiniteDifferenceExplorer(widgets.VBox):
@@ -68,7 +66,6 @@ class FiniteDifferenceExplorer(widgets.VBox):
         self.f, self.df, self.x0 = f, df, float(x0)
         self.hs = np.logspace(low, high, points)
         self.errors = difference_errors(f, df, self.x0, self.hs)
-        self.exact = _evaluate(df, self.x0)
         self.slider = widgets.FloatSlider(
             value=min(max(float(log10_h), low), high), min=low, max=high, step=0.25,
             description="log10 h", readout_format=".2f", continuous_update=continuous_update,

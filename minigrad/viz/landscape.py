@@ -206,24 +206,27 @@ def loss_on_grid(model, loss_fn, origin, directions, coordinates, progress=None,
     len(coordinates[0])) (row = last direction, as contour plots want). The model's parameters
     are restored afterwards, whatever happens.
     """
+    saved = parameter_arrays(model)
     origin64 = [np.asarray(a, dtype=np.float64) for a in origin]
     shape = tuple(len(c) for c in reversed(coordinates))
     losses = np.empty(shape)
     total = losses.size
     report, finish = _progress_reporter(progress, total, description)
     try:
-        for done, index in enumerate(np.ndindex(*shape), start=1):
-            point = [c[i] for c, i in zip(coordinates, reversed(index))]
-            arrays = [o.copy() for o in origin64]
-            for scale, direction in zip(point, directions):
-                if scale:
-                    for array, d in zip(arrays, direction):
-                        array += scale * d
-            load_parameter_arrays(model, arrays)
-            losses[index] = evaluate(model, loss_fn)
-            report(done)
+        # Evaluation mode and no graph, set up once for the whole grid.
+        with _no_grad(model), evaluation_mode(model):
+            for done, index in enumerate(np.ndindex(*shape), start=1):
+                point = [c[i] for c, i in zip(coordinates, reversed(index))]
+                arrays = [o.copy() for o in origin64]
+                for scale, direction in zip(point, directions):
+                    if scale:
+                        for array, d in zip(arrays, direction):
+                            array += scale * d
+                load_parameter_arrays(model, arrays)
+                losses[index] = _as_float(loss_fn(model))
+                report(done)
     finally:
-        load_parameter_arrays(model, origin)
+        load_parameter_arrays(model, saved)
         finish()
     return losses
 
@@ -241,12 +244,7 @@ def linear_interpolation(model, loss_fn, start, end, alphas=None, progress=None)
         alphas = np.linspace(-0.25, 1.25, 11 if under_nbgrader() else 31)
     alphas = np.asarray(alphas, dtype=np.float64)
     direction = [np.asarray(b, np.float64) - np.asarray(a, np.float64) for a, b in zip(start, end)]
-    saved = parameter_arrays(model)
-    try:
-        losses = loss_on_grid(model, loss_fn, start, [direction], [alphas], progress,
-                              "interpolation")
-    finally:
-        load_parameter_arrays(model, saved)
+    losses = loss_on_grid(model, loss_fn, start, [direction], [alphas], progress, "interpolation")
     return Landscape1D(alphas, losses, xlabel="α  (0: start, 1: end)",
                        title="Linear interpolation between two parameter sets",
                        marks={"start": 0.0, "end": 1.0})
