@@ -15,14 +15,9 @@ from .feedback import write_feedback
 from .grading import grade_assignment
 from .tasks import available_assignments, get_assignment
 
-SHORT_NAMES = {"test_forward_difference": "forward", "test_backward_difference": "backward",
-               "test_central_difference": "central", "test_numerical_gradient": "num_grad",
-               "test_gradient_check": "grad_check", "test_network_gradient": "network"}
-
-
 def format_table(assignment, results):
     """Text table: one row per student, one column per task, then the total."""
-    names = [SHORT_NAMES.get(t.grade_id, t.grade_id) for t in assignment.tasks]
+    names = [t.short_name or t.grade_id for t in assignment.tasks]
     width = max(8, *(len(r.student) for r in results)) if results else 8
     head = f"{'student':<{width}} " + " ".join(f"{n:>10}" for n in names) + f" {'total':>8}"
     lines = [head, "-" * len(head)]

@@ -6,6 +6,8 @@ applies to; the task's score is its points times the weight earned.
 """
 import re
 
+import numpy as np
+
 from .compare import Verdict, compare_exact, compare_values
 from .results import CheckOutcome, TaskResult
 
@@ -61,10 +63,36 @@ def _label(key):
             "check": "the relative error"}.get(key, key)
 
 
-def _check_case(task, check, case, reference, outputs, dtypes, variants, context):
-    """Verdict of one check on one case whose call returned normally."""
-    if check.compare is not None:
-        return check.compare(reference, outputs, case)
+PROBE_RTOL = 1e-6  # central differences along one direction with step 1e-5 reach ~1e-9
+
+
+def probe_agreement(case, outputs):
+    """Does the student's gradient agree with their own forward along the case's direction u?
+
+    -> None when the case has no probe or the outputs lack what it needs; else (agrees, slope,
+    claimed): slope is the central difference of their forward along u, claimed is the sum over
+    the probed inputs of u . (their gradient)."""
+    arrays = case.arrays
+    if "probe_eps" not in arrays or "probe_plus" not in outputs or "probe_minus" not in outputs:
+        return None
+    plus, minus = float(outputs["probe_plus"]), float(outputs["probe_minus"])
+    slope = (plus - minus) / (2.0 * float(arrays["probe_eps"]))
+    claimed = 0.0
+    for key, u in arrays.items():
+        if not key.startswith("probe_u_"):
+            continue
+        got = outputs.get("grad_" + key[len("probe_u_"):])
+        if got is None or got.shape != u.shape or not np.all(np.isfinite(got)):
+            return None
+        claimed += float(np.sum(u * got))
+    if not (np.isfinite(slope) and np.isfinite(claimed)):
+        return None
+    slack = PROBE_RTOL * (abs(slope) + abs(claimed)) + 1e-8 * max(1.0, abs(plus), abs(minus))
+    return abs(slope - claimed) <= slack, slope, claimed
+
+
+def _compare_keys(check, reference, outputs, dtypes, variants, context):
+    """First failing Verdict over the check's keys against the reference, else a pass."""
     for key in check.keys:
         got = outputs.get(key)
         what = _label(key)
@@ -82,6 +110,37 @@ def _check_case(task, check, case, reference, outputs, dtypes, variants, context
     return Verdict(True)
 
 
+def _forward_right(check, reference, outputs):
+    return all(compare_values(reference[key], outputs.get(key), what=key, rtol=check.rtol).passed
+               for key in check.forward if key in reference)
+
+
+def _check_case(task, check, case, reference, outputs, dtypes, variants, context):
+    """Verdict of one check on one case whose call returned normally."""
+    if check.compare is not None:
+        return check.compare(reference, outputs, case)
+    verdict = _compare_keys(check, reference, outputs, dtypes, variants, context)
+    if verdict.passed or not check.probe:
+        return verdict
+    probed = probe_agreement(case, outputs)
+    if probed is None:
+        return verdict
+    agrees = probed[0]
+    forward_right = _forward_right(check, reference, outputs)
+    if check.forward and not forward_right and agrees:
+        return Verdict(True, "your forward pass is wrong (see its check), but this gradient agrees "
+                             "with a numerical derivative of your own forward pass, so it was graded "
+                             "against your forward and earns this check")
+    if forward_right and not agrees:
+        verdict.message = ("your forward pass is right and your backward pass disagrees with it "
+                           "(a numerical derivative of your forward along a random direction differs "
+                           "from your gradient): " + verdict.message)
+    elif check.forward and not agrees:
+        verdict.message = ("your forward pass is already wrong, and your gradient does not agree "
+                           "with it either; fix the forward first: " + verdict.message)
+    return verdict
+
+
 def judge_task(task, cases, hidden_flags, run, cell_problems=None):
     """-> TaskResult for `task` given its cases, which are hidden, and the sandbox's TaskRun.
 
@@ -97,7 +156,7 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None):
     earned = 0.0
     for check in task.checks:
         applicable = [i for i, ref in enumerate(references) if all(k in ref for k in check.keys)]
-        failures = []
+        failures, notes = [], []
         for i in applicable:
             status = run.cases[i] if i < len(run.cases) else {"error": {"type": "?", "message": "no result"}}
             error = status.get("error")
@@ -109,8 +168,12 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None):
                                   status.get("dtypes") or {}, variants[i], contexts[i])
             if not verdict.passed:
                 failures.append((i, verdict))
+            elif verdict.message:
+                notes.append((i, verdict.message))
         passed = bool(applicable) and not failures
         outcome = CheckOutcome(check.name, check.weight, passed)
+        if passed and notes:
+            outcome.message = f"{_case_label(notes[0][0], hidden_flags)}: {notes[0][1]}"
         if failures:
             first, verdict = failures[0]
             outcome.message = (f"Failed {len(failures)} of {len(applicable)} tests; "

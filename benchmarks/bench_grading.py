@@ -1,8 +1,9 @@
-"""Grading speed: `python -m autograder grade` against plain `nbgrader autograde`, same 40 notebooks.
+"""Grading speed: `python -m autograder grade` against plain `nbgrader autograde`, same notebooks.
 
-    .venv/bin/python benchmarks/bench_grading.py [--submissions 40] [--workers N]
+    .venv/bin/python benchmarks/bench_grading.py [--submissions 40] [--workers N] [ASSIGNMENT ...]
 
-Builds assignment 01 into a temporary course, hands in N submissions (the bundled samples, cycled:
+For every assignment (default: all with task specs) builds it into a temporary course, hands in N
+submissions (the bundled samples, cycled:
 reference, untouched release, typical mistakes, exploit attempts), copies the course twice and
 grades one copy with each tool, both as the instructor would run them (a fresh process, timed end
 to end, including imports). nbgrader autograde starts a Jupyter kernel per notebook and executes
@@ -26,8 +27,7 @@ sys.path.insert(0, REPO)
 from autograder import samples  # noqa: E402
 from autograder.build import build  # noqa: E402
 from autograder.course import Course, nbgrader_env  # noqa: E402
-
-ASSIGNMENT = "01_finite_differences"
+from autograder.tasks import available_assignments  # noqa: E402
 
 
 def timed(cmd, cwd):
@@ -39,37 +39,47 @@ def timed(cmd, cwd):
     return seconds
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
-
+def bench(assignment, submissions, workers):
+    """-> (hardened seconds, plain nbgrader seconds) for `submissions` notebooks of `assignment`."""
     root = tempfile.mkdtemp(prefix="bench-grading-")
     try:
-        course = build(os.path.join(root, "template"), [ASSIGNMENT], log=lambda *a: None)
-        source = nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4)
-        release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
-        kinds = samples.sample_students(ASSIGNMENT)
-        for i in range(args.submissions):
+        course = build(os.path.join(root, "template"), [assignment], log=lambda *a: None)
+        source = nbformat.read(course.source_notebook(assignment), as_version=4)
+        release = nbformat.read(course.release_notebook(assignment), as_version=4)
+        kinds = samples.sample_students(assignment)
+        for i in range(submissions):
             kind = kinds[i % len(kinds)]
-            samples.submit(course, ASSIGNMENT, f"s{i:03d}_{kind}",
-                           samples.sample_notebook(ASSIGNMENT, kind, source, release))
+            samples.submit(course, assignment, f"s{i:03d}_{kind}",
+                           samples.sample_notebook(assignment, kind, source, release))
         ours, theirs = (Course(os.path.join(root, name)) for name in ("hardened", "nbgrader"))
         shutil.copytree(course.root, ours.root)
         shutil.copytree(course.root, theirs.root)
 
-        n = args.submissions
-        print(f"{n} submissions of {ASSIGNMENT} ({', '.join(kinds)}, cycled); {os.cpu_count()} cores")
-        hardened = timed([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course", ours.root,
-                          "--workers", str(args.workers), "--force"], ours.root)
-        print(f"python -m autograder grade --workers {args.workers}: {hardened:7.1f} s "
+        n = submissions
+        print(f"{n} submissions of {assignment} ({', '.join(kinds)}, cycled); {os.cpu_count()} cores")
+        hardened = timed([sys.executable, "-m", "autograder", "grade", assignment, "--course", ours.root,
+                          "--workers", str(workers), "--force"], ours.root)
+        print(f"  python -m autograder grade --workers {workers}: {hardened:7.1f} s "
               f"= {hardened / n:6.2f} s per submission")
-        plain = timed([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], theirs.root)
-        print(f"nbgrader autograde:                        {plain:7.1f} s = {plain / n:6.2f} s per submission")
-        print(f"ratio: the hardened grader is {plain / hardened:.1f}x faster")
+        plain = timed([sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"], theirs.root)
+        print(f"  nbgrader autograde:                        {plain:7.1f} s = {plain / n:6.2f} s per submission")
+        print(f"  ratio: the hardened grader is {plain / hardened:.1f}x faster")
+        return hardened, plain
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    rows = [(a, *bench(a, args.submissions, args.workers)) for a in args.assignments or available_assignments()]
+    print(f"\n{'assignment':<28} {'hardened s/sub':>14} {'nbgrader s/sub':>14} {'ratio':>7}")
+    for assignment, hardened, plain in rows:
+        n = args.submissions
+        print(f"{assignment:<28} {hardened / n:14.2f} {plain / n:14.2f} {plain / hardened:6.1f}x")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def forward_difference(f, x, h):
     ### END SOLUTION
 
 # %% nbgrader={"grade_id": "test_forward_difference", "grade": true}
-from autograder.selfcheck import check
+from coursecheck import check
 
 check("test_forward_difference", forward_difference)
 ### BEGIN HIDDEN TESTS
@@ -126,7 +126,7 @@ def backward_difference(f, x, h):
     ### END SOLUTION
 
 # %% nbgrader={"grade_id": "test_backward_difference", "grade": true}
-from autograder.selfcheck import check
+from coursecheck import check
 
 check("test_backward_difference", backward_difference)
 ### BEGIN HIDDEN TESTS
@@ -141,7 +141,7 @@ def central_difference(f, x, h):
     ### END SOLUTION
 
 # %% nbgrader={"grade_id": "test_central_difference", "grade": true}
-from autograder.selfcheck import check
+from coursecheck import check
 
 check("test_central_difference", central_difference)
 ### BEGIN HIDDEN TESTS
@@ -239,7 +239,7 @@ def numerical_gradient(f, x, h=1e-5):
     ### END SOLUTION
 
 # %% nbgrader={"grade_id": "test_numerical_gradient", "grade": true}
-from autograder.selfcheck import check
+from coursecheck import check
 
 check("test_numerical_gradient", numerical_gradient)
 ### BEGIN HIDDEN TESTS
@@ -366,7 +366,7 @@ def gradient_check(f, grad_f, x, h=1e-5):
     ### END SOLUTION
 
 # %% nbgrader={"grade_id": "test_gradient_check", "grade": true}
-from autograder.selfcheck import check
+from coursecheck import check
 
 check("test_gradient_check", relative_error, gradient_check)
 ### BEGIN HIDDEN TESTS
@@ -453,7 +453,7 @@ def mlp_numerical_gradients(params, X, Y, h=1e-5):
     ### END SOLUTION
 
 # %% nbgrader={"grade_id": "test_network_gradient", "grade": true}
-from autograder.selfcheck import check
+from coursecheck import check
 
 check("test_network_gradient", mlp_numerical_gradients)
 ### BEGIN HIDDEN TESTS

@@ -16,6 +16,9 @@ import pytest
 from autograder import samples
 from autograder.build import build
 from autograder.course import Course
+from autograder.grading import grade_assignment
+from autograder.results import SubmissionResult
+from autograder.tasks import available_assignments
 
 ASSIGNMENT = "01_finite_differences"
 
@@ -46,10 +49,41 @@ def made_once(tmp_path_factory, name, make):
 
 @pytest.fixture(scope="session")
 def course_template(tmp_path_factory):
-    """Path of a built course (nbgrader generate_assignment takes ~10 s): copy it, do not modify it."""
+    """Path of the course built with every assignment (nbgrader generate_assignment takes ~10 s
+    each), made once per run: copy it, do not modify it."""
     root = made_once(tmp_path_factory, "autograder-template",
-                     lambda root: build(str(root / "course"), [ASSIGNMENT], log=lambda *a: None))
+                     lambda root: build(str(root / "course"), available_assignments(), log=lambda *a: None))
     return str(root / "course")
+
+
+def graded_once(tmp_path_factory, template, assignment, hand_in, workers=2):
+    """(course, {student: error}, {student: SubmissionResult}) of one graded batch per test run.
+
+    hand_in(course, source_nb, release_nb) submits the batch's notebooks into a private copy of
+    the template; the batch is graded once, whatever the number of xdist workers."""
+    def make(root):
+        course = fresh_course(template, str(root / "course"))
+        source = nbformat.read(course.source_notebook(assignment), as_version=4)
+        release = nbformat.read(course.release_notebook(assignment), as_version=4)
+        hand_in(course, source, release)
+        report = grade_assignment(course.root, assignment, workers=workers, progress=False)
+        (root / "errors.json").write_text(json.dumps(report.errors))
+
+    root = made_once(tmp_path_factory, f"graded-{assignment}", make)
+    course = Course(str(root / "course"))
+    errors = dict(json.loads((root / "errors.json").read_text()))
+    results = {s: SubmissionResult.load(course.autograded_dir(s, assignment))
+               for s in course.students_with_submissions(assignment) if s not in errors}
+    return course, errors, results
+
+
+def hand_in_samples(assignment):
+    """A hand_in for graded_once: the bundled sample students of the assignment."""
+    def hand_in(course, source, release):
+        for student in samples.sample_students(assignment):
+            samples.submit(course, assignment, student,
+                           samples.sample_notebook(assignment, student, source, release))
+    return hand_in
 
 
 def fresh_course(template, dest):

@@ -73,7 +73,7 @@ def _quotient_task(kind, grade_id, title):
         functions=(f"{kind}_difference",), call="difference_quotient",
         make_cases=_scalar_cases, reference=reference, variants=variants,
         checks=(Check("value of the difference quotient", ("value",), weight=1, rtol=1e-8),),
-        forbidden=NO_LIBRARIES, timeout=5)
+        forbidden=NO_LIBRARIES, timeout=5, short_name=kind)
 
 
 def _vector_case(rng, shape, name):
@@ -128,7 +128,7 @@ NUMERICAL_GRADIENT = Task(
               hint="save x[i] before perturbing it and put that saved value back afterwards; adding "
                    "and subtracting h does not always give back exactly the same float."),
     ),
-    forbidden=NO_LIBRARIES, timeout=10)
+    forbidden=NO_LIBRARIES, timeout=10, short_name="num_grad")
 
 
 def _checker_cases(rng, hidden):
@@ -211,7 +211,7 @@ GRADIENT_CHECK = Task(
         Check("gradient_check", ("check",), weight=2, compare=_compare_check,
               hint="compare grad_f(x) with numerical_gradient(f, x) using relative_error."),
     ),
-    forbidden=NO_LIBRARIES, timeout=10)
+    forbidden=NO_LIBRARIES, timeout=10, short_name="grad_check")
 
 
 
@@ -260,7 +260,7 @@ NETWORK_GRADIENT = Task(
         Check("parameters are left unchanged", tuple(f"after_{k}" for k in MLP_PARAMETERS), weight=1,
               exact=True, hint="restore every entry you perturb to its saved value."),
     ),
-    forbidden=NO_LIBRARIES, timeout=15)
+    forbidden=NO_LIBRARIES, timeout=15, short_name="network")
 
 
 ASSIGNMENT = Assignment(

@@ -33,6 +33,12 @@ class Check:
     exact: bool = False
     compare: Callable = None
     hint: str = ""  # shown when the check fails, e.g. "restore x[i] after perturbing it"
+    # The contract's second reference (see ``add_probe``): the gradient keys ``grad_<name>`` are
+    # also checked against the student's *own* forward along the case's random direction, and
+    # `forward` names the output keys that hold that forward's result. A backward that disagrees
+    # with the reference but agrees with a wrong forward earns the check; feedback says which.
+    probe: bool = False
+    forward: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class Task:
     forbidden: tuple = ("torch",)      # modules the student's code may not import
     allowed: tuple = ()                # course packages mounted for the student's code
     timeout: float = 10.0              # wall seconds for all cases of this task
+    short_name: str = ""               # column heading in the demo's table (default: grade_id)
 
     @property
     def total_weight(self):
@@ -63,6 +70,27 @@ class Assignment:
     assignment_id: str
     tasks: tuple
     memory_bytes: int = 1 << 30
+
+
+# Modules that compute gradients (or finite differences) for the student: out of reach of graded
+# code wherever a task asks for a gradient derived by hand.
+NO_SHORTCUTS = ("torch", "minigrad", "scipy", "sympy", "numdifftools", "jax", "autograd")
+
+PROBE_EPS = 1e-5  # step of the numerical check; directions have unit norm over all inputs
+
+
+def add_probe(arrays, rng, wrt, eps=PROBE_EPS):
+    """arrays plus what the sandbox needs to evaluate the student's forward at x +- eps*u.
+
+    wrt: names of the inputs the gradient is taken with respect to (their gradients travel back
+    as ``grad_<name>``). The direction u is random with unit norm over all of them together.
+    Keep probed inputs further than eps from kinks (ReLU at 0, ties of a max)."""
+    directions = {name: rng.normal(size=np.shape(arrays[name])) for name in wrt}
+    norm = np.sqrt(sum(float(np.sum(u * u)) for u in directions.values())) or 1.0
+    out = dict(arrays)
+    out.update({f"probe_u_{name}": u / norm for name, u in directions.items()})
+    out["probe_eps"] = scalar(eps)
+    return out
 
 
 def scalar(value):

@@ -1,0 +1,66 @@
+"""The contract's second reference: a gradient judged against the student's own forward pass."""
+import numpy as np
+
+from autograder.judge import judge_task
+from autograder.runner import TaskRun
+from autograder.sandbox.calls import probe
+from autograder.tasks.spec import Case, Check, Task, add_probe
+
+
+def _task():
+    rng = np.random.default_rng(3)
+
+    def make_cases(rng_, hidden):
+        x = rng.normal(size=(3, 4))
+        return [Case(add_probe({"x": x, "dout": rng.normal(size=(3, 4))}, rng, ["x"]))]
+
+    return Task(grade_id="t", title="sin backward", points=2, answer_cells=(), functions=(),
+                call="", make_cases=make_cases,
+                reference=lambda c: {"out": np.sin(c.arrays["x"]), "grad_x": c.arrays["dout"] * np.cos(c.arrays["x"])},
+                checks=(Check("forward", ("out",)), Check("backward", ("grad_x",), probe=True, forward=("out",))))
+
+
+def _judge(forward, backward):
+    """Grade a 'student' whose forward is `forward` and whose backward is backward(x, dout)."""
+    task = _task()
+    cases = task.make_cases(None, True)
+    outputs = []
+    for case in cases:
+        x, dout = case.arrays["x"], case.arrays["dout"]
+        out = {"out": forward(x), "grad_x": backward(x, dout)}
+        out.update(probe(lambda inputs: forward(inputs["x"]), {"x": x}, case.arrays))
+        outputs.append(out)
+    run = TaskRun(cases=[{"error": None, "dtypes": {}}] * len(cases), outputs=outputs)
+    return judge_task(task, cases, [True] * len(cases), run)
+
+
+def test_a_correct_backward_passes_both_references():
+    result = _judge(np.sin, lambda x, d: d * np.cos(x))
+    assert result.score == 2
+
+
+def test_a_backward_consistent_with_a_wrong_forward_earns_the_backward_check():
+    result = _judge(lambda x: np.sin(2 * x), lambda x, d: 2 * d * np.cos(2 * x))
+    forward, backward = result.checks
+    assert not forward.passed and backward.passed and result.score == 1
+    assert "your own forward" in backward.message
+
+
+def test_a_wrong_backward_after_a_right_forward_is_said_to_disagree_with_it():
+    result = _judge(np.sin, lambda x, d: -d * np.cos(x))
+    backward = result.checks[1]
+    assert not backward.passed and "forward pass is right" in backward.message
+    assert "wrong_sign" in result.mistake_codes
+
+
+def test_a_backward_wrong_even_for_its_own_wrong_forward_fails_and_says_so():
+    result = _judge(lambda x: np.sin(2 * x), lambda x, d: d * np.cos(x) * 3)
+    assert result.score == 0 and "already wrong" in result.checks[1].message
+
+
+def test_the_probe_is_left_out_when_the_forward_raises():
+    def forward(x):
+        raise ValueError("not yet")
+
+    case = Case(add_probe({"x": np.ones(3)}, np.random.default_rng(0), ["x"]))
+    assert probe(lambda inputs: forward(inputs["x"]), {"x": np.ones(3)}, case.arrays) == {}
