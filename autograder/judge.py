@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from .compare import Verdict, compare_exact, compare_values
+from .compare import Verdict, compare_exact, compare_values, rel_error
 from .results import CheckOutcome, TaskResult
 
 _FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
@@ -115,6 +115,37 @@ def _forward_right(check, reference, outputs):
                for key in check.forward if key in reference)
 
 
+FORWARD_CLOSE = 0.25  # relative error up to which a wrong forward still counts as "nearly right"
+
+
+def _may_grade_against_own_forward(check, case, reference, outputs):
+    """Whether a backward that agrees with a wrong forward may earn its check.
+
+    Only a forward that is nearly right (within FORWARD_CLOSE of the reference) qualifies: a
+    made-up pair such as an identity forward with an identity backward, or zeros with zeros, is
+    consistent too and must earn nothing. The probe's midpoint must also match the forward
+    returned at x, as it does for any smooth forward, so that probe values invented in the
+    student's process do not pass on their own."""
+    outs = [outputs.get(key) for key in check.forward]
+    if not outs or any(o is None or o.shape != np.shape(reference[k]) or not np.all(np.isfinite(o))
+                       for k, o in zip(check.forward, outs)):
+        return False
+    if any(rel_error(reference[k], o) > FORWARD_CLOSE for k, o in zip(check.forward, outs)):
+        return False
+    grads = [outputs.get(key) for key in check.keys]
+    if not any(g is not None and np.any(g) for g in grads):
+        return False
+    if len(outs) == 1:
+        dout = case.arrays.get("dout")
+        out = outs[0]
+        if dout is None or np.shape(dout) == out.shape:
+            centre = float(np.sum(out * dout) if dout is not None else np.sum(out))
+            plus, minus = float(outputs["probe_plus"]), float(outputs["probe_minus"])
+            if abs((plus + minus) / 2 - centre) > 1e-6 * max(1.0, abs(centre), abs(plus), abs(minus)):
+                return False
+    return True
+
+
 def _check_case(task, check, case, reference, outputs, dtypes, variants, context):
     """Verdict of one check on one case whose call returned normally."""
     if check.compare is not None:
@@ -128,9 +159,14 @@ def _check_case(task, check, case, reference, outputs, dtypes, variants, context
     agrees = probed[0]
     forward_right = _forward_right(check, reference, outputs)
     if check.forward and not forward_right and agrees:
-        return Verdict(True, "your forward pass is wrong (see its check), but this gradient agrees "
-                             "with a numerical derivative of your own forward pass, so it was graded "
-                             "against your forward and earns this check")
+        if _may_grade_against_own_forward(check, case, reference, outputs):
+            return Verdict(True, "your forward pass is wrong (see its check), but this gradient agrees "
+                                 "with a numerical derivative of your own forward pass, so it was "
+                                 "graded against your forward and earns this check")
+        verdict.message = ("your forward pass is already wrong, and far from the right one: this "
+                           "gradient agrees with your forward, but is graded against the correct "
+                           "forward pass: " + verdict.message)
+        return verdict
     if forward_right and not agrees:
         verdict.message = ("your forward pass is right and your backward pass disagrees with it "
                            "(a numerical derivative of your forward along a random direction differs "

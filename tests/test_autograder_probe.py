@@ -1,5 +1,6 @@
 """The contract's second reference: a gradient judged against the student's own forward pass."""
 import numpy as np
+import pytest
 
 from autograder.judge import judge_task
 from autograder.runner import TaskRun
@@ -39,11 +40,37 @@ def test_a_correct_backward_passes_both_references():
     assert result.score == 2
 
 
-def test_a_backward_consistent_with_a_wrong_forward_earns_the_backward_check():
-    result = _judge(lambda x: np.sin(2 * x), lambda x, d: 2 * d * np.cos(2 * x))
+def test_a_backward_consistent_with_a_nearly_right_forward_earns_the_backward_check():
+    result = _judge(lambda x: np.sin(x) + 0.05 * x, lambda x, d: d * (np.cos(x) + 0.05))
     forward, backward = result.checks
     assert not forward.passed and backward.passed and result.score == 1
     assert "your own forward" in backward.message
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (np.zeros_like, lambda x, d: np.zeros_like(x)),    # constant forward, zero gradient
+    (lambda x: x, lambda x, d: d),                      # identity pair
+    (lambda x: np.sin(2 * x), lambda x, d: 2 * d * np.cos(2 * x)),  # consistent, but far off
+])
+def test_a_made_up_consistent_pair_earns_nothing(forward, backward):
+    result = _judge(forward, backward)
+    assert result.score == 0
+    assert "already wrong" in result.checks[1].message
+
+
+def test_invented_probe_values_do_not_earn_the_check():
+    forward = lambda x: np.sin(x) + 0.05 * x  # noqa: E731 - nearly right
+    task = _task()
+    (case,) = task.make_cases(None, True)
+    x, dout = case.arrays["x"], case.arrays["dout"]
+    garbage = np.ones_like(x)
+    u, eps = case.arrays["probe_u_x"], float(case.arrays["probe_eps"])
+    claimed = float(np.sum(u * garbage))
+    # probe values fitted to the claimed slope, but not centred on the forward's value at x
+    outputs = {"out": forward(x), "grad_x": garbage,
+               "probe_plus": np.asarray(eps * claimed), "probe_minus": np.asarray(-eps * claimed)}
+    run = TaskRun(cases=[{"error": None, "dtypes": {}}], outputs=[outputs])
+    assert judge_task(task, [case], [True], run).checks[1].passed is False
 
 
 def test_a_wrong_backward_after_a_right_forward_is_said_to_disagree_with_it():
