@@ -329,7 +329,7 @@ def _net_gradients(arrays, mistake):
 
 NET_MISTAKES = {
     "softmax_diagonal": "the gradient of the scores used only the diagonal of the softmax Jacobian; "
-                        "dscores = (p - y) / N",
+                        "with its off-diagonal entries -p_k p_i too, dscores = (p - y) / N",
     "relu_mask_wrong_tensor": "the ReLU mask follows the sign of the gradient dh; it must follow the "
                               "layer's input a = X W1 + b1 (da = dh * (a > 0))",
     "relu_no_mask": "the gradient went through the ReLU unmasked: da = dh * (a > 0)",
