@@ -242,9 +242,10 @@ SOFTMAX = Task(
         Check("dlogits", ("grad_logits",), weight=2, rtol=GRAD_RTOL, probe=True, forward=("loss",),
               hint="dlogits = (softmax(logits) - onehot(y)) / N."),
         Check("finite and right for logits of +-1e4", ("loss_large", "grad_logits_large"), rtol=1e-12,
-              hint="subtract each row's maximum from the logits before exp, and compute "
-                   "log softmax as (z - max) - log(sum(exp(z - max))), never log of a probability "
-                   "that may have underflowed to 0."),
+              hint="if dlogits passes on ordinary logits, this is overflow: subtract each row's "
+                   "maximum from the logits before exp, and compute log softmax as (z - max) - "
+                   "log(sum(exp(z - max))), never log of a probability that may have underflowed "
+                   "to 0."),
     ),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="softmax_ce")
 
