@@ -99,7 +99,7 @@ AFFINE = Task(
         _probed("dW", ("grad_W",), 1, "dW has W's shape (D, M): x^T (D, N) times dout (N, M)."),
         _probed("db", ("grad_b",), 1, "db has b's shape (M,): dout summed over the batch axis."),
     ),
-    forbidden=NO_SHORTCUTS, timeout=10, short_name="affine")
+    forbidden=NO_SHORTCUTS, timeout=6, short_name="affine")
 
 
 # ---- 2. ReLU, sigmoid, tanh ---------------------------------------------------------------------
