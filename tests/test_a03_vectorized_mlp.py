@@ -1,0 +1,207 @@
+"""Assignment 03 (a vectorised MLP by hand) end to end: one graded batch of the sample students,
+the hidden cases' shapes, the notebook's visible self-checks, and the source notebook's Run-All.
+"""
+import os
+import re
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+
+from autograder import samples
+from autograder.sandbox import calls
+from autograder.selfcheck import check
+from autograder.tasks import get_assignment
+
+from autograder_course import course_template, graded_once, hand_in_samples  # noqa: F401
+
+ASSIGNMENT = "03_vectorized_mlp"
+SPEC = get_assignment(ASSIGNMENT)
+TASKS = [task.grade_id for task in SPEC.tasks]
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / f"{ASSIGNMENT}.py"
+
+# Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
+SAMPLES = {
+    "ada_reference": ([4, 3, 4, 2, 5, 3, 2, 3, 3], set()),
+    "ben_untouched": ([0] * 9, set()),
+    "chen": ([3, 3, 3, 2, 3, 3, 2, 0, 3], {"bias_averaged", "not_finite", "velocity_not_kept", "batch_size"}),
+    "dana": ([3, 3, 1, 1, 1, 1, 1, 3, 0], {"transposed_dW", "softmax_diagonal", "batch_size",
+                                            "only_second_use", "repeated_indices_overwritten"}),
+    "emil": ([3, 2, 1, 2, 1, 3, 2, 0, 0], {"bias_not_summed", "relu_mask_wrong_tensor",
+                                            "sigmoid_derivative_at_input", "batch_size", "momentum_sign"}),
+    "mallory": ([0] * 9, set()),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, course_template):
+    """{student: SubmissionResult} of the one graded batch of this assignment's samples."""
+    _, errors, results = graded_once(tmp_path_factory, course_template, ASSIGNMENT,
+                                     hand_in_samples(ASSIGNMENT))
+    assert errors == {}
+    return results
+
+
+def scores(result):
+    return [result.task(t).score for t in TASKS]
+
+
+@pytest.mark.parametrize("student", sorted(SAMPLES))
+def test_samples_get_expected_scores_and_named_mistakes(graded, student):
+    expected_scores, expected_mistakes = SAMPLES[student]
+    result = graded[student]
+    assert scores(result) == expected_scores
+    found = {code for t in result.tasks for code in t.mistake_codes}
+    assert expected_mistakes <= found, found
+
+
+def test_the_reference_gets_full_marks_and_the_points_are_in_range(graded):
+    assert graded["ada_reference"].score == graded["ada_reference"].max_score == 29
+    assert len(SPEC.tasks) >= 7 and 25 <= sum(t.points for t in SPEC.tasks) <= 30
+
+
+def test_mallory_gains_nothing_over_the_untouched_notebook(graded):
+    for task in TASKS:
+        assert graded["mallory"].task(task).score <= graded["ben_untouched"].task(task).score, task
+
+
+def test_mistakes_are_named_in_words_a_student_can_act_on(graded):
+    messages = {m["code"]: m["message"] for s in ("chen", "dana", "emil") for t in graded[s].tasks
+                for c in t.checks for m in c.mistakes}
+    assert "x^T dout" in messages["transposed_dW"]
+    assert "off-diagonal" in messages["softmax_diagonal"]
+    assert "np.add.at" in messages["repeated_indices_overwritten"]
+    assert "both uses" in messages["only_second_use"]
+    stability = next(c for c in graded["chen"].task("test_softmax_cross_entropy").checks
+                     if "1e4" in c.name)
+    assert not stability.passed and "subtract each row's maximum" in stability.message
+
+
+def _reference_functions():
+    """The source notebook's read-only cells and solutions, executed: {name: object}."""
+    source = nbformat.from_dict(jupytext.read(NOTEBOOK))
+    answers = samples.reference_answers(source)
+    namespace = {}
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            exec(answers[meta["grade_id"]], namespace)
+        elif meta.get("locked"):
+            exec(cell.source, namespace)
+    return namespace
+
+
+def test_finite_differences_run_out_of_time_on_the_big_hidden_case(graded):
+    mallory = graded["mallory"].task("test_affine")
+    assert mallory.score == 0 and "time limit" in mallory.error
+    assert graded["ada_reference"].task("test_affine").score == 4
+    # How long the intended solution needs on the large case (printed, not asserted).
+    task = SPEC.tasks[TASKS.index("test_affine")]
+    big = max(task.make_cases(np.random.default_rng(1), True), key=lambda c: c.arrays["W"].size)
+    fns = _reference_functions()
+    started = time.perf_counter()
+    outputs, _, error = calls.run_case(task.call, (fns["affine_forward"], fns["affine_backward"]),
+                                       big.arrays, big.params)
+    seconds = time.perf_counter() - started
+    assert error is None and outputs["grad_W"].shape == (512, 512)
+    print(f"\nreference on W of 512x512: {seconds:.3f} s of the task's {task.timeout:g} s time limit")
+
+
+GRADIENT_TASKS = {  # task -> (array with the batch axis first, gradient input, its upstream gradient)
+    "test_affine": ("x", "W", "dout"),
+    "test_two_layer_net": ("X", "W1", None),
+    "test_shared_weights": ("X", "W", None),
+    "test_embedding": ("dout", "W", "dout"),
+    "test_softmax_cross_entropy": ("logits", "logits", None),
+    "test_mse_loss": ("pred", "pred", None),
+}
+
+
+@pytest.mark.parametrize("grade_id", sorted(GRADIENT_TASKS))
+def test_hidden_cases_have_random_shapes_and_upstream_gradients(grade_id):
+    task = SPEC.tasks[TASKS.index(grade_id)]
+    batch_key, param_key, dout_key = GRADIENT_TASKS[grade_id]
+    first = task.make_cases(np.random.default_rng(1), True)
+    second = task.make_cases(np.random.default_rng(2), True)
+    shapes = [case.arrays[param_key].shape for case in first]
+    assert any(case.arrays[batch_key].shape[0] == 1 for case in first)
+    assert any(1 in shape for shape in shapes)
+    assert any(len(set(case.arrays[key].shape)) > 1 for case in first for key in (batch_key, param_key))
+    if param_key in ("W", "W1") and grade_id != "test_embedding":
+        assert any(s[0] == s[1] for s in shapes)                       # square
+        assert any(case.arrays[batch_key].shape[0] == s[0] for case, s in zip(first, shapes))  # N = D
+    assert not np.array_equal(first[0].arrays[param_key], second[0].arrays[param_key])
+    for case in first:
+        assert case.arrays[param_key].dtype == np.float64
+        if dout_key:
+            dout = case.arrays[dout_key]
+            assert not np.all(dout == 1.0) and (dout.size == 1 or np.ptp(dout) > 0)
+        probed = [k for k in case.arrays if k.startswith("probe_u_")]
+        assert probed or case.params.get("large")
+
+
+def test_probed_relu_inputs_stay_away_from_the_kink():
+    network = SPEC.tasks[TASKS.index("test_two_layer_net")]
+    for case in network.make_cases(np.random.default_rng(4), True):
+        a = case.arrays["X"] @ case.arrays["W1"] + case.arrays["b1"]
+        assert np.min(np.abs(a)) > 1e-5
+
+
+def test_the_visible_self_check_passes_the_reference_and_names_a_transposed_dW():
+    fns = _reference_functions()
+    check("test_affine", fns["affine_forward"], fns["affine_backward"])
+    check("test_two_layer_net", fns["two_layer_loss"])
+
+    def transposed_backward(dout, cache):
+        dx, dW, db = fns["affine_backward"](dout, cache)
+        return dx, dW.T, db
+
+    with pytest.raises(AssertionError) as failure:
+        check("test_affine", fns["affine_forward"], transposed_backward)
+    assert "transposed_dW" in str(failure.value) and "[FAIL] dW" in str(failure.value)
+
+
+def test_the_self_check_says_when_the_backward_disagrees_with_a_right_forward():
+    fns = _reference_functions()
+
+    def unmasked(dout, cache):
+        return dout.copy()
+
+    with pytest.raises(AssertionError) as failure:
+        check("test_activations", fns["relu_forward"], unmasked, fns["sigmoid_forward"],
+              fns["sigmoid_backward"], fns["tanh_forward"], fns["tanh_backward"])
+    text = str(failure.value)
+    assert "relu_no_mask" in text and "your forward pass is right" in text
+
+
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def test_the_source_notebook_runs_top_to_bottom(tmp_path):
+    dirs = ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR")
+    saved = {key: os.environ.get(key) for key in ("NBGRADER_EXECUTION", *dirs, *ONE_THREAD)}
+    os.environ.pop("NBGRADER_EXECUTION", None)
+    os.environ.update(ONE_THREAD)
+    for key in dirs:
+        os.environ[key] = str(tmp_path / key.lower())
+    notebook = jupytext.read(NOTEBOOK)
+    started = time.perf_counter()
+    try:
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    print(f"\nRun-All of {NOTEBOOK.name}: {time.perf_counter() - started:.1f} s")
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert "all 8 hidden tests pass" in printed  # the affine task's hidden check ran
+    accuracy = float(re.search(r"test accuracy (\d\.\d+) after", printed).group(1))
+    print(f"test accuracy of the notebook's training run: {accuracy:.4f}")
+    assert accuracy >= 0.95
