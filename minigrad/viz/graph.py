@@ -9,6 +9,7 @@ show_order=True. Rendered by graphviz's `dot` when that program is installed, el
 with matplotlib; a missing or failing `dot` is never an error.
 """
 import io
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -259,6 +260,17 @@ def render_with_matplotlib(graph, dpi=90):
     return buffer.getvalue()
 
 
+_SVG_SIZE = re.compile(r'<svg\b([^>]*?)\swidth="([\d.]+)pt"\s+height="[\d.]+pt"')
+
+
+def fit_to_width(svg):
+    """The SVG scaled down to the width of its output area when it is wider (never up): graphviz
+    gives fixed sizes in pt, and a long graph overflowed the notebook column (its output node cut
+    off). The viewBox keeps the proportions."""
+    return _SVG_SIZE.sub(lambda m: f'<svg{m.group(1)} width="100%" '
+                                   f'style="max-width: {m.group(2)}pt; height: auto"', svg, count=1)
+
+
 class GraphDrawing:
     """A drawn graph: displays itself in Jupyter (SVG from graphviz, else PNG from matplotlib).
 
@@ -280,7 +292,7 @@ class GraphDrawing:
             self.backend, self.png = "matplotlib", render_with_matplotlib(graph)
 
     def _repr_svg_(self):
-        return self.svg
+        return fit_to_width(self.svg) if self.svg is not None else None
 
     def _repr_png_(self):
         return self.png
