@@ -398,9 +398,9 @@ def plot_landscape_2d(landscape, ax=None, filled=True, colorbar=True):
         if colorbar:
             bar = ax.figure.colorbar(contours, ax=ax, label="loss")
             # Round values only, and not so many that the labels touch.
-            logarithmic = contours.norm is not None and isinstance(contours.norm, LogNorm)
-            ticks = ([v for v in levels if np.isclose(v, 10.0 ** np.round(np.log10(v)))]
-                     if logarithmic else levels)
+            decades = [v for v in levels if v > 0 and np.isclose(v, 10.0 ** np.round(np.log10(v)))]
+            logarithmic = len(decades) >= 3  # else label the (round) levels themselves
+            ticks = decades if logarithmic else list(levels)
             ticks = ticks[:: max(1, int(np.ceil(len(ticks) / 8)))]
             bar.set_ticks(ticks, labels=[power_label(v) if logarithmic else f"{v:g}" for v in ticks])
             bar.minorticks_off()
