@@ -261,14 +261,21 @@ def render_with_matplotlib(graph, dpi=90):
 
 
 _SVG_SIZE = re.compile(r'<svg\b([^>]*?)\swidth="([\d.]+)pt"\s+height="[\d.]+pt"')
+# JupyterLab shows an SVG output as an <img> that it does not confine to the output area (it
+# does confine PNGs), and graphviz gives fixed sizes in pt: a long graph ran off the column, its
+# output node cut off. Drawings wider than this take the column's width instead (the viewBox
+# keeps their proportions); narrower ones keep their natural size, which fits any column.
+FIT_WIDER_THAN_PT = 480  # 640 px
 
 
 def fit_to_width(svg):
-    """The SVG scaled down to the width of its output area when it is wider (never up): graphviz
-    gives fixed sizes in pt, and a long graph overflowed the notebook column (its output node cut
-    off). The viewBox keeps the proportions."""
-    return _SVG_SIZE.sub(lambda m: f'<svg{m.group(1)} width="100%" '
-                                   f'style="max-width: {m.group(2)}pt; height: auto"', svg, count=1)
+    """The SVG as the notebook shows it: wide drawings as wide as the output area."""
+    def fit(match):
+        if float(match.group(2)) <= FIT_WIDER_THAN_PT:
+            return match.group(0)
+        return f'<svg{match.group(1)} width="100%"'
+
+    return _SVG_SIZE.sub(fit, svg, count=1)
 
 
 class GraphDrawing:
