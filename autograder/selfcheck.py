@@ -111,13 +111,15 @@ def write_check_data(assignment_id, folder):
 
 
 def format_result(result):
-    """Plain-text explanation of a TaskResult, one line per check and named mistake."""
+    """Plain-text explanation of a TaskResult, one line per check and named mistake, for the
+    instructor (the autograded notebook, the source notebook's hidden checks): mistake codes
+    included. Students read coursecheck's explanations and the feedback page instead."""
     lines = [f"{result.title}: {result.score:g} / {result.points:g} points"]
     for check in result.checks:
         mark = "ok  " if check.passed else "FAIL"
         lines.append(f"  [{mark}] {check.name}" + (f": {check.message}" if check.message else ""))
         for mistake in check.mistakes:
-            lines.append(f"         likely mistake: {mistake['message']}")
+            lines.append(f"         likely mistake ({mistake['code']}): {mistake['message']}")
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ def test_a_wrong_function_fails_with_the_named_mistake_in_words():
     text = run_hidden("test_forward_difference", (lambda f, x, h: (f(x) - f(x - h)) / h,))
     assert "0 / 2 points" in text and "you computed the backward difference" in text
     assert "On hidden input 1 of 10" in text
-    for grader_word in ("(backward)", "Failed", "visible test"):
+    for grader_word in ("Failed", "visible test", "tests;"):
         assert grader_word not in text
 
 
@@ -34,11 +34,3 @@ def test_unknown_grade_id_is_an_error():
     with pytest.raises(KeyError):
         find_task("test_nothing")
     assert visible_entry("test_nothing") is None
-
-
-def test_format_result_names_mistakes_without_codes():
-    from autograder.results import CheckOutcome, TaskResult
-
-    result = TaskResult("t", "f(x)", 2.0, 0.0, [CheckOutcome("value", 1.0, False, "wrong",
-                                                             [{"code": "wrong_sign", "message": "sign"}])])
-    assert "likely mistake: sign" in format_result(result) and "wrong_sign" not in format_result(result)
