@@ -64,12 +64,14 @@ def shippable_compare(fn):
             raise ShippingError(f"{where}: {name!r} is not the {name} students get")
     spec = {"name": fn.__name__, "source": textwrap.dedent(inspect.getsource(fn))}
     namespace = dict(COMPARE_NAMESPACE)
-    exec(compile(spec["source"], where, "exec"), namespace)  # defaults must resolve too  # noqa: S102
+    # compiled here as the kernel will, so that default arguments must resolve too
+    exec(compile(spec["source"], where, "exec"), namespace)  # noqa: S102
     return spec
 
 
 def _dependencies(task, assignment):
-    """Tasks whose answer cells this one also exercises (gradient_check calls numerical_gradient)."""
+    """Tasks whose answer cells this one also exercises (gradient_check calls
+    numerical_gradient)."""
     mine = set(task.answer_cells)
     return [{"grade_id": other.grade_id, "title": other.title, "functions": list(other.functions)}
             for other in assignment.tasks
@@ -93,7 +95,8 @@ def visible_entry(grade_id):
         "cases": [{"arrays": dict(case.arrays), "params": dict(case.params)} for case in cases],
         "references": [task.reference(case) for case in cases],
         "variants": [task.variants(case) if task.variants else {} for case in cases],
-        "contexts": [task.diagnosis_context(case) if task.diagnosis_context else {} for case in cases],
+        "contexts": [task.diagnosis_context(case) if task.diagnosis_context else {}
+                     for case in cases],
         "depends_on": _dependencies(task, get_assignment(assignment_id)),
     }
 
@@ -104,7 +107,8 @@ def check_data_file(assignment_id):
 
 def write_check_data(assignment_id, folder):
     """Write folder/<assignment>.checks.json with every test cell's visible-check data."""
-    tasks = {task.grade_id: visible_entry(task.grade_id) for task in get_assignment(assignment_id).tasks}
+    tasks = {task.grade_id: visible_entry(task.grade_id)
+             for task in get_assignment(assignment_id).tasks}
     path = os.path.join(folder, check_data_file(assignment_id))
     data.write(path, assignment_id, tasks)
     return path

@@ -131,8 +131,8 @@ def format_inputs(arrays, params):
 
 
 def _checks(entry):
-    return [SimpleNamespace(name=c["name"], keys=tuple(c["keys"]), weight=c["weight"], rtol=c["rtol"],
-                            exact=c["exact"], hint=c["hint"], probe=c["probe"],
+    return [SimpleNamespace(name=c["name"], keys=tuple(c["keys"]), weight=c["weight"],
+                            rtol=c["rtol"], exact=c["exact"], hint=c["hint"], probe=c["probe"],
                             forward=tuple(c["forward"]),
                             compare=compile_compare(c["compare"]) if c["compare"] else None)
             for c in entry["checks"]]
@@ -168,7 +168,8 @@ def evaluate(entry, functions):
     report.unanswered = all(e and e.get("type") == "NotImplementedError" and not e.get("message")
                             for e in errors)
     for check in checks:
-        applicable = [i for i, ref in enumerate(entry["references"]) if all(k in ref for k in check.keys)]
+        applicable = [i for i, ref in enumerate(entry["references"])
+                      if all(k in ref for k in check.keys)]
         failed = []
         for i in applicable:
             outputs, dtypes, error = runs[i]
@@ -235,7 +236,8 @@ def _dependency_notes(entry, namespace):
 
 
 def _strict():
-    """nbgrader is executing the notebook (autograde, validate): a failing check must fail the cell."""
+    """nbgrader is executing the notebook (autograde, validate): a failing check must fail
+    the cell."""
     return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 

@@ -37,7 +37,8 @@ def decode(value):
     """The inverse of encode (tuples come back as lists)."""
     if isinstance(value, dict):
         if "__ndarray__" in value:
-            return np.array(value["data"], dtype=np.dtype(value["__ndarray__"])).reshape(value["shape"])
+            array = np.array(value["data"], dtype=np.dtype(value["__ndarray__"]))
+            return array.reshape(value["shape"])
         return {key: decode(item) for key, item in value.items()}
     if isinstance(value, list):
         return [decode(item) for item in value]

@@ -410,7 +410,8 @@ def soft_quadratic_grad(x):
 try:
     x_check = np.random.default_rng(1).normal(size=(3, 3))
     print("correct  :", gradient_check(soft_quadratic, soft_quadratic_grad, x_check))
-    print("doubled  :", gradient_check(soft_quadratic, lambda x: 2 * soft_quadratic_grad(x), x_check))
+    doubled = lambda x: 2 * soft_quadratic_grad(x)
+    print("doubled  :", gradient_check(soft_quadratic, doubled, x_check))
     print("transpose:", gradient_check(soft_quadratic, lambda x: soft_quadratic_grad(x).T, x_check))
 
     x32 = x_check.astype(np.float32)

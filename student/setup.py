@@ -24,10 +24,11 @@ SHIPPED = [("autograder/judge.py", "coursecheck/_grader/judge.py"),
            ("autograder/sandbox/calls.py", "coursecheck/_grader/sandbox/calls.py"),
            ("autograder/sandbox/functions.py", "coursecheck/_grader/sandbox/functions.py")]
 SHIPPED += [(os.path.relpath(path, ROOT), "coursecheck/_grader/sandbox/" + os.path.basename(path))
-            for path in sorted(glob.glob(os.path.join(ROOT, "autograder", "sandbox", "calls_a*.py")))]
+            for path in sorted(glob.glob(os.path.join(ROOT, "autograder", "sandbox",
+                                                      "calls_a*.py")))]
 
-GRADER_INIT = '''"""Copied from the course's autograder/ when this package was built (student/setup.py):
-the generic comparison code and the sandbox calls, never a task spec."""
+GRADER_INIT = '''"""Copied from the course's autograder/ when this package was built
+(student/setup.py): the generic comparison code and the sandbox calls, never a task spec."""
 '''
 
 

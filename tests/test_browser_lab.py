@@ -121,7 +121,8 @@ def lab(tmp_path_factory, course_template):
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("jupyter lab did not start:\n" + log_path.read_text()[-3000:])
+                    raise RuntimeError("jupyter lab did not start:\n"
+                                       + log_path.read_text()[-3000:])
                 time.sleep(0.3)
         yield base, token, log_path
     finally:
@@ -177,7 +178,7 @@ PICTURES = """() => {
   const found = [];
   panel.content.node.querySelectorAll('.jp-OutputArea-output').forEach(area => {
     if (area.parentElement.closest('.jp-OutputArea-output')) return;  // outputs inside widgets
-    const widget = area.querySelector('.jupyter-widgets, .widget-output, .jp-OutputArea-child .widget-box');
+    const widget = area.querySelector('.jupyter-widgets, .widget-output');
     const drawings = [...area.querySelectorAll('img, svg')].filter(
       e => !e.closest('button') && !e.closest('.jp-icon') && e.getBoundingClientRect().width > 40);
     if (!widget && !drawings.length) return;
@@ -187,7 +188,8 @@ PICTURES = """() => {
     area.setAttribute('data-picture', String(found.length));
     found.push({kind: widget ? 'widget' : drawings[0].tagName.toLowerCase(),
                 area_width: Math.round(box.width), drawn_width: Math.round(widest),
-                natural: drawings.map(e => e.naturalWidth || Math.round(e.getBoundingClientRect().width))});
+                natural: drawings.map(
+                  e => e.naturalWidth || Math.round(e.getBoundingClientRect().width))});
   });
   return found;
 }"""
@@ -272,7 +274,7 @@ def test_the_students_lab_has_no_nbgrader_instructor_tools(lab, browser):
         page.screenshot(path=str(ARTIFACTS / "lab_menus.png"))
         menus = page.locator("#jp-MainMenu").inner_text()
         assert "File" in menus and "Nbgrader" not in menus
-        plugins = page.evaluate("() => window.jupyterapp.listPlugins ? window.jupyterapp.listPlugins() : []")
+        plugins = page.evaluate("() => window.jupyterapp.listPlugins()")
         assert plugins and not [p for p in plugins if "nbgrader" in p]
     finally:
         page.close()

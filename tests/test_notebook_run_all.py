@@ -1,7 +1,6 @@
 """Run All on assignment 01 as released: on a fresh notebook every cell runs (plots and widgets
 too) and each test cell says what is missing; under nbgrader a failing test cell still fails.
 And the notebook's static pictures: the same looks as the explorer, readable tick labels."""
-import os
 import shutil
 from pathlib import Path
 
@@ -124,8 +123,9 @@ def test_static_plots_match_the_explorer_and_their_labels_do_not_overlap(monkeyp
         static["forward"].get_linewidth() > static["backward"].get_linewidth()
     assert explorer.lines["forward"].get_linewidth() > explorer.lines["backward"].get_linewidth()
     # a legend that stays put while the slider moves the markers
+    renderer = explorer.view.figure.canvas.get_renderer
     legend = explorer.ax.get_legend()
-    before = legend.get_window_extent(explorer.view.figure.canvas.get_renderer()).bounds
+    before = legend.get_window_extent(renderer()).bounds
     explorer.slider.value = -12
-    after = explorer.ax.get_legend().get_window_extent(explorer.view.figure.canvas.get_renderer()).bounds
+    after = explorer.ax.get_legend().get_window_extent(renderer()).bounds
     assert before == after and legend._loc != 0 and QUOTIENT_LEGEND != "best"

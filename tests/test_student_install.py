@@ -103,7 +103,8 @@ def test_assignment_01_runs_its_self_checks_in_the_student_install(student_venv,
     for cell in said:
         assert "checks pass" in cell["out"] and cell["err"] == "", cell
 
-    wrong = {"forward_difference": "def forward_difference(f, x, h):\n    return (f(x) - f(x - h)) / h\n"}
+    wrong = {"forward_difference":
+             "def forward_difference(f, x, h):\n    return (f(x) - f(x - h)) / h\n"}
     cells = released_cells(tmp_path, wrong)
     done = run_cells(student_venv, cells, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -28,7 +28,8 @@ def test_answers_and_other_files_survive_make_lab_twice(tmp_path):
     make_lab(course)
     mine = course / "workspace" / A01 / f"{A01}.ipynb"
     nb = nbformat.read(mine, as_version=4)
-    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "forward_difference"]
+    (cell,) = [c for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("grade_id") == "forward_difference"]
     cell.source = MY_ANSWER
     nbformat.write(nb, mine)
     notes = mine.parent / "my_notes.txt"
@@ -61,7 +62,8 @@ def test_the_students_lab_runs_without_nbgrader_extensions():
     # Every server extension nbgrader turns on is turned off for the student's Lab ...
     installed = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "nbgrader.json"
     enabled = json.loads(installed.read_text())["ServerApp"]["jpserver_extensions"]
-    ours = json.loads((config / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    ours = json.loads((config / "jupyter_server_config.json").read_text())
+    ours = ours["ServerApp"]["jpserver_extensions"]
     assert enabled and all(ours.get(name) is False for name in enabled)
     # ... and so is its JupyterLab extension (menu, Formgrader, Create Assignment sidebar).
     page = json.loads((config / "labconfig" / "page_config.json").read_text())
@@ -69,5 +71,5 @@ def test_the_students_lab_runs_without_nbgrader_extensions():
                           capture_output=True, text=True)
     listing = done.stdout + done.stderr  # jupyter writes the list to stderr
     nbgrader_labextensions = [w for w in listing.split() if "nbgrader" in w]
-    assert nbgrader_labextensions and all(page["disabledExtensions"].get(name) is True
-                                          for name in nbgrader_labextensions if name.startswith("@"))
+    scoped = [name for name in nbgrader_labextensions if name.startswith("@")]
+    assert scoped and all(page["disabledExtensions"].get(name) is True for name in scoped)

@@ -23,7 +23,8 @@ from .landscape import (Landscape1D, Landscape2D, Trajectory, filter_normalize,
 from .landscape_explorer import LossLandscapeExplorer, loss_landscape_explorer
 from .training_curve import LiveTrainingCurve
 
-__all__ = ["QUOTIENT_COLORS", "QUOTIENT_LEGEND", "QUOTIENT_STYLES", "finite_difference_explorer", "FiniteDifferenceExplorer", "difference_errors",
+__all__ = ["QUOTIENT_COLORS", "QUOTIENT_LEGEND", "QUOTIENT_STYLES",
+           "finite_difference_explorer", "FiniteDifferenceExplorer", "difference_errors",
            "learning_rate_explorer", "LearningRateExplorer", "LiveTrainingCurve",
            "draw_graph", "GraphDrawing", "loss_landscape_explorer", "LossLandscapeExplorer",
            "Landscape1D", "Landscape2D", "Trajectory", "filter_normalize", "random_direction",

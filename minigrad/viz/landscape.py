@@ -402,7 +402,8 @@ def plot_landscape_2d(landscape, ax=None, filled=True, colorbar=True):
             logarithmic = len(decades) >= 3  # else label the (round) levels themselves
             ticks = decades if logarithmic else list(levels)
             ticks = ticks[:: max(1, int(np.ceil(len(ticks) / 8)))]
-            bar.set_ticks(ticks, labels=[power_label(v) if logarithmic else f"{v:g}" for v in ticks])
+            bar.set_ticks(ticks, labels=[power_label(v) if logarithmic else f"{v:g}"
+                                         for v in ticks])
             bar.minorticks_off()
     if landscape.path is not None:
         path = landscape.path
