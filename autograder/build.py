@@ -2,15 +2,23 @@
 
 The text sources carry short nbgrader metadata (grade_id, solution/grade/locked); the build fills
 in the rest, takes every test cell's points from its task spec (the single source of truth),
-checks that notebook and specs agree, writes ``source/``, then runs nbgrader's own
-``generate_assignment``, which writes ``release/`` and records the assignment in the gradebook.
+checks that notebook and specs agree, writes ``source/`` with the self-check data next to the
+notebook (``<id>.checks.json``: visible cases and their references, see ``selfcheck``), then runs
+nbgrader's own ``generate_assignment``, which writes ``release/`` (notebook and data) and records
+the assignment in the gradebook.
+
+``release/`` is regenerated on every build, so students never work there: ``fill_workspace``
+copies each release notebook into ``workspace/`` only where the student has no copy yet, and
+refreshes the data files beside them. Building never touches ``workspace/``.
 """
 import os
+import shutil
 
 import jupytext
 import nbformat
 
 from .course import NOTEBOOKS, Course, run_nbgrader
+from .selfcheck import check_data_file, write_check_data
 from .tasks import available_assignments, get_assignment
 
 
@@ -80,6 +88,45 @@ def build(course_dir=None, assignments=None, notebooks_dir=NOTEBOOKS, log=print)
         path = course.source_notebook(assignment_id)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         nbformat.write(nb, path)
+        write_check_data(assignment_id, os.path.dirname(path))
         run_nbgrader(course, "generate_assignment", assignment_id, "--force", "--create")
         log(f"built {assignment_id}: {os.path.relpath(course.release_notebook(assignment_id))}")
     return course
+
+
+def workspace_dir(course):
+    return course.path("workspace")
+
+
+def fill_workspace(course_dir=None, notebooks_dir=NOTEBOOKS, log=print):
+    """Give the student a copy of every release notebook (and of the ungraded notebooks such as
+    the tour) in DIR/workspace, where none exists yet; never overwrite one. The self-check data
+    beside each assignment is refreshed: it is not the student's work. Returns the folder."""
+    course = Course(course_dir)
+    root = workspace_dir(course)
+    os.makedirs(root, exist_ok=True)
+    graded = set(available_assignments())
+    for filename in sorted(os.listdir(notebooks_dir)):
+        name, ext = os.path.splitext(filename)
+        if ext != ".py":
+            continue
+        if name in graded:
+            release = course.release_notebook(name)
+            if not os.path.exists(release):
+                continue
+            folder = os.path.join(root, name)
+            os.makedirs(folder, exist_ok=True)
+            shutil.copyfile(os.path.join(os.path.dirname(release), check_data_file(name)),
+                            os.path.join(folder, check_data_file(name)))
+            target = os.path.join(folder, f"{name}.ipynb")
+            if not os.path.exists(target):
+                shutil.copyfile(release, target)
+                log(f"workspace: new copy {os.path.relpath(target)}")
+        else:
+            target = os.path.join(root, f"{name}.ipynb")
+            if not os.path.exists(target):
+                nb = jupytext.read(os.path.join(notebooks_dir, filename))
+                nb.metadata.pop("jupytext", None)
+                nbformat.write(nb, target)
+                log(f"workspace: new copy {os.path.relpath(target)}")
+    return root

@@ -19,6 +19,10 @@ def main(argv=None):
     _course_arg(p)
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all with task specs)")
 
+    p = sub.add_parser("workspace", help="copy release notebooks missing from DIR/workspace "
+                       "(students work there; existing copies are never overwritten)")
+    _course_arg(p)
+
     p = sub.add_parser("grade", help="grade DIR/submitted/*/ASSIGNMENT in a sandbox, into the gradebook")
     _course_arg(p)
     p.add_argument("assignment")
@@ -45,6 +49,11 @@ def main(argv=None):
         from .build import build
 
         build(args.course, args.assignments or None)
+        return 0
+    if args.command == "workspace":
+        from .build import fill_workspace
+
+        fill_workspace(args.course)
         return 0
     if args.command == "grade":
         from .grading import grade_assignment

@@ -47,10 +47,14 @@ def describe_exception(error, hidden, cell_problems=None):
 
 
 def _case_label(index, hidden_flags):
+    """Where a case comes from, in the student's terms: the notebook shows one check(...) call
+    per test cell, whose cases are its visible inputs (printed when that check fails)."""
     if hidden_flags[index]:
         n_hidden = sum(hidden_flags)
-        return f"hidden test {sum(hidden_flags[:index + 1])} of {n_hidden}"
-    return f"visible test {index + 1} (the one in your notebook)"
+        return f"On hidden input {sum(hidden_flags[:index + 1])} of {n_hidden}"
+    n_visible = len(hidden_flags) - sum(hidden_flags)
+    return (f"On input {index + 1 - sum(hidden_flags[:index])} of {n_visible} of your notebook's "
+            "check(...) in this test cell (running that cell shows the inputs)")
 
 
 def _label(key):
@@ -212,8 +216,11 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None):
             outcome.message = f"{_case_label(notes[0][0], hidden_flags)}: {notes[0][1]}"
         if failures:
             first, verdict = failures[0]
-            outcome.message = (f"Failed {len(failures)} of {len(applicable)} tests; "
-                               f"{_case_label(first, hidden_flags)}: {verdict.message}")
+            others = len(failures) - 1
+            outcome.message = f"{_case_label(first, hidden_flags)}: {verdict.message}"
+            if others:
+                outcome.message += (f" (The check fails on {others} more of its {len(applicable)} "
+                                    "inputs.)")
             if check.hint and not verdict.exception:
                 outcome.message += f" Hint: {check.hint}"
             seen = set()

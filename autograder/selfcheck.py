@@ -1,13 +1,25 @@
-"""The notebook's test cells: ``check("test_x", my_function)`` runs a task spec in the student's kernel.
+"""The trusted side of the notebooks' self-checks (``coursecheck``).
 
-Visible tests use the spec's fixed cases; ``hidden=True`` (only in the instructor's source
-notebook) draws the hidden cases with a fresh seed. This runs inside the student's own kernel, so
-like any nbgrader test it can be fooled by patching NumPy; ``python -m autograder grade`` cannot.
-It gives the same diagnosis as the hardened grader, so a failing test says what to fix.
+At build time, ``visible_entry`` turns one task spec into what the student's kernel needs for
+the test cell's visible checks: the visible cases' inputs, their references and known wrong
+answers (evaluated here, with torch where the spec uses it), the checks' keys and tolerances,
+and which other answers the task calls. ``write_check_data`` ships one assignment's entries next
+to its notebook. A check with its own comparison (``Check.compare``) ships that function's
+source, which may use only ``np``, ``Verdict`` and ``rel_error``: never the task module.
+
+``run_hidden`` runs a task's hidden cases with a fresh seed: only the instructor's source
+notebook calls it (``check(..., hidden=True)``), and only this installation can.
 """
+import builtins
+import inspect
+import os
 import secrets
+import textwrap
 
 import numpy as np
+
+from coursecheck import data
+from coursecheck._grading import COMPARE_NAMESPACE
 
 from .judge import judge_task
 from .runner import TaskRun
@@ -15,16 +27,97 @@ from .sandbox import calls
 from .tasks import available_assignments, get_assignment
 
 
+class ShippingError(Exception):
+    """Part of a task spec cannot be shipped to the student's kernel as it is written."""
+
+
 def find_task(grade_id):
     for assignment_id in available_assignments():
         for task in get_assignment(assignment_id).tasks:
             if task.grade_id == grade_id:
-                return task
+                return assignment_id, task
     raise KeyError(f"no task spec with grade_id {grade_id!r}")
 
 
+def _names(code):
+    """Every global or attribute name a code object (and the code nested in it) mentions."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _names(const)
+    return names
+
+
+def shippable_compare(fn):
+    """{"name", "source"} of a custom comparison, checked to need only COMPARE_NAMESPACE."""
+    where = f"{fn.__module__}.{fn.__qualname__}"
+    if fn.__closure__ or "<locals>" in fn.__qualname__:
+        raise ShippingError(f"{where}: a Check.compare shipped to students must be a module-level "
+                            "function (no closure)")
+    for name in sorted(_names(fn.__code__)):
+        if name in fn.__globals__ and name not in COMPARE_NAMESPACE and not hasattr(builtins, name):
+            raise ShippingError(f"{where} uses the module-level name {name!r}; a comparison "
+                                f"shipped to students may use only {', '.join(COMPARE_NAMESPACE)} "
+                                "(write the constant into the function)")
+        if name in COMPARE_NAMESPACE and fn.__globals__.get(name, COMPARE_NAMESPACE[name]) is not \
+                COMPARE_NAMESPACE[name]:
+            raise ShippingError(f"{where}: {name!r} is not the {name} students get")
+    spec = {"name": fn.__name__, "source": textwrap.dedent(inspect.getsource(fn))}
+    namespace = dict(COMPARE_NAMESPACE)
+    # compiled here as the kernel will, so that default arguments must resolve too
+    exec(compile(spec["source"], where, "exec"), namespace)  # noqa: S102
+    return spec
+
+
+def _dependencies(task, assignment):
+    """Tasks whose answer cells this one also exercises (gradient_check calls
+    numerical_gradient)."""
+    mine = set(task.answer_cells)
+    return [{"grade_id": other.grade_id, "title": other.title, "functions": list(other.functions)}
+            for other in assignment.tasks
+            if other is not task and set(other.answer_cells) < mine]
+
+
+def visible_entry(grade_id):
+    """The JSON-able self-check data of one test cell; None for an unknown grade_id."""
+    try:
+        assignment_id, task = find_task(grade_id)
+    except KeyError:
+        return None
+    cases = task.make_cases(np.random.default_rng(0), False)
+    return {
+        "grade_id": task.grade_id, "title": task.title, "points": task.points,
+        "call": task.call, "functions": list(task.functions),
+        "checks": [{"name": c.name, "keys": list(c.keys), "weight": c.weight, "rtol": c.rtol,
+                    "exact": c.exact, "hint": c.hint, "probe": c.probe, "forward": list(c.forward),
+                    "compare": shippable_compare(c.compare) if c.compare else None}
+                   for c in task.checks],
+        "cases": [{"arrays": dict(case.arrays), "params": dict(case.params)} for case in cases],
+        "references": [task.reference(case) for case in cases],
+        "variants": [task.variants(case) if task.variants else {} for case in cases],
+        "contexts": [task.diagnosis_context(case) if task.diagnosis_context else {}
+                     for case in cases],
+        "depends_on": _dependencies(task, get_assignment(assignment_id)),
+    }
+
+
+def check_data_file(assignment_id):
+    return f"{assignment_id}{data.SUFFIX}"
+
+
+def write_check_data(assignment_id, folder):
+    """Write folder/<assignment>.checks.json with every test cell's visible-check data."""
+    tasks = {task.grade_id: visible_entry(task.grade_id)
+             for task in get_assignment(assignment_id).tasks}
+    path = os.path.join(folder, check_data_file(assignment_id))
+    data.write(path, assignment_id, tasks)
+    return path
+
+
 def format_result(result):
-    """Plain-text explanation of a TaskResult, one line per failed check and named mistake."""
+    """Plain-text explanation of a TaskResult, one line per check and named mistake, for the
+    instructor (the autograded notebook, the source notebook's hidden checks): mistake codes
+    included. Students read coursecheck's explanations and the feedback page instead."""
     lines = [f"{result.title}: {result.score:g} / {result.points:g} points"]
     for check in result.checks:
         mark = "ok  " if check.passed else "FAIL"
@@ -34,11 +127,10 @@ def format_result(result):
     return "\n".join(lines)
 
 
-def check(grade_id, *functions, hidden=False):
-    """Run the task's visible (or hidden) tests on `functions`; AssertionError explains a failure."""
-    task = find_task(grade_id)
-    seed = secrets.randbits(64) if hidden else 0
-    cases = task.make_cases(np.random.default_rng(seed), hidden)
+def run_hidden(grade_id, functions):
+    """Run the task's hidden cases (fresh seed) on functions: None if all pass, else the text."""
+    _, task = find_task(grade_id)
+    cases = task.make_cases(np.random.default_rng(secrets.randbits(64)), True)
     run = TaskRun(cases=[], outputs=[])
     for case in cases:
         arrays = {name: np.array(value, copy=True) for name, value in case.arrays.items()}
@@ -47,8 +139,8 @@ def check(grade_id, *functions, hidden=False):
             raise KeyboardInterrupt
         run.cases.append({"error": error, "dtypes": dtypes})
         run.outputs.append(outputs)
-    result = judge_task(task, cases, [hidden] * len(cases), run)
-    kind = "hidden" if hidden else "visible"
-    if result.status != "passed":
-        raise AssertionError(f"{kind} tests failed\n" + format_result(result))
-    print(f"{task.title}: all {len(cases)} {kind} tests pass.")
+    result = judge_task(task, cases, [True] * len(cases), run)
+    if result.status == "passed":
+        print(f"{task.title}: all {len(cases)} hidden tests pass.")
+        return None
+    return "hidden tests failed\n" + format_result(result)

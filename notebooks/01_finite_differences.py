@@ -27,6 +27,14 @@
 # read-only setup cells and your answer cells, in order, so an answer cell must not rely on
 # variables from the demonstration cells. Use NumPy only: `torch` and `minigrad` are not
 # available to graded code in this assignment.
+#
+# **Run All works on an unfinished notebook.** A test cell whose check fails (or whose exercise
+# is not answered yet) prints what is wrong, on a red background, and Run All carries on with the
+# next cell; a demonstration cell that needs an unanswered exercise says so and carries on too.
+# So you can run the whole notebook at any time: the plots and widgets run, and each test cell
+# tells you where you stand. A failing check shows the inputs it used, the value it expected, the
+# value your code returned and, when it recognises it, the mistake. Passing the visible checks is
+# a good sign, not a grade: the grade comes from the hidden tests.
 
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import numpy as np
@@ -170,18 +178,24 @@ check("test_central_difference", central_difference, hidden=True)
 # %%
 import matplotlib.pyplot as plt
 
+from minigrad.viz import QUOTIENT_LEGEND, QUOTIENT_STYLES  # the same looks as the explorer below
+
 steps = np.logspace(-15, -1, 141)
 exact = df_lecture(x0)
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for name, quotient in [("forward", forward_difference), ("backward", backward_difference),
                        ("central", central_difference)]:
-    errors = [abs(quotient(f_lecture, x0, h) - exact) for h in steps]
-    ax.loglog(steps, np.maximum(errors, 1e-17), label=name)
+    try:
+        errors = [abs(quotient(f_lecture, x0, h) - exact) for h in steps]
+    except NotImplementedError:
+        print(f"{name}_difference is not answered yet: its curve is left out.")
+        continue
+    ax.loglog(steps, np.maximum(errors, 1e-17), label=name, **QUOTIENT_STYLES[name])
 ax.loglog(steps, 2.2e-16 * abs(f_lecture(x0)) / steps, "k:", label=r"round-off $\varepsilon|f|/h$")
 ax.set_xlabel("step h")
 ax.set_ylabel("|error| at x = 1")
 ax.set_ylim(1e-13, 1e2)
-ax.legend()
+ax.legend(loc=QUOTIENT_LEGEND)
 ax.set_title(r"$f(x) = 2/\sin(e^{-x})$")
 plt.show()
 
@@ -288,7 +302,11 @@ for H in [2, 4, 8, 16, 32]:
 
     counted = count_calls(loss_of_vector)
     start = time.perf_counter()
-    numerical_gradient(counted, theta)
+    try:
+        numerical_gradient(counted, theta)
+    except NotImplementedError:
+        print("numerical_gradient is not answered yet: come back to this cell once it is.")
+        break
     seconds.append(time.perf_counter() - start)
     start = time.perf_counter()
     loss_of_vector(theta)
@@ -296,13 +314,16 @@ for H in [2, 4, 8, 16, 32]:
     sizes.append(n)
     print(f"n = {n:4d} parameters: {counted.calls:5d} evaluations, {seconds[-1] * 1e3:7.1f} ms")
 
-fig, ax = plt.subplots(figsize=(5.5, 3.5))
-ax.loglog(sizes, seconds, "o-", label="numerical gradient")
-ax.loglog(sizes, forward_seconds, "s-", label="one forward pass")
-ax.set_xlabel("number of parameters n")
-ax.set_ylabel("seconds")
-ax.legend()
-plt.show()
+if sizes:
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    ax.loglog(sizes, seconds, "o-", label="numerical gradient")
+    ax.loglog(sizes, forward_seconds, "s-", label="one forward pass")
+    ax.set_xticks(sizes, labels=[str(n) for n in sizes])  # one label per network, none in between
+    ax.minorticks_off()
+    ax.set_xlabel("number of parameters n")
+    ax.set_ylabel("seconds")
+    ax.legend()
+    plt.show()
 
 # %% [markdown]
 # The number of evaluations is exactly $2n$. At these tiny sizes one forward pass costs about the
@@ -386,22 +407,28 @@ def soft_quadratic_grad(x):
     return 2.0 * x / (1.0 + x ** 2) + np.sum(x)
 
 
-x_check = np.random.default_rng(1).normal(size=(3, 3))
-print("correct  :", gradient_check(soft_quadratic, soft_quadratic_grad, x_check))
-print("doubled  :", gradient_check(soft_quadratic, lambda x: 2 * soft_quadratic_grad(x), x_check))
-print("transpose:", gradient_check(soft_quadratic, lambda x: soft_quadratic_grad(x).T, x_check))
+try:
+    x_check = np.random.default_rng(1).normal(size=(3, 3))
+    print("correct  :", gradient_check(soft_quadratic, soft_quadratic_grad, x_check))
+    doubled = lambda x: 2 * soft_quadratic_grad(x)
+    print("doubled  :", gradient_check(soft_quadratic, doubled, x_check))
+    print("transpose:", gradient_check(soft_quadratic, lambda x: soft_quadratic_grad(x).T, x_check))
 
-x32 = x_check.astype(np.float32)
-grad32 = soft_quadratic_grad(x32)
-numeric32 = numerical_gradient(lambda v: np.float32(np.sum(np.log(np.float32(1) + v ** 2))
-                                                    + np.float32(0.5) * np.sum(v) ** 2), x32, h=5e-3)
-print("float32, correct gradient:", relative_error(grad32, numeric32))
+    x32 = x_check.astype(np.float32)
+    grad32 = soft_quadratic_grad(x32)
+    soft_quadratic32 = lambda v: (np.float32(np.sum(np.log(np.float32(1) + v ** 2)))
+                                  + np.float32(0.5) * np.sum(v) ** 2)
+    numeric32 = numerical_gradient(soft_quadratic32, x32, h=5e-3)
+    print("float32, correct gradient:", relative_error(grad32, numeric32))
 
-relu_sum = lambda v: float(np.sum(np.maximum(v, 0.0)))
-relu_grad = lambda v: (v > 0).astype(np.float64)
-at_kink = np.array([0.0, 1.0, -2.0])
-print("ReLU at its kink:", gradient_check(relu_sum, relu_grad, at_kink),
-      " numerical:", numerical_gradient(relu_sum, at_kink.copy()))
+    relu_sum = lambda v: float(np.sum(np.maximum(v, 0.0)))
+    relu_grad = lambda v: (v > 0).astype(np.float64)
+    at_kink = np.array([0.0, 1.0, -2.0])
+    print("ReLU at its kink:", gradient_check(relu_sum, relu_grad, at_kink),
+          " numerical:", numerical_gradient(relu_sum, at_kink.copy()))
+except NotImplementedError:
+    print("gradient_check, relative_error or numerical_gradient is not answered yet: this cell "
+          "runs once they are.")
 
 # %% [markdown]
 # ## 7. A network's loss gradient by finite differences
@@ -471,12 +498,17 @@ lecture_params = {"W1": np.array([[-1.0], [1.0]]), "b1": np.array([-0.5, -0.5]),
                   "W2": np.array([[0.8, -0.6]]), "b2": np.array([0.0])}
 X_lecture, Y_lecture = np.array([[-1.0]]), np.array([[0.5]])
 
-grads = mlp_numerical_gradients(lecture_params, X_lecture, Y_lecture)
-for name, grad in grads.items():
-    print(name, np.round(grad, 6).tolist())
-before = mlp_loss(lecture_params, X_lecture, Y_lecture)
-stepped = {name: value - 0.1 * grads[name] for name, value in lecture_params.items()}
-print(f"loss before the step: {before:.6f}, after: {mlp_loss(stepped, X_lecture, Y_lecture):.6f}")
+try:
+    grads = mlp_numerical_gradients(lecture_params, X_lecture, Y_lecture)
+except NotImplementedError:
+    print("mlp_numerical_gradients is not answered yet: this cell runs once it is.")
+else:
+    for name, grad in grads.items():
+        print(name, np.round(grad, 6).tolist())
+    before = mlp_loss(lecture_params, X_lecture, Y_lecture)
+    stepped = {name: value - 0.1 * grads[name] for name, value in lecture_params.items()}
+    after = mlp_loss(stepped, X_lecture, Y_lecture)
+    print(f"loss before the step: {before:.6f}, after: {after:.6f}")
 
 # %% [markdown]
 # ## Summary

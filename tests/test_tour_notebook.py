@@ -160,6 +160,7 @@ def test_learning_rate_explorer_state(executed):
     assert (slider["min"], slider["max"], slider["base"]) == (-3.0, 1.0, 10.0)
     assert slider["continuous_update"] is False
     assert only(models, "LabelModel")["value"].startswith("lr = 1.00e-02: final loss")
+    assert slider["value"] == pytest.approx(1e-2)  # the slider shows the run the status reports
     assert_holds_png(only(models, "OutputModel"))
 
 
@@ -167,6 +168,8 @@ def test_landscape_explorer_state(executed):
     models = widget_models(executed, "loss_landscape_explorer(")
     assert only(models, "IntSliderModel", description="resolution")["value"] == 21
     assert only(models, "DropdownModel")["index"] == 2  # the optimiser-path view
+    # whose axes come from the path: the distance slider does not apply there
+    assert only(models, "FloatLogSliderModel", description="distance")["disabled"] is True
     assert only(models, "LabelModel")["value"].startswith("441 points in")
     progress = only(models, "IntProgressModel")
     assert progress["value"] == progress["max"] == 441

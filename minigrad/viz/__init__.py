@@ -12,8 +12,9 @@ handled by duck typing.
     landscape_1d / landscape_2d / linear_interpolation / trajectory_landscape  (the numbers)
     draw_graph(value_or_tensor)                the computational graph, graphviz or matplotlib
 """
-from .explorers import (FiniteDifferenceExplorer, LearningRateExplorer, difference_errors,
-                        finite_difference_explorer, learning_rate_explorer)
+from .explorers import (QUOTIENT_COLORS, QUOTIENT_LEGEND, QUOTIENT_STYLES, FiniteDifferenceExplorer,
+                        LearningRateExplorer, difference_errors, finite_difference_explorer,
+                        learning_rate_explorer)
 from .graph import GraphDrawing, draw_graph
 from .landscape import (Landscape1D, Landscape2D, Trajectory, filter_normalize,
                         landscape_1d, landscape_2d, linear_interpolation, load_parameter_arrays,
@@ -22,7 +23,8 @@ from .landscape import (Landscape1D, Landscape2D, Trajectory, filter_normalize,
 from .landscape_explorer import LossLandscapeExplorer, loss_landscape_explorer
 from .training_curve import LiveTrainingCurve
 
-__all__ = ["finite_difference_explorer", "FiniteDifferenceExplorer", "difference_errors",
+__all__ = ["QUOTIENT_COLORS", "QUOTIENT_LEGEND", "QUOTIENT_STYLES",
+           "finite_difference_explorer", "FiniteDifferenceExplorer", "difference_errors",
            "learning_rate_explorer", "LearningRateExplorer", "LiveTrainingCurve",
            "draw_graph", "GraphDrawing", "loss_landscape_explorer", "LossLandscapeExplorer",
            "Landscape1D", "Landscape2D", "Trajectory", "filter_normalize", "random_direction",

@@ -11,9 +11,25 @@ import io
 import os
 
 import ipywidgets as widgets
+import numpy as np
 from PIL import Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_label(value, _position=None):
+    """One style for the decades of every log axis of the course: "10⁻⁵", "10⁰", "10¹"
+    (Unicode superscripts: as cheap to draw as plain text, unlike mathtext); other values plain
+    ("0.2"). A matplotlib FuncFormatter function."""
+    if value <= 0 or not np.isfinite(value):
+        return f"{value:g}"
+    exponent = int(np.round(np.log10(value)))
+    if not np.isclose(value, 10.0 ** exponent, rtol=1e-9):
+        return f"{value:g}"
+    return "10" + str(exponent).translate(_SUPERSCRIPTS)
 
 
 def under_nbgrader():

@@ -15,6 +15,18 @@ from ._figure import FigureView, under_nbgrader
 # Where a difference is exact (error 0) a log axis has no place for it: draw it at this floor.
 ERROR_FLOOR = 1e-20
 
+# One look per difference quotient wherever the course plots them (this explorer, the
+# notebooks' static plots: ``ax.loglog(hs, errors, **QUOTIENT_STYLES["forward"])``). The forward
+# and backward errors are nearly equal (h/2 |f''| both), so backward is dashed on top of a wider
+# solid forward line: both stay visible where they coincide.
+QUOTIENT_STYLES = {"forward": {"color": "C0", "ls": "-", "lw": 2.4},
+                   "backward": {"color": "C1", "ls": (0, (4, 3)), "lw": 1.5},
+                   "central": {"color": "C2", "ls": "-", "lw": 1.5}}
+QUOTIENT_COLORS = {name: style["color"] for name, style in QUOTIENT_STYLES.items()}
+# A fixed legend place: the error curves are V-shaped, high at both ends of the h axis, so the
+# top middle stays clear ("best" moved the legend whenever the slider moved a marker).
+QUOTIENT_LEGEND = "upper center"
+
 
 def _evaluate(f, x):
     """f(x) as a float; NaN where f is undefined (math.log(-1), overflow), so no h crashes the plot.
@@ -82,21 +94,21 @@ class FiniteDifferenceExplorer(widgets.VBox):
     def _build_plot(self):
         self.view.figure.subplots_adjust(left=0.14, right=0.97, bottom=0.14, top=0.91)
         ax = self.view.figure.add_subplot()
-        styles = {"forward": ("C0", "forward  (f(x+h) − f(x)) / h"),
-                  "backward": ("C2", "backward (f(x) − f(x−h)) / h"),
-                  "central": ("C1", "central  (f(x+h) − f(x−h)) / 2h")}
+        labels = {"forward": "forward  (f(x+h) − f(x)) / h",
+                  "backward": "backward (f(x) − f(x−h)) / h",
+                  "central": "central  (f(x+h) − f(x−h)) / 2h"}
         self.lines = {}
-        for name, (color, label) in styles.items():
-            self.lines[name], = ax.loglog(self.hs, self.errors[name], color=color, lw=1.4,
-                                          label=label)
-        self.markers = {name: ax.plot([], [], "o", color=styles[name][0], ms=7, zorder=5)[0]
-                        for name in styles}
+        for name, label in labels.items():
+            self.lines[name], = ax.loglog(self.hs, self.errors[name], label=label,
+                                          **QUOTIENT_STYLES[name])
+        self.markers = {name: ax.plot([], [], "o", color=QUOTIENT_COLORS[name], ms=7, zorder=5)[0]
+                        for name in labels}
         self.h_line = ax.axvline(1.0, color="0.4", ls="--", lw=1)
         ax.set_xlabel("step h")
         ax.set_ylabel("|estimate − f'(x0)|")
         ax.set_title(self._title, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
+        ax.legend(fontsize=8, loc=QUOTIENT_LEGEND)
         self.ax = ax
 
     def current_errors(self):
@@ -168,6 +180,8 @@ class LearningRateExplorer(widgets.VBox):
 
     def run(self, lr=None):
         """Train with lr (default: the slider's) and add its curve; returns the losses."""
+        if lr is not None:  # the slider shows the run the status reports
+            self.slider.value = float(lr)
         lr = float(self.slider.value if lr is None else lr)
         self.status.value = f"training with lr = {lr:.2e} ..."
         losses = np.asarray([float(v) for v in self.train(lr)], dtype=np.float64)

@@ -9,6 +9,7 @@ show_order=True. Rendered by graphviz's `dot` when that program is installed, el
 with matplotlib; a missing or failing `dot` is never an error.
 """
 import io
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -259,6 +260,24 @@ def render_with_matplotlib(graph, dpi=90):
     return buffer.getvalue()
 
 
+_SVG_SIZE = re.compile(r'<svg\b([^>]*?)\swidth="([\d.]+)pt"\s+height="[\d.]+pt"')
+# JupyterLab shows an SVG output as an <img> that it does not confine to the output area (it
+# does confine PNGs), and graphviz gives fixed sizes in pt: a long graph ran off the column, its
+# output node cut off. Drawings wider than this take the column's width instead (the viewBox
+# keeps their proportions); narrower ones keep their natural size, which fits any column.
+FIT_WIDER_THAN_PT = 480  # 640 px
+
+
+def fit_to_width(svg):
+    """The SVG as the notebook shows it: wide drawings as wide as the output area."""
+    def fit(match):
+        if float(match.group(2)) <= FIT_WIDER_THAN_PT:
+            return match.group(0)
+        return f'<svg{match.group(1)} width="100%"'
+
+    return _SVG_SIZE.sub(fit, svg, count=1)
+
+
 class GraphDrawing:
     """A drawn graph: displays itself in Jupyter (SVG from graphviz, else PNG from matplotlib).
 
@@ -280,7 +299,7 @@ class GraphDrawing:
             self.backend, self.png = "matplotlib", render_with_matplotlib(graph)
 
     def _repr_svg_(self):
-        return self.svg
+        return fit_to_width(self.svg) if self.svg is not None else None
 
     def _repr_png_(self):
         return self.png

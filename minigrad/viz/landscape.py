@@ -19,8 +19,9 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+from matplotlib.colors import LogNorm
 
-from ._figure import under_nbgrader
+from ._figure import power_label, under_nbgrader
 
 # The grid used under nbgrader, where a landscape must not slow grading down.
 NBGRADER_RESOLUTION = 3
@@ -358,14 +359,28 @@ def plot_landscape_1d(landscape, ax=None, log_scale=False, label=None):
 
 
 def contour_levels(losses, count=20):
-    """Levels spaced geometrically (denser near the minimum) when all losses are positive."""
+    """Round levels covering the losses: 1, 2, 5 times powers of ten (denser near the minimum)
+    when all losses are positive and span more than a decade, else evenly spaced round numbers.
+    None when the losses are constant."""
+    from matplotlib.ticker import MaxNLocator
+
     finite = losses[np.isfinite(losses)]
     low, high = float(finite.min()), float(finite.max())
     if high <= low:
         return None
-    if low > 0:
-        return np.geomspace(low, high, count)
-    return np.linspace(low, high, count)
+    if low > 0 and high / low > 10:
+        first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+        for mantissas in ((1, 1.5, 2, 3, 4, 5, 7), (1, 2, 5), (1, 3), (1,)):
+            levels = [m * 10.0 ** k for k in range(first, last + 1) for m in mantissas]
+            below = max(v for v in levels if v <= low)
+            above = min(v for v in levels if v >= high)
+            levels = np.array([v for v in levels if below <= v <= above])
+            if len(levels) <= 1.5 * count:
+                return levels
+        return levels[:: int(np.ceil(len(levels) / count))]
+    return MaxNLocator(nbins=count, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+
+
 
 
 def plot_landscape_2d(landscape, ax=None, filled=True, colorbar=True):
@@ -381,7 +396,15 @@ def plot_landscape_2d(landscape, ax=None, filled=True, colorbar=True):
         if filled:
             ax.contour(grid_x, grid_y, losses, levels=levels, colors="k", linewidths=0.3)
         if colorbar:
-            ax.figure.colorbar(contours, ax=ax, label="loss", format="%.3g")
+            bar = ax.figure.colorbar(contours, ax=ax, label="loss")
+            # Round values only, and not so many that the labels touch.
+            decades = [v for v in levels if v > 0 and np.isclose(v, 10.0 ** np.round(np.log10(v)))]
+            logarithmic = len(decades) >= 3  # else label the (round) levels themselves
+            ticks = decades if logarithmic else list(levels)
+            ticks = ticks[:: max(1, int(np.ceil(len(ticks) / 8)))]
+            bar.set_ticks(ticks, labels=[power_label(v) if logarithmic else f"{v:g}"
+                                         for v in ticks])
+            bar.minorticks_off()
     if landscape.path is not None:
         path = landscape.path
         ax.plot(path[:, 0], path[:, 1], "-o", color="w", mec="k", ms=3.5, lw=1.2, label="path")
@@ -395,7 +418,6 @@ def plot_landscape_2d(landscape, ax=None, filled=True, colorbar=True):
 
 
 def _log_norm(levels):
-    from matplotlib.colors import LogNorm
     return LogNorm(levels[0], levels[-1]) if levels[0] > 0 else None
 
 

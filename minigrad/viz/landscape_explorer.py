@@ -32,9 +32,12 @@ class LossLandscapeExplorer(widgets.VBox):
         self.mode = widgets.Dropdown(options=available, value=default, description="view")
         self.resolution = widgets.IntSlider(value=resolution, min=3, max=51, step=2,
                                             description="resolution", continuous_update=False)
+        # The random-direction views span [-distance, distance] on their axes; the path and
+        # interpolation views are placed by the trajectory, so there the slider is disabled.
         self.distance = widgets.FloatLogSlider(value=distance, base=10, min=-2, max=1, step=0.1,
                                                description="distance", readout_format=".2g",
-                                               continuous_update=False)
+                                               continuous_update=False,
+                                               tooltip="half-width of the random-direction views")
         self.seed = seed
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="grid",
@@ -49,10 +52,15 @@ class LossLandscapeExplorer(widgets.VBox):
             self.output,
         ])
         self.run_button.on_click(lambda _: self.run())
+        self.mode.observe(lambda _: self._sync_distance(), names="value")
+        self._sync_distance()
         if run_initial and not under_nbgrader():
             self.run()
         else:
             self.status.value = "press Run to compute the landscape"
+
+    def _sync_distance(self):
+        self.distance.disabled = MODES[self.mode.value] not in ("1d", "2d")
 
     def _report(self, done, total):
         # One widget message per ~2% of the grid: a message per point would cost more than a point.

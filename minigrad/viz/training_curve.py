@@ -17,7 +17,9 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
-from ._figure import FigureView
+from ._figure import FigureView, power_label
+
+FONT_SIZE = 10  # points; with dpi=90 about 12.5 px, the size of JupyterLab's own text
 
 SPLIT_PREFIXES = ("train", "training", "val", "valid", "validation", "test")
 # Before a curve has drawn, assume its first frame costs what the last curve's first frame
@@ -60,7 +62,7 @@ class LiveTrainingCurve:
     """
 
     def __init__(self, total=None, log_scale=False, budget=0.05, min_interval=0.25,
-                 xlabel="epoch", title=None, figsize=(7.0, 2.8), dpi=72, metrics=None):
+                 xlabel="epoch", title=None, figsize=(9.0, 3.3), dpi=90, metrics=None):
         self.total = total
         self.log_scale = log_scale
         self.budget = budget
@@ -201,29 +203,27 @@ class LiveTrainingCurve:
                                              label=series if series != name else name)
             if self._is_log(panel):
                 ax.set_yscale("log")
-                # Plain "0.01" labels (the default 10^k go through mathtext, slow to lay out)
-                # and no minor ticks: they are a quarter of a new figure's first draw.
-                ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+                # 10⁻² labels in Unicode (the default 10^k go through mathtext, slow to lay
+                # out) and no minor ticks: they are a quarter of a new figure's first draw.
+                ax.yaxis.set_major_formatter(FuncFormatter(power_label))
                 ax.yaxis.set_minor_locator(NullLocator())
             else:
                 ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-            ax.set_xlabel(self.xlabel)
-            ax.set_ylabel(panel)
+            ax.set_xlabel(self.xlabel, fontsize=FONT_SIZE)
+            ax.set_ylabel(panel, fontsize=FONT_SIZE)
+            ax.tick_params(labelsize=FONT_SIZE - 1)
             ax.grid(True, axis="y", alpha=0.3)
-            labels = [self._lines[name].get_label() for name in names]
-            if index == 0:
-                first_labels = labels
-            if index == 0 or labels != first_labels:  # same series everywhere: one legend
-                # A fixed corner ("best" searches, slowly): where the curve will not be.
-                ax.legend(fontsize=8, loc="lower right" if "acc" in panel.lower()
-                          else "upper right")
+            # Every panel its legend (its series may differ from the others'), in a fixed
+            # corner ("best" searches, slowly) where the curve will not be.
+            ax.legend(fontsize=FONT_SIZE - 1, loc="lower right" if "acc" in panel.lower()
+                      else "upper right")
             for name in names:
                 # Animated artists are left out of the background (set after the legend,
                 # whose handles copy this flag).
                 self._lines[name].set_animated(True)
         if self.title:
-            figure.suptitle(self.title, fontsize=10)
+            figure.suptitle(self.title, fontsize=FONT_SIZE + 1)
         self._limits = {}
         self._background = None
 

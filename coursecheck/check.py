@@ -1,0 +1,274 @@
+"""``check("test_x", my_function)``: a test cell's visible checks, run in the student's kernel.
+
+The inputs, references and known wrong answers come from the data file shipped next to the
+notebook (``coursecheck.data``); the student's functions are called exactly as the grader calls
+them and compared by the grader's own comparison code, so a failing check says what the grader
+would say, on inputs the student can see. Nothing here can grade: the hidden tests that decide
+the score exist only in the instructor's installation.
+
+A failing check prints its explanation and lets "Run All" carry on to the next cell, so that
+plots and widgets further down still run on a fresh notebook. Under nbgrader
+(``NBGRADER_EXECUTION`` set) it raises ``CheckFailed`` instead, so that the cell fails there.
+"""
+import os
+import sys
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from . import data
+from ._grading import Verdict, calls, compile_compare, judge
+
+
+class CheckFailed(AssertionError):
+    """A test cell's check failed. IPython shows the explanation alone, with no traceback."""
+
+    def _render_traceback_(self):
+        return str(self).splitlines()
+
+
+@dataclass
+class Failure:
+    """The first failing case of one check."""
+    check: str
+    hint: str
+    case: int          # index among the cell's cases
+    failed: int        # how many of the cases this check applies to fail
+    applicable: int
+    verdict: Verdict
+    key: str = None    # the output that is wrong (None when the call raised)
+
+
+@dataclass
+class Report:
+    """What one test cell's visible checks found."""
+    grade_id: str
+    title: str
+    entry: dict
+    checks: int
+    failures: list = field(default_factory=list)
+    unanswered: bool = False
+    outputs: list = field(default_factory=list)   # per case, what came back
+    notes: list = field(default_factory=list)     # about the answers this task depends on
+
+    @property
+    def passed(self):
+        return not self.failures
+
+    def explanation(self):
+        """Plain-text explanation for the student: inputs, expected, got, the mistake in words."""
+        if self.passed:
+            return f"{self.title}: all {self.checks} checks pass on this cell's inputs."
+        if self.unanswered:
+            return (f"{self.title}: not answered yet (the answer cell still raises "
+                    "NotImplementedError). Run All carries on past this cell.")
+        lines = [f"{self.title}: not right yet."]
+        for failure in self.failures:
+            lines.append("")
+            lines.extend(self._describe(failure))
+        passing = self.checks - len(self.failures)
+        if passing:
+            lines.append("")
+            lines.append("The other check of this cell passes." if passing == 1 else
+                         f"The other {passing} checks of this cell pass.")
+        for note in self.notes:
+            lines.append("")
+            lines.append(note)
+        return "\n".join(lines)
+
+    def _describe(self, failure):
+        n = failure.applicable
+        where = ("on the one input this cell checks" if n == 1 else
+                 f"on {failure.failed} of the {n} inputs this cell checks; the first of them")
+        lines = [f"Check '{failure.check}' fails {where}:"]
+        case = self.entry["cases"][failure.case]
+        lines.append("  inputs:")
+        lines.extend("    " + line for line in format_inputs(case["arrays"], case["params"]))
+        verdict = failure.verdict
+        if verdict.exception:
+            lines.append("  your code raised: " + verdict.message)
+            return lines
+        reference = self.entry["references"][failure.case]
+        got = self.outputs[failure.case].get(failure.key)
+        label = judge._label(failure.key)
+        lines.append(f"  expected: {format_value(reference[failure.key])}   ({label})")
+        lines.append(f"  got:      {format_value(got) if got is not None else 'nothing'}")
+        for mistake in verdict.mistakes:
+            lines.append("  likely mistake: " + sentence(mistake.message))
+        if verdict.message:
+            lines.append("  " + sentence(verdict.message))
+        if failure.hint:
+            lines.append("  hint: " + failure.hint)
+        return lines
+
+
+def sentence(text):
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def format_value(value, indent=12):
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return f"{float(array):.10g}" if array.dtype.kind == "f" else str(array.item())
+    text = np.array2string(array, precision=6, threshold=20, edgeitems=2, separator=", ",
+                           max_line_width=88, floatmode="maxprec", suppress_small=True)
+    return text.replace("\n", "\n" + " " * indent)
+
+
+def format_inputs(arrays, params):
+    """Lines "f = sin3, x = 0.5, h = 0.001", then one line per array: the case as the student's
+    call sees it (without the random direction the grader's numerical check of a backward uses)."""
+    scalars = [f"{name} = {value}" for name, value in params.items()]
+    scalars += [f"{name} = {format_value(value)}" for name, value in arrays.items()
+                if np.ndim(value) == 0 and not name.startswith("probe_")]
+    lines = [", ".join(scalars)] if scalars else []
+    for name, value in arrays.items():
+        if np.ndim(value) and not name.startswith("probe_"):
+            lines.append(f"{name} = {format_value(value, indent=4 + len(name) + 3)}")
+    return lines
+
+
+def _checks(entry):
+    return [SimpleNamespace(name=c["name"], keys=tuple(c["keys"]), weight=c["weight"],
+                            rtol=c["rtol"], exact=c["exact"], hint=c["hint"], probe=c["probe"],
+                            forward=tuple(c["forward"]),
+                            compare=compile_compare(c["compare"]) if c["compare"] else None)
+            for c in entry["checks"]]
+
+
+def _verdict(check, case, reference, outputs, dtypes, variants, context):
+    return judge._check_case(None, check, case, reference, outputs, dtypes or {}, variants, context)
+
+
+def _failing_key(check, case, reference, outputs, dtypes, variants, context):
+    if check.compare is None:
+        for key in check.keys:
+            one = SimpleNamespace(**dict(vars(check), keys=(key,)))
+            if not _verdict(one, case, reference, outputs, dtypes, variants, context).passed:
+                return key
+    return check.keys[0]
+
+
+def evaluate(entry, functions):
+    """Report of the entry's visible checks on the student's functions."""
+    cases = [SimpleNamespace(arrays=c["arrays"], params=c["params"]) for c in entry["cases"]]
+    runs = []
+    for case in cases:
+        arrays = {name: np.array(value, copy=True) for name, value in case.arrays.items()}
+        outputs, dtypes, error = calls.run_case(entry["call"], functions, arrays, dict(case.params))
+        if error and error.get("type") == "KeyboardInterrupt":
+            raise KeyboardInterrupt
+        runs.append((outputs, dtypes, error))
+    checks = _checks(entry)
+    report = Report(entry["grade_id"], entry["title"], entry, len(checks),
+                    outputs=[outputs for outputs, _, _ in runs])
+    errors = [error for _, _, error in runs]
+    report.unanswered = all(e and e.get("type") == "NotImplementedError" and not e.get("message")
+                            for e in errors)
+    for check in checks:
+        applicable = [i for i, ref in enumerate(entry["references"])
+                      if all(k in ref for k in check.keys)]
+        failed = []
+        for i in applicable:
+            outputs, dtypes, error = runs[i]
+            if error:
+                verdict = Verdict(False, judge.describe_exception(error, False), exception=True)
+            else:
+                verdict = _verdict(check, cases[i], entry["references"][i], outputs, dtypes,
+                                   entry["variants"][i], entry["contexts"][i])
+            if not verdict.passed:
+                failed.append((i, verdict))
+        if failed:
+            i, verdict = failed[0]
+            key = None if verdict.exception else _failing_key(
+                check, cases[i], entry["references"][i], runs[i][0], runs[i][1],
+                entry["variants"][i], entry["contexts"][i])
+            report.failures.append(Failure(check.name, check.hint, i, len(failed), len(applicable),
+                                           verdict, key))
+    return report
+
+
+def load_entry(grade_id):
+    """The visible-check data of a test cell: from the data file next to the notebook, or, in
+    the course repository (the instructor's installation), straight from the task specs."""
+    entry = data.find_entry(grade_id)
+    if entry is None:
+        try:
+            from autograder.selfcheck import visible_entry
+        except ImportError:
+            visible_entry = None
+        entry = visible_entry(grade_id) if visible_entry else None
+        if entry is not None:
+            entry = data.decode(data.encode(entry))  # exactly what a shipped file would hold
+    if entry is None:
+        raise CheckFailed(
+            f"coursecheck found no self-check data for {grade_id!r}. Open the notebook from the "
+            f"folder it came in: the file <assignment>{data.SUFFIX} must be next to it (or set "
+            f"{data.ENV_VAR} to that file).")
+    return entry
+
+
+def _dependency_notes(entry, namespace):
+    """Say so when this task calls another answer of the student's and that answer is wrong."""
+    notes = []
+    for dependency in entry.get("depends_on", []):
+        names = dependency["functions"]
+        listed = " and ".join(names)
+        functions = [namespace.get(name) for name in names]
+        if any(fn is None for fn in functions):
+            notes.append(f"Note: {entry['title']} uses your {listed}, which is not defined yet: "
+                         "run its cell first.")
+            continue
+        report = evaluate(load_entry(dependency["grade_id"]), functions)
+        if report.passed:
+            notes.append(f"Note: this uses your {listed}, which passes its own check "
+                         f"({dependency['grade_id']}), so the problem is in the code tested here.")
+        elif report.unanswered:
+            notes.append(f"Note: this uses your {listed}, which is not answered yet: answer it "
+                         f"first ({dependency['grade_id']}).")
+        else:
+            notes.append(f"Note: this uses your {listed}, which fails its own check "
+                         f"({dependency['grade_id']}): fix that first, the failure above may come "
+                         "from it alone.")
+    return notes
+
+
+def _strict():
+    """nbgrader is executing the notebook (autograde, validate): a failing check must fail
+    the cell."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def _fail(text):
+    if _strict():
+        raise CheckFailed(text)
+    print(text, file=sys.stderr, flush=True)
+
+
+def check(grade_id, *functions, hidden=False):
+    """Run the test cell's visible checks on `functions` and say what is wrong, in plain words.
+
+    hidden=True runs the hidden tests instead: only the instructor's source notebook has such
+    calls, and only the instructor's installation (the full grader) can run them."""
+    namespace = sys._getframe(1).f_globals
+    if hidden:
+        try:
+            from autograder.selfcheck import run_hidden
+        except ImportError:
+            raise CheckFailed("check(..., hidden=True) runs hidden tests, which only the "
+                              "instructor's installation (the full grader) has.") from None
+        text = run_hidden(grade_id, functions)
+        if text:
+            raise CheckFailed(text)
+        return None
+    entry = load_entry(grade_id)
+    report = evaluate(entry, functions)
+    if report.passed:
+        print(report.explanation())
+        return None
+    if not report.unanswered:
+        report.notes = _dependency_notes(entry, namespace)
+    _fail(report.explanation())
+    return None

@@ -1,0 +1,177 @@
+"""coursecheck, the test cells' check(...): shipped visible-case data, plain-word messages,
+Run All carrying on past a failing check (but not under nbgrader), dependency notes."""
+import json
+import sys
+from pathlib import Path
+
+import jupytext
+import numpy as np
+import pytest
+
+import coursecheck
+from autograder.selfcheck import ShippingError, shippable_compare, visible_entry, write_check_data
+from autograder.tasks import available_assignments, get_assignment
+from coursecheck import CheckFailed, data
+from coursecheck.check import evaluate, load_entry
+
+ROOT = Path(__file__).resolve().parents[1]
+A01 = "01_finite_differences"
+
+
+def solutions(assignment=A01):
+    """The namespace after running the source notebook's setup and answer cells (solutions)."""
+    namespace = {}
+    for cell in jupytext.read(ROOT / "notebooks" / f"{assignment}.py").cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("solution") or meta.get("locked")) \
+                and not meta.get("grade"):
+            exec(cell.source, namespace)  # noqa: S102
+    return namespace
+
+
+def run_cell(source, namespace, capsys):
+    """Run a test cell's source the way the notebook does; -> (stdout, stderr)."""
+    exec(source, namespace)  # noqa: S102
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """A folder holding 01's shipped data, as the kernel's working directory."""
+    write_check_data(A01, str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    return tmp_path
+
+
+def test_encoding_keeps_float64_bits_shapes_and_dtypes():
+    rng = np.random.default_rng(3)
+    value = {"x": rng.normal(size=(2, 3)) * 1e-300, "s": np.float64(0.1 + 0.2), "i": np.arange(4),
+             "e": np.zeros((0, 2)), "nested": [("msg", {"k": np.array(np.nan)})]}
+    back = data.decode(json.loads(json.dumps(data.encode(value))))
+    assert back["x"].tobytes() == value["x"].tobytes() and back["x"].shape == (2, 3)
+    assert back["s"] == 0.1 + 0.2 and back["i"].dtype == np.int64 and back["e"].shape == (0, 2)
+    assert back["nested"][0][0] == "msg" and np.isnan(back["nested"][0][1]["k"])
+
+
+def test_every_visible_check_passes_on_the_solutions(shipped, capsys):
+    namespace = solutions()
+    for task in get_assignment(A01).tasks:
+        report = evaluate(load_entry(task.grade_id), [namespace[n] for n in task.functions])
+        assert report.passed, report.explanation()
+    namespace["check"] = coursecheck.check
+    cell = 'check("test_network_gradient", mlp_numerical_gradients)'
+    out, err = run_cell(cell, namespace, capsys)
+    assert "all 2 checks pass" in out and err == ""
+
+
+def test_the_shipped_data_holds_visible_cases_only_and_no_grader_code(shipped):
+    text = (shipped / f"{A01}{data.SUFFIX}").read_text()
+    for secret in ("torch", "make_cases", "_exact_gradient", "_checker_cases", "hidden"):
+        assert secret not in text
+    entry = load_entry("test_numerical_gradient")
+    spec = get_assignment(A01).tasks[3]
+    visible = spec.make_cases(np.random.default_rng(0), False)
+    assert len(entry["cases"]) == len(visible) == 2
+    for shipped_ref, case in zip(entry["references"], visible):
+        np.testing.assert_array_equal(shipped_ref["grad"], spec.reference(case)["grad"])
+    # The one custom comparison travels as its own source, nothing else of the task module.
+    (compare,) = [c["compare"] for c in load_entry("test_gradient_check")["checks"] if c["compare"]]
+    assert compare["source"].startswith("def _compare_check(")
+
+
+def test_the_kernel_uses_the_shipped_file(shipped):
+    path = shipped / f"{A01}{data.SUFFIX}"
+    raw = json.loads(path.read_text())
+    raw["tasks"]["test_forward_difference"]["references"][0]["value"]["data"] = [123.0]
+    path.write_text(json.dumps(raw))
+    report = evaluate(load_entry("test_forward_difference"), [solutions()["forward_difference"]])
+    assert not report.passed and "123" in report.explanation()
+
+
+def test_a_wrong_answer_is_explained_with_inputs_expected_got_and_the_mistake(shipped, capsys):
+    namespace = {"check": coursecheck.check,
+                 "forward_difference": lambda f, x, h: f(x + h) - f(x)}
+    out, err = run_cell('check("test_forward_difference", forward_difference)', namespace, capsys)
+    assert out == ""
+    assert "f = sin3, x = 0.5, h = 0.001" in err
+    assert "expected: 0.2077225626" in err and "got:      0.0002077" in err
+    assert "you did not divide the difference by h" in err.lower()
+    for grader_word in ("forward_undivided", "Failed", "visible test", "Traceback", "selfcheck"):
+        assert grader_word not in err
+
+
+def test_run_all_carries_on_but_nbgrader_sees_the_failure(shipped, capsys, monkeypatch):
+    def unanswered(f, x, h):
+        raise NotImplementedError()
+
+    namespace = {"check": coursecheck.check, "central_difference": unanswered}
+    cell = 'check("test_central_difference", central_difference)\nafter = True'
+    out, err = run_cell(cell, namespace, capsys)
+    assert namespace["after"] is True and "not answered yet" in err
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(CheckFailed) as failed:
+        exec('check("test_central_difference", central_difference)', namespace)  # noqa: S102
+    # IPython shows an exception with _render_traceback_ as these lines alone: no traceback.
+    assert failed.value._render_traceback_() == str(failed.value).splitlines()
+    assert "not answered yet" in str(failed.value)
+
+
+def test_a_dependency_that_fails_its_own_check_is_named(shipped, capsys):
+    namespace = solutions()
+    namespace["check"] = coursecheck.check
+    cell = 'check("test_gradient_check", relative_error, gradient_check)'
+    out, _ = run_cell(cell, namespace, capsys)
+    assert "pass" in out
+    correct = namespace["numerical_gradient"]
+    namespace["numerical_gradient"] = lambda f, x, h=1e-5: 2 * correct(f, x, h)
+    out, err = run_cell(cell, namespace, capsys)
+    assert ("uses your numerical_gradient, which fails its own check (test_numerical_gradient)"
+            in err)
+    namespace["numerical_gradient"] = correct
+    namespace["gradient_check"] = lambda f, grad_f, x, h=1e-5: 0.0
+    out, err = run_cell(cell, namespace, capsys)
+    assert "numerical_gradient, which passes its own check" in err
+
+
+def test_hidden_checks_need_the_full_grader(shipped, monkeypatch, capsys):
+    namespace = solutions()
+    coursecheck.check("test_numerical_gradient", namespace["numerical_gradient"], hidden=True)
+    assert "hidden tests pass" in capsys.readouterr().out
+    monkeypatch.setitem(sys.modules, "autograder.selfcheck", None)  # as in a student install
+    with pytest.raises(CheckFailed, match="only the instructor's installation"):
+        coursecheck.check("test_numerical_gradient", namespace["numerical_gradient"], hidden=True)
+
+
+def test_without_data_the_student_is_told_where_it_should_be(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.setitem(sys.modules, "autograder.selfcheck", None)
+    with pytest.raises(CheckFailed, match=r"<assignment>\.checks\.json must be next to it"):
+        load_entry("test_forward_difference")
+
+
+@pytest.mark.parametrize("assignment", available_assignments())
+def test_every_assignment_ships_its_visible_checks(assignment, tmp_path):
+    """The build-time precomputation works for any assignment written in the spec's shape."""
+    path = write_check_data(assignment, str(tmp_path))
+    for task in get_assignment(assignment).tasks:
+        entry = data.find_entry(task.grade_id, str(tmp_path))
+        assert entry["grade_id"] == task.grade_id and entry["cases"]
+        assert len(entry["references"]) == len(entry["variants"]) == len(entry["cases"])
+        assert "import torch" not in Path(path).read_text()
+
+
+_HELPER = 1e-6
+
+
+def _uses_a_module_constant(reference, outputs, case):
+    return abs(float(outputs["x"]) - float(reference["x"])) < _HELPER
+
+
+def test_a_comparison_that_needs_its_module_is_refused_at_build_time():
+    with pytest.raises(ShippingError, match="_HELPER"):
+        shippable_compare(_uses_a_module_constant)
+    assert visible_entry("test_no_such_cell") is None
