@@ -581,32 +581,40 @@ def network_accuracy(params, X, y):
     return float(np.mean(np.argmax(scores, axis=1) == y))
 
 
-def _trained_accuracy(reference, outputs):
-    """-> (accuracy, None) or (None, message) for the parameters train returned."""
-    missing = [name for name in NET if name not in outputs]
-    if missing:
-        return None, f"train returned no {', '.join(missing)}"
-    W1, b1, W2, b2 = (outputs[name] for name in NET)
-    d = reference["X_test"].shape[1]
-    if (W1.ndim != 2 or W1.shape[0] != d or b1.shape != W1.shape[1:] or W2.ndim != 2
-            or W2.shape[0] != W1.shape[1] or W2.shape[1] != 10 or b2.shape != (10,)):
-        return None, (f"train returned W1 {W1.shape}, b1 {b1.shape}, W2 {W2.shape}, b2 {b2.shape}; "
-                      f"expected W1 ({d}, H), b1 (H,), W2 (H, 10), b2 (10,)")
-    if not all(np.all(np.isfinite(outputs[name])) for name in NET):
-        return None, "the trained parameters contain NaN or infinity (did the training diverge?)"
-    return network_accuracy(dict(zip(NET, (W1, b1, W2, b2))), reference["X_test"], reference["y_test"]), None
+# The two accuracy checks are shipped to the student's kernel as source (autograder.selfcheck),
+# so each is self-contained: NumPy and Verdict only, its threshold written into it.
+def learns(reference, outputs, case, threshold=0.80):
+    """Verdict: the parameters train returned classify >= threshold of the held-out digits."""
+    X, y = reference["X_test"], reference["y_test"]
+    try:
+        W1, b1, W2, b2 = (outputs[name] for name in ("W1", "b1", "W2", "b2"))
+        scores = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+        if scores.shape != (len(y), 10) or not np.all(np.isfinite(scores)):
+            raise ValueError
+    except (KeyError, ValueError):
+        return Verdict(False, "train must return finite W1 (64, H), b1 (H,), W2 (H, 10) and b2 (10,)")
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == y))
+    if accuracy >= threshold:
+        return Verdict(True)
+    return Verdict(False, f"the trained network classifies {100 * accuracy:.1f}% of the held-out "
+                          f"test images correctly; at least {100 * threshold:.0f}% are needed")
 
 
-def _accuracy_check(threshold):
-    def compare(reference, outputs, case):
-        accuracy, problem = _trained_accuracy(reference, outputs)
-        if problem:
-            return Verdict(False, problem)
-        if accuracy >= threshold:
-            return Verdict(True)
-        return Verdict(False, f"the trained network classifies {100 * accuracy:.1f}% of the held-out "
-                              f"test images correctly; at least {100 * threshold:.0f}% are needed")
-    return compare
+def accurate(reference, outputs, case, threshold=0.93):
+    """Verdict: as `learns`, with the full-marks threshold."""
+    X, y = reference["X_test"], reference["y_test"]
+    try:
+        W1, b1, W2, b2 = (outputs[name] for name in ("W1", "b1", "W2", "b2"))
+        scores = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+        if scores.shape != (len(y), 10) or not np.all(np.isfinite(scores)):
+            raise ValueError
+    except (KeyError, ValueError):
+        return Verdict(False, "train must return finite W1 (64, H), b1 (H,), W2 (H, 10) and b2 (10,)")
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == y))
+    if accuracy >= threshold:
+        return Verdict(True)
+    return Verdict(False, f"the trained network classifies {100 * accuracy:.1f}% of the held-out "
+                          f"test images correctly; at least {100 * threshold:.0f}% are needed")
 
 
 TRAINING = Task(
@@ -618,10 +626,10 @@ TRAINING = Task(
     reference=_training_reference,
     checks=(
         Check(f"it learns: test accuracy of at least {100 * LEARNS_THRESHOLD:.0f}%", ("accuracy",),
-              weight=1, compare=_accuracy_check(LEARNS_THRESHOLD),
+              weight=1, compare=learns,
               hint="check the loss goes down during training; try a smaller learning rate."),
         Check(f"test accuracy of at least {100 * ACCURACY_THRESHOLD:.0f}%", ("accuracy",),
-              weight=2, compare=_accuracy_check(ACCURACY_THRESHOLD),
+              weight=2, compare=accurate,
               hint="train longer or with a wider hidden layer; the suggested settings reach ~97%."),
     ),
     forbidden=NO_SHORTCUTS + ("sklearn",), timeout=60, short_name="train")
