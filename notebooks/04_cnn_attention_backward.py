@@ -291,19 +291,18 @@ def conv2d_backward(dout, cache):
     """Gradients of conv2d_forward. dout: (N, F, Ho, Wo) -> dx (N, C, H, W), dw (F, C, kh, kw), db (F,)."""
     ### BEGIN SOLUTION
     x, w, b, stride, padding = cache
-    N, C, H, W = x.shape
-    F, _, kh, kw = w.shape
+    H, W = x.shape[2:]
+    kh, kw = w.shape[2:]
     Ho, Wo = dout.shape[2:]
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     db = dout.sum(axis=(0, 2, 3))
     dw = np.tensordot(dout, sliding_windows(x_pad, kh, kw, stride), axes=([0, 2, 3], [0, 2, 3]))
-    # dx_pad = pad(dilated dout) correlated with the flipped kernel, summed over filters
-    dilated = np.zeros((N, F, (Ho - 1) * stride + 1, (Wo - 1) * stride + 1))
-    dilated[:, :, ::stride, ::stride] = dout
-    full = np.pad(dilated, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
-    reached = np.tensordot(sliding_windows(full, kh, kw), w[:, :, ::-1, ::-1], axes=([1, 4, 5], [0, 2, 3]))
-    dx_pad = np.zeros_like(x_pad)
-    dx_pad[:, :, :reached.shape[1], :reached.shape[2]] = reached.transpose(0, 3, 1, 2)
+    dx_pad = np.zeros(x_pad.shape)
+    for p in range(kh):
+        for q in range(kw):
+            # output (i, j) read x_pad[i*stride + p, j*stride + q] with weight w[:, :, p, q]
+            dx_pad[:, :, p:p + stride * (Ho - 1) + 1:stride, q:q + stride * (Wo - 1) + 1:stride] += \
+                np.tensordot(dout, w[:, :, p, q], axes=([1], [0])).transpose(0, 3, 1, 2)
     dx = dx_pad[:, :, padding:padding + H, padding:padding + W]
     return dx, dw, db
     ### END SOLUTION
@@ -784,8 +783,8 @@ check("test_attention", attention_forward, attention_backward, hidden=True)
 
 # %% [markdown]
 # Your attention against PyTorch's `scaled_dot_product_attention` (in this demonstration cell),
-# with and without the causal mask, and the causal mask's effect on the gradient: a key that
-# only later queries may see gets no gradient from earlier ones.
+# with and without the causal mask, and the causal mask's effect on the gradient: the output of
+# query 2 sends gradient to keys 0, 1 and 2 only, never to the later keys it was not allowed to see.
 
 # %%
 Q_a, K_a, V_a = rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 3))
@@ -801,15 +800,17 @@ if torch is not None:
         print(f"causal={causal}: output error {np.abs(out_a - out_t.detach().numpy()).max():.1e}, "
               f"dQ, dK, dV errors {', '.join(f'{e:.1e}' for e in errors)}")
 
-only_last = np.zeros_like(dout_a)
-only_last[:, 0] = dout_a[:, 0]          # a gradient on the first query's output only
+from_query_2 = np.zeros_like(dout_a)
+from_query_2[:, 2] = dout_a[:, 2]       # a gradient on the output of query 2 only
 _, cache_a = attention_forward(Q_a, K_a, V_a, causal=True)
-print("causal, gradient from query 0 only: |dK| per key =", np.abs(attention_backward(only_last, cache_a)[1][0]).sum(axis=1).round(3))
+_, dK_2, dV_2 = attention_backward(from_query_2, cache_a)
+print("causal, gradient from query 2 only: |dK| per key", np.abs(dK_2[0]).sum(axis=1).round(3),
+      " |dV| per key", np.abs(dV_2[0]).sum(axis=1).round(3))
 
 # %% [markdown]
 # ## 10. A small CNN from your layers, trained on digits
 #
-# Time to use everything: scikit-learn's bundled digits (1797 images of $8 \times 8$ pixels),
+# Time to use everything: the digits bundled with scikit-learn (1797 images of $8 \times 8$ pixels),
 # a network made of your layers,
 #
 # conv $3\times3$ (1 → 16 channels, padding 1) → ReLU → max-pool $2 \times 2$ → linear (256 → 10) → softmax cross-entropy,
@@ -819,13 +820,16 @@ print("causal, gradient from query 0 only: |dK| per key =", np.abs(attention_bac
 # curve below redraws while the loop runs.
 
 # %%
-from sklearn.datasets import load_digits
+import importlib.util
+import os
 
 from minigrad.viz import LiveTrainingCurve
 
-digits = load_digits()
-images = (digits.images / 16.0)[:, None]           # (1797, 1, 8, 8), values in [0, 1]
-labels = digits.target
+# scikit-learn's bundled file, read directly (importing scikit-learn takes longer than training)
+digits_file = os.path.join(os.path.dirname(importlib.util.find_spec("sklearn").origin), "datasets", "data", "digits.csv.gz")
+digits = np.loadtxt(digits_file, delimiter=",")
+images = (digits[:, :64] / 16.0).reshape(-1, 1, 8, 8)   # (1797, 1, 8, 8), values in [0, 1]
+labels = digits[:, 64].astype(int)
 order = np.random.default_rng(0).permutation(len(labels))
 train, val = order[:1437], order[1437:]
 
@@ -866,7 +870,7 @@ def evaluate(index):
     return cross_entropy(logits, labels[index])[0], float((logits.argmax(axis=1) == labels[index]).mean())
 
 
-EPOCHS, BATCH, LR, MOMENTUM = 15, 32, 0.05, 0.9
+EPOCHS, BATCH, LR, MOMENTUM = 8, 32, 0.05, 0.9
 curve = LiveTrainingCurve(total=EPOCHS, title="your CNN on digits",
                           metrics=["train_loss", "val_loss", "train_acc", "val_acc"])
 display(curve)
