@@ -34,8 +34,9 @@
 # that cell (the *answer cell*). The test cell below each one runs a few visible checks so that
 # you can see whether you are on track and, if not, what is wrong. When grading, more and larger
 # hidden tests are run on inputs drawn at grading time: random shapes (including sizes of 1 and
-# non-square kernels and images), random strides and paddings, random upstream gradients, and one
-# case per exercise far too large for a finite-difference gradient to finish in the time limit.
+# non-square kernels and images), random strides and paddings, random upstream gradients, and, in
+# every backward exercise, one case far too large for a finite-difference gradient to finish in
+# the time limit.
 # Every gradient is compared with PyTorch's and also with a numerical derivative of *your own*
 # forward function, so the feedback can tell "your forward is wrong" from "your backward
 # disagrees with your forward". The grader runs only the read-only setup cells and your answer
@@ -282,9 +283,9 @@ print(f"loops {loops * 1e3:.1f} ms, vectorised {vectorised * 1e3:.2f} ms: {loops
 # ### Exercise 2 (6 points): `conv2d_backward`
 #
 # Given `dout` of shape `(N, F, Ho, Wo)` and the cache of `conv2d_forward`, return
-# `(dx, dw, db)` with the shapes of `x`, `w` and `b`. Vectorise: loops over the kernel offsets
-# are fine, loops over the batch or over output positions are too slow for the large hidden
-# case.
+# `(dx, dw, db)` with the shapes of `x`, `w` and `b`. A loop over the kernel offsets with a
+# vectorised update is the simplest fast version (a loop over output positions is fine too);
+# what the time limit of the large hidden case rules out is a numerical gradient.
 
 # %% nbgrader={"grade_id": "conv2d_backward", "solution": true}
 def conv2d_backward(dout, cache):

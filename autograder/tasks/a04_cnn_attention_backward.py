@@ -411,7 +411,7 @@ def _residual_cases(rng, hidden):
         return [_residual_case(rng, 1, 1, 1, 5, 6, 3, 3),   # the lecture's single-channel block
                 _residual_case(rng, 2, 3, 2, 4, 5, 3, 1)]
     cases = [_residual_case(rng, 1, 1, 1, 1, 4, 3, 1), _residual_case(rng, 2, 2, 3, 6, 1, 1, 3),
-             _residual_case(rng, 3, 4, 4, 20, 24, 3, 3)]   # too large for finite differences
+             _residual_case(rng, 4, 8, 8, 24, 24, 3, 3)]   # too large for finite differences
     for _ in range(3):
         k1, k2 = (int(k) for k in rng.choice([1, 3, 5], size=2))
         N, C, Cm = (int(v) for v in rng.integers(1, 4, size=3))
