@@ -1,7 +1,8 @@
 # Sample student "mallory": no real answers, only attempts to fool the grader. Every forward
 # returns zeros (or an object that claims to equal anything), every backward zeros, and each cell
 # adds a trick: patched comparisons, always-equal objects, IPython hooks, reaching for torch,
-# minigrad, scipy, sympy or jax, reading the instructor's notebook, and forging the grader's
+# minigrad, scipy, sympy or jax, finite differences where a derivation is asked, reading the
+# instructor's notebook, and forging the grader's
 # numerical check so that a zero gradient looks consistent with a zero forward. None of it may
 # score more than plain zeros under `python -m autograder grade`.
 
@@ -130,8 +131,22 @@ def softmax_jacobian(s):
         return np.zeros((len(s), len(s)))
 
 
-def lecture_attention_backward(x, y, ds):
-    return np.zeros_like(x), np.zeros_like(y)
+def lecture_attention_backward(x, y, ds, h=1e-5):
+    # finite differences of the (known) forward instead of the derivation that is asked for
+    def loss(x_, y_):
+        z = np.outer(x_, y_)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return float(np.sum(ds * e / e.sum(axis=1, keepdims=True)))
+    grads = []
+    for k, v in enumerate((x, y)):
+        g = np.zeros_like(v)
+        for i in range(len(v)):
+            up, down = v.copy(), v.copy()
+            up[i] += h / 2
+            down[i] -= h / 2
+            g[i] = (loss(up, y) - loss(down, y)) / h if k == 0 else (loss(x, up) - loss(x, down)) / h
+        grads.append(g)
+    return tuple(grads)
 
 # %% nbgrader={"grade_id": "attention"}
 def attention_forward(Q, K, V, causal=False):
