@@ -1,0 +1,338 @@
+"""Assignment 04 end to end: samples, baselines, exploits and the no-shortcut case in one batch.
+
+One graded batch (``graded_once``) holds the bundled samples, a submission of zeros, a
+finite-difference conv backward and a torch one. Then: the cases' shapes and values, the
+notebook's own self-check on right and wrong functions, and the source notebook run top to
+bottom.
+"""
+import os
+import textwrap
+import time
+
+import jupytext
+import numpy as np
+import pytest
+
+from autograder import samples
+from autograder.selfcheck import check
+from autograder.tasks import get_assignment
+
+from autograder_course import course_template, graded_once  # noqa: F401
+
+ASSIGNMENT = "04_cnn_attention_backward"
+SPEC = get_assignment(ASSIGNMENT)
+TASKS = [t.grade_id for t in SPEC.tasks]
+NOTEBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks",
+                        f"{ASSIGNMENT}.py")
+
+# Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
+SAMPLES = {
+    "ada_reference": ([3, 6, 2, 4, 2, 4, 3, 6], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([3, 3, 1, 1, 2, 1, 3, 2],
+             {"kernel_not_flipped", "half_at_kink", "every_entry", "scale_missing_in_backward"}),
+    "dana": ([0, 1, 1, 1, 1, 0, 0, 2],
+             {"flipped_in_forward", "passes_at_zero", "every_maximum", "not_divided_by_window",
+              "jacobian_diagonal_only", "softmax_jacobian_diagonal_only"}),
+    "emil": ([3, 3, 2, 1, 1, 4, 3, 1],
+             {"padding_not_cropped", "argmax_wrong_axes", "overwrite_not_accumulate", "dq_dk_swapped",
+              "dv_transposed"}),
+    "fay": ([3, 1, 2, 1, 1, 2, 3, 1],
+            {"stride_ignored_in_backward", "half_at_ties", "divided_by_k", "skip_path_missing",
+             "causal_mask_missing_in_backward"}),
+    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
+}
+
+ZEROS = {
+    "conv2d_forward": """
+        def conv2d_forward(x, w, b, stride=1, padding=0):
+            Ho = conv_output_size(x.shape[2], w.shape[2], stride, padding)
+            Wo = conv_output_size(x.shape[3], w.shape[3], stride, padding)
+            return np.zeros((x.shape[0], w.shape[0], Ho, Wo)), (x, w, b)
+    """,
+    "conv2d_backward": """
+        def conv2d_backward(dout, cache):
+            return tuple(np.zeros_like(a) for a in cache)
+    """,
+    "relu": """
+        def relu_forward(x):
+            return np.zeros_like(x), x
+
+        def relu_backward(dout, cache):
+            return np.zeros_like(cache)
+    """,
+    "max_pool2d": """
+        def max_pool2d_forward(x, kernel_size, stride):
+            Ho, Wo = conv_output_size(x.shape[2], kernel_size, stride), conv_output_size(x.shape[3], kernel_size, stride)
+            return np.zeros(x.shape[:2] + (Ho, Wo)), x
+
+        def max_pool2d_backward(dout, cache):
+            return np.zeros_like(cache)
+    """,
+    "avg_pool2d": """
+        def avg_pool2d_forward(x, kernel_size, stride):
+            Ho, Wo = conv_output_size(x.shape[2], kernel_size, stride), conv_output_size(x.shape[3], kernel_size, stride)
+            return np.zeros(x.shape[:2] + (Ho, Wo)), x
+
+        def avg_pool2d_backward(dout, cache):
+            return np.zeros_like(cache)
+    """,
+    "residual_block": """
+        def residual_forward(x, w1, w2):
+            return np.zeros_like(x), (x, w1, w2)
+
+        def residual_backward(dz, cache):
+            return tuple(np.zeros_like(a) for a in cache)
+    """,
+    "softmax_jacobian": """
+        def softmax_jacobian(s):
+            return np.zeros((len(s), len(s)))
+
+        def lecture_attention_backward(x, y, ds):
+            return np.zeros_like(x), np.zeros_like(y)
+    """,
+    "attention": """
+        def attention_forward(Q, K, V, causal=False):
+            return np.zeros(Q.shape[:2] + V.shape[2:]), (Q, K, V)
+
+        def attention_backward(dout, cache):
+            return tuple(np.zeros_like(a) for a in cache)
+    """,
+}
+
+# conv2d_backward by central differences of the student's own (correct) forward: right to about
+# 1e-10, but 2 forward passes per input, and the large hidden case has ~41k inputs.
+FINITE_DIFFERENCES = """
+    def conv2d_backward(dout, cache, h=1e-5):
+        x, w, b, stride, padding = cache[:5]
+        loss = lambda: float(np.sum(dout * conv2d_forward(x, w, b, stride, padding)[0]))
+        grads = []
+        for array in (x, w, b):
+            grad = np.zeros(array.shape)
+            for index in np.ndindex(array.shape):
+                saved = array[index]
+                array[index] = saved + h / 2
+                plus = loss()
+                array[index] = saved - h / 2
+                minus = loss()
+                array[index] = saved
+                grad[index] = (plus - minus) / h
+            grads.append(grad)
+        return tuple(grads)
+"""
+
+TORCH = """
+    def conv2d_backward(dout, cache):
+        import torch
+        x, w, b, stride, padding = (torch.tensor(v, requires_grad=True) if isinstance(v, np.ndarray) else v
+                                    for v in cache)
+        torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding).backward(torch.tensor(dout))
+        return x.grad.numpy(), w.grad.numpy(), b.grad.numpy()
+"""
+
+
+def hand_in(course, source, release):
+    for student in samples.sample_students(ASSIGNMENT):
+        samples.submit(course, ASSIGNMENT, student, samples.sample_notebook(ASSIGNMENT, student, source, release))
+    reference = samples.reference_answers(source)
+    extra = {"zeros": {k: textwrap.dedent(v) for k, v in ZEROS.items()},
+             "x_finite_differences": {**reference, "conv2d_backward": textwrap.dedent(FINITE_DIFFERENCES)},
+             "x_torch": {**reference, "conv2d_backward": textwrap.dedent(TORCH)}}
+    for student, answers in extra.items():
+        samples.submit(course, ASSIGNMENT, student, samples.student_notebook(release, answers))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, course_template):  # noqa: F811
+    _, errors, results = graded_once(tmp_path_factory, course_template, ASSIGNMENT, hand_in)
+    assert errors == {}
+    return results
+
+
+def scores(result):
+    return [result.task(t).score for t in TASKS]
+
+
+def test_the_spec_has_enough_tasks_and_points():
+    assert len(SPEC.tasks) >= 7 and 25 <= sum(t.points for t in SPEC.tasks) <= 30
+    assert all(t.short_name for t in SPEC.tasks)
+
+
+@pytest.mark.parametrize("student", sorted(SAMPLES))
+def test_samples_get_expected_scores_and_named_mistakes(graded, student):
+    expected_scores, expected_mistakes = SAMPLES[student]
+    result = graded[student]
+    assert scores(result) == expected_scores, [(t.grade_id, t.score, t.error) for t in result.tasks]
+    found = {code for t in result.tasks for code in t.mistake_codes}
+    assert expected_mistakes <= found, found
+
+
+def test_zeros_score_nothing_and_mallory_gains_nothing_over_them(graded):
+    # Zero forwards with zero gradients are "consistent with their own forward": the probe must
+    # not turn that into points (see PROBE_GRANTS in the spec).
+    assert scores(graded["zeros"]) == [0] * len(TASKS)
+    assert all(m <= z for m, z in zip(scores(graded["mallory"]), scores(graded["zeros"])))
+
+
+def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_reference_passes(graded):
+    result = graded["x_finite_differences"]
+    conv = result.task("test_conv2d_backward")
+    assert conv.score == 0 and "time limit" in conv.error, conv.error
+    residual = result.task("test_residual_block")  # built on conv2d_backward: out of time too
+    assert residual.score == 0 and "time limit" in residual.error, residual.error
+    for task in result.tasks:  # everything else is the reference and keeps its points
+        if task.grade_id not in ("test_conv2d_backward", "test_residual_block"):
+            assert task.score == task.points, task.grade_id
+    assert graded["ada_reference"].task("test_conv2d_backward").score == 6
+    # the measurement behind it, printed, not asserted (wall time is noisy on a shared machine)
+    ns = solution_namespace()
+    task = next(t for t in SPEC.tasks if t.grade_id == "test_conv2d_backward")
+    cases = task.make_cases(np.random.default_rng(0), False) + task.make_cases(np.random.default_rng(1), True)
+    started = time.perf_counter()
+    for case in cases:
+        a = case.arrays
+        _, cache = ns["conv2d_forward"](a["x"], a["w"], a["b"], case.params["stride"], case.params["padding"])
+        ns["conv2d_backward"](a["dout"], cache)
+    seconds = time.perf_counter() - started
+    big = max(cases, key=lambda c: c.arrays["x"].size)
+    a = big.arrays
+    started = time.perf_counter()
+    ns["conv2d_forward"](a["x"], a["w"], a["b"], big.params["stride"], big.params["padding"])
+    forward = time.perf_counter() - started
+    n = a["x"].size + a["w"].size + a["b"].size
+    print(f"\nconv backward: reference {seconds:.3f} s for all {len(cases)} cases, limit {task.timeout:g} s; "
+          f"finite differences on the large case: {2 * n} forward passes of {forward * 1e3:.1f} ms, "
+          f"about {2 * n * forward:.0f} s")
+
+
+def test_torch_is_out_of_reach_of_graded_code(graded):
+    conv = graded["x_torch"].task("test_conv2d_backward")
+    assert conv.score == 0
+    assert "torch may not be used" in " ".join([conv.error] + [c.message for c in conv.checks])
+
+
+# ---- the cases -----------------------------------------------------------------------------------
+def hidden_cases(grade_id, seed):
+    task = next(t for t in SPEC.tasks if t.grade_id == grade_id)
+    return task.make_cases(np.random.default_rng(seed), True)
+
+
+@pytest.mark.parametrize("grade_id", [t.grade_id for t in SPEC.tasks])
+def test_hidden_cases_are_random_with_size_one_non_square_and_random_upstream_gradients(grade_id):
+    first, second = hidden_cases(grade_id, 1), hidden_cases(grade_id, 2)
+    arrays = [a for c in first for a in c.arrays.values() if a.ndim >= 1]
+    assert any(1 in a.shape for a in arrays)                                   # size-1 dimensions
+    assert any(a.ndim >= 2 and a.shape[-1] != a.shape[-2] for a in arrays)    # non-square
+    differs = [not all(np.array_equal(x, y) for x, y in zip(c.arrays.values(), d.arrays.values()))
+               for c, d in zip(first, second)]
+    assert any(differs)
+    for case in first:
+        assert all(a.dtype == np.float64 for a in case.arrays.values())
+        dout = case.arrays.get("dout")
+        if dout is not None and dout.size > 1:
+            assert np.std(dout) > 0.1 and not np.allclose(dout, 1.0)         # random, never all ones
+
+
+def test_conv_cases_cover_kernels_strides_paddings_and_remainders():
+    shapes = set()
+    for seed in range(5):
+        for case in hidden_cases("test_conv2d_backward", seed):
+            x, w, s, p = case.arrays["x"], case.arrays["w"], case.params["stride"], case.params["padding"]
+            assert 1 <= w.shape[2] <= 5 and 1 <= w.shape[3] <= 5 and 1 <= s <= 3 and 0 <= p <= 2
+            shapes.add((w.shape[2] != w.shape[3], (x.shape[2] + 2 * p - w.shape[2]) % s != 0, s, p))
+    assert {True, False} <= {k for k, *_ in shapes}
+    assert any(rem for _, rem, _, _ in shapes) and {1, 2, 3} <= {s for *_, s, _ in shapes}
+    assert {0, 1, 2} <= {p for *_, p in shapes}
+
+
+def test_probed_max_pool_inputs_are_tie_free_and_windows_overlap_somewhere():
+    overlapping, with_ties = False, False
+    for case in hidden_cases("test_max_pool2d", 3):
+        x, k, s = case.arrays["x"], case.params["kernel_size"], case.params["stride"]
+        overlapping |= s < k
+        if "probe_eps" not in case.arrays:
+            with_ties = True
+            continue
+        values = np.sort(x.ravel())
+        assert np.min(np.diff(values)) > 10 * float(case.arrays["probe_eps"])
+    assert overlapping and with_ties
+
+
+def test_residual_pre_activations_stay_away_from_the_kink():
+    from autograder.tasks import ref_cnn_attention as ref
+
+    for case in hidden_cases("test_residual_block", 4):
+        x, w1 = case.arrays["x"], case.arrays["w1"]
+        assert np.min(np.abs(ref.conv_out(x, w1, np.zeros(w1.shape[0]), 1, w1.shape[2] // 2))) > 1e-3
+
+
+# ---- the notebook's own check, in the student's kernel -------------------------------------------
+def solution_namespace(replace=None):
+    """The locked cells and the source notebook's answers (with `replace` {grade_id: code}) run."""
+    nb = jupytext.read(NOTEBOOK)
+    ns = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("solution") or (meta.get("locked") and not meta.get("grade"))):
+            exec((replace or {}).get(meta["grade_id"], cell.source), ns)
+    return ns
+
+
+def sample_answers(student):
+    text = jupytext.read(os.path.join(samples.SAMPLES_DIR, ASSIGNMENT, f"{student}.py"))
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in text.cells if c.metadata.get("nbgrader")}
+
+
+def test_the_visible_self_check_passes_on_the_reference(capsys):
+    ns = solution_namespace()
+    for task in SPEC.tasks:
+        check(task.grade_id, *(ns[name] for name in task.functions))
+    assert capsys.readouterr().out.count("visible tests pass") == len(SPEC.tasks)
+
+
+PADDING_MISPLACED = """
+def conv2d_backward(dout, cache):
+    x, w, b, stride, padding = cache
+    H, W = x.shape[2:]
+    kh, kw = w.shape[2:]
+    Ho, Wo = dout.shape[2:]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dw = np.tensordot(dout, sliding_windows(x_pad, kh, kw, stride), axes=([0, 2, 3], [0, 2, 3]))
+    dx_pad = np.zeros(x_pad.shape)
+    for p in range(kh):
+        for q in range(kw):
+            dx_pad[:, :, p:p + stride * (Ho - 1) + 1:stride, q:q + stride * (Wo - 1) + 1:stride] += \\
+                np.tensordot(dout, w[:, :, p, q], axes=([1], [0])).transpose(0, 3, 1, 2)
+    return dx_pad[:, :, :H, :W], dw, dout.sum(axis=(0, 2, 3))
+"""
+
+
+@pytest.mark.parametrize("grade_id, replace, code", [
+    ("test_conv2d_backward", {"conv2d_backward": PADDING_MISPLACED}, "padding_misplaced"),
+    ("test_max_pool2d", {"max_pool2d": sample_answers("chen")["max_pool2d"]}, "every_entry"),
+    ("test_avg_pool2d", {"avg_pool2d": sample_answers("dana")["avg_pool2d"]}, "not_divided_by_window"),
+    ("test_attention", {"attention": sample_answers("emil")["attention"]}, "dq_dk_swapped"),
+], ids=["padding_misplaced", "every_entry", "not_divided", "dq_dk_swapped"])
+def test_the_visible_self_check_fails_on_a_wrong_answer_and_names_the_mistake(grade_id, replace, code):
+    ns = solution_namespace(replace)
+    task = next(t for t in SPEC.tasks if t.grade_id == grade_id)
+    with pytest.raises(AssertionError) as failure:
+        check(grade_id, *(ns[name] for name in task.functions))
+    assert code in str(failure.value)
+    assert "a numerical derivative of your own forward" in str(failure.value)
+
+
+# ---- the source notebook, top to bottom -----------------------------------------------------------
+def test_the_source_notebook_runs_top_to_bottom():
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(NOTEBOOK)
+    started = time.perf_counter()
+    NotebookClient(nb, timeout=240, kernel_name="python3",
+                   resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}}).execute()
+    print(f"\n{ASSIGNMENT}: Run-All of the source notebook took {time.perf_counter() - started:.1f} s")
+    texts = [out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    accuracy = [t for t in texts if "validation accuracy of your CNN" in t]
+    assert accuracy, "the CNN section printed no accuracy"
+    print(accuracy[0].strip())
+    assert float(accuracy[0].split(":")[1].split()[0]) > 0.9
