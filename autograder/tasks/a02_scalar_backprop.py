@@ -351,8 +351,8 @@ def _backward_cases(rng, hidden):
              for k in ("doubling", "fork", "square")]
     for n_leaves, n_ops, twice in ((1, 6, True), (3, 15, False), (4, 40, True), (6, 120, False), (2, 300, True)):
         cases.append(_graph_case(rng, *graphs.random_graph(rng, n_leaves, n_ops), twice=twice))
-    # no shortcut: a finite-difference "backward" needs 2 forward passes of ~2,500 nodes per leaf
-    cases.append(_graph_case(rng, *graphs.random_graph(rng, 1000, 2500, recent=40)))
+    # no shortcut: a finite-difference "backward" needs 2 forward passes of 3,000 ops per leaf
+    cases.append(_graph_case(rng, *graphs.random_graph(rng, 2000, 3000, recent=40)))
     cases.append(_graph_case(rng, *graphs.chain_graph(rng, 3334), twice=True))  # 10,003 nodes deep
     return cases
 
@@ -388,8 +388,9 @@ VALUE_BACKWARD = Task(
     variants=_backward_variants, diagnosis_context=_graph_branches,
     checks=(Check("the output's data", ("out",), weight=1, rtol=1e-10),
             Check("a valid topological order (any one: each node after its inputs)", ("order_ok",), weight=1,
-                  exact=True, hint="depth-first search with an explicit stack: a node goes into the list "
-                                   "after all of its inputs, each node exactly once."),
+                  rtol=0.1, hint="order_ok has one entry per node: 1 when the node is in your list exactly "
+                                 "once and after all of its inputs. Use a depth-first search with an explicit "
+                                 "stack: a node goes into the list after all of its inputs."),
             Check("the leaves' grads after out.backward()", ("grad_leaves",), weight=3, rtol=1e-10,
                   probe=True, forward=("out",),
                   hint="sort once, set out.grad = 1, then call _backward on each node in reverse order."),
@@ -397,7 +398,7 @@ VALUE_BACKWARD = Task(
                   ("grad2_leaves",), weight=1, rtol=1e-10,
                   hint="at the start of backward() reset the grad of every node that has inputs; leave the "
                        "leaves' grads alone so they accumulate.")),
-    forbidden=NO_SHORTCUTS, timeout=20, short_name="backward")
+    forbidden=NO_SHORTCUTS, timeout=30, short_name="backward")
 
 
 # ---- 6. and 7. an MLP of Values -------------------------------------------------------------------
@@ -448,7 +449,7 @@ def _mlp_grad(case, **kw):
     theta = torch.tensor(case.arrays["theta"], dtype=torch.float64, requires_grad=True)
     loss = _torch_mlp(case, theta, **kw)
     (grad,) = torch.autograd.grad(loss, theta)
-    return float(loss), grad.numpy().copy()
+    return float(loss.detach()), grad.numpy().copy()
 
 
 def _mlp_reference(case):
@@ -485,7 +486,7 @@ def _steps(case, zero_grad=True, sign=-1.0):
         loss = _torch_mlp(case, t)
         (grad,) = torch.autograd.grad(loss, t)
         accumulated = grad if zero_grad else accumulated + grad
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         theta = theta + sign * lr * accumulated
     return {"losses": np.array(losses), "theta_after": theta.numpy().copy()}
 
