@@ -730,12 +730,17 @@ check("test_train_step", MLP, squared_loss, train_step, hidden=True)
 # ## 8. Training on two moons
 #
 # Now your engine trains a classifier: two interleaved half-moons from scikit-learn, labels $\pm 1$,
-# a network `MLP(2, [8, 8, 1])` of your `Value`s, squared loss, plain gradient descent on the whole
+# a network `MLP(2, [8, 1])` of your `Value`s (one hidden layer of 8 tanh neurons), squared loss, plain gradient descent on the whole
 # (small) data set. The curve updates while it trains; then we colour the plane by the sign of the
 # network's output to see the decision boundary it learned. Every step builds and walks a graph of
-# several thousand `Value`s in pure Python, so we keep the data set small.
+# a few thousand `Value`s in pure Python, so we keep the data set and the network small (a
+# bigger one, e.g. `MLP(2, [16, 16, 1])` on 100 points, draws a cleaner boundary but takes minutes). One trick makes it several times faster: every `_backward` closure refers to
+# its own output, a reference cycle, and Python's cyclic garbage collector keeps rescanning all
+# the `Value`s alive while a graph is built; we pause it during training (`gc.disable()`) and
+# turn it back on afterwards, when it frees the old graphs in one go.
 
 # %%
+import gc
 import time
 
 import matplotlib.pyplot as plt
@@ -744,29 +749,31 @@ from sklearn.datasets import make_moons
 
 from minigrad.viz import LiveTrainingCurve
 
-random.seed(0)
-X_moons, labels = make_moons(n_samples=40, noise=0.1, random_state=0)
+random.seed(1)
+X_moons, labels = make_moons(n_samples=30, noise=0.1, random_state=0)
 y_moons = (2.0 * labels - 1.0).tolist()
 X_list = X_moons.tolist()
-model = MLP(2, [8, 8, 1])
-STEPS = 60
+model = MLP(2, [8, 1])
+STEPS = 50
 curve = LiveTrainingCurve(total=STEPS, title="your MLP on make_moons", xlabel="step",
                           metrics=["train_loss", "train_acc"])
 display(curve.widget)
+gc.disable()  # see above
 start = time.perf_counter()
 for step in range(1, STEPS + 1):
-    loss_value = train_step(model, X_list, y_moons, lr=0.2)
-    if step % 5 == 0 or step == STEPS:
+    loss_value = train_step(model, X_list, y_moons, lr=0.5)
+    if step % 10 == 0:
         accuracy = np.mean([(model(x).data > 0) == (t > 0) for x, t in zip(X_list, y_moons)])
         curve.update(step, train_loss=loss_value, train_acc=accuracy)
     else:
         curve.update(step, train_loss=loss_value)
 curve.close()
+gc.enable()
 print(f"{STEPS} steps in {time.perf_counter() - start:.1f} s, final loss {loss_value:.4f}, "
       f"accuracy {accuracy:.0%}")
 
 # %%
-grid = np.linspace(-1.6, 2.6, 30), np.linspace(-1.1, 1.6, 24)
+grid = np.linspace(-1.6, 2.6, 28), np.linspace(-1.1, 1.6, 20)
 xx, yy = np.meshgrid(*grid)
 scores = np.array([model([float(u), float(v)]).data for u, v in zip(xx.ravel(), yy.ravel())]).reshape(xx.shape)
 fig, ax = plt.subplots(figsize=(5.5, 3.6))

@@ -46,6 +46,14 @@ class BadDescription(ValueError):
     """The description itself is malformed (a grader bug, never the student's)."""
 
 
+class OpFailed(TypeError):
+    """The class could not apply an op (e.g. 2.0 + v without __radd__): which op, and why."""
+
+    def __init__(self, op, error):
+        super().__init__(f"{op}: {type(error).__name__}: {error}")
+        self.op, self.error = op, error
+
+
 def check_description(description):
     """Raise BadDescription unless every op is known and names only earlier nodes."""
     n = int(description["n_leaves"])
@@ -83,12 +91,15 @@ def build(description, leaves):
         raise BadDescription(f"expected {description['n_leaves']} leaves, got {len(nodes)}")
     for entry in description["ops"]:
         kind, apply = OPS[entry[0]]
-        if kind == "binary":
-            nodes.append(apply(nodes[entry[1]], nodes[entry[2]]))
-        elif kind == "unary":
-            nodes.append(apply(nodes[entry[1]]))
-        else:
-            nodes.append(apply(nodes[entry[1]], float(entry[2])))
+        try:
+            if kind == "binary":
+                nodes.append(apply(nodes[entry[1]], nodes[entry[2]]))
+            elif kind == "unary":
+                nodes.append(apply(nodes[entry[1]]))
+            else:
+                nodes.append(apply(nodes[entry[1]], float(entry[2])))
+        except (TypeError, AttributeError) as exc:  # an operator or method the class lacks
+            raise OpFailed(entry[0], exc) from exc
     return nodes
 
 

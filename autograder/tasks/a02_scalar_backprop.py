@@ -307,9 +307,18 @@ def _ops_cases(rng, hidden):
     return cases
 
 
-def _graph_reference(case, key="grad_leaves"):
-    values, grads = graphs.torch_reference(case.params["graph"], case.arrays["leaves"])
-    return values, grads
+_REFERENCES = {}  # id(leaves array) -> (that array, torch result): reference and variants share one build
+
+
+def _graph_reference(case):
+    """(values, leaf grads) of the case's graph by torch, built once per case."""
+    leaves = case.arrays["leaves"]
+    cached = _REFERENCES.get(id(leaves))
+    if cached is None or cached[0] is not leaves:
+        if len(_REFERENCES) > 256:
+            _REFERENCES.clear()
+        cached = _REFERENCES[id(leaves)] = (leaves, graphs.torch_reference(case.params["graph"], leaves))
+    return cached[1]
 
 
 def _ops_reference(case):
