@@ -32,10 +32,10 @@ POINTS = [3, 4, 4, 5, 6, 4, 3]
 SAMPLES = {
     "ada_reference": (POINTS, set()),
     "ben_untouched": ([0, 0, 0, 0, 0, 0, 0], set()),
-    "chen": (None, {"overwrite_at_fork", "tanh_from_input"}),
-    "dana": (None, {"sigmoid_one_minus_k", "pow_without_n", "div_sign", "leaves_reset"}),
-    "emil": (None, {"max_tie_split", "one_branch", "interior_not_reset"}),
-    "fay": (None, {"mul_not_swapped", "pow_n_x_n", "forward_order"}),
+    "chen": ([3, 1, 4, 2, 2, 1, 0], {"overwrite_at_fork", "tanh_from_input"}),
+    "dana": ([1, 4, 1, 2, 2, 1, 0], {"sigmoid_one_minus_k", "pow_without_n", "div_sign", "leaves_reset"}),
+    "emil": ([1, 1, 4, 0, 0, 3, 0], {"max_tie_split", "one_branch", "interior_not_reset"}),
+    "fay": ([1, 4, 4, 2, 2, 1, 0], {"mul_not_swapped", "pow_n_x_n", "forward_order"}),
     "mallory": ([0, 0, 0, 0, 0, 0, 0], set()),
 }
 
@@ -119,10 +119,19 @@ def test_samples_get_expected_scores_and_named_mistakes(graded, student):
     expected_scores, expected_mistakes = SAMPLES[student]
     result = graded[student]
     found = {code for t in result.tasks for code in t.mistake_codes}
-    print(student, scores(result), sorted(found))
-    if expected_scores is not None:
-        assert scores(result) == expected_scores
+    assert scores(result) == expected_scores
     assert expected_mistakes <= found, found
+
+
+def _text(result, grade_id):
+    task = result.task(grade_id)
+    return task.error + " ".join(c.message for c in task.checks)
+
+
+def test_feedback_explains_a_missing_radd_and_a_recursive_sort(graded):
+    assert "define __radd__" in _text(graded["emil"], "test_value_ops")
+    assert "RecursionError" in _text(graded["emil"], "test_value_backward")
+    assert "explicit stack" in _text(graded["emil"], "test_value_backward")
 
 
 def test_mallory_gains_nothing_over_the_untouched_notebook(graded):
