@@ -183,9 +183,9 @@ def _value_backward(fns, arrays, params):
             out.backward()
             outputs["grad2_leaves"] = eg.grads(leaves)
     except RecursionError:
-        raise BadReturn(f"RecursionError on a graph {eg.n_nodes(params['graph'])} nodes deep: a recursive "
-                        f"topological sort (or backward) hits Python's recursion limit; use a loop "
-                        f"with an explicit stack") from None
+        raise BadReturn(f"RecursionError on a graph of {eg.n_nodes(params['graph'])} nodes (a long chain): a "
+                        f"recursive topological sort (or backward) hits Python's recursion limit of about "
+                        f"1,000 nested calls; use a loop with an explicit stack") from None
     outputs.update(probe(_forward_output(value_class, params), {"leaves": arrays["leaves"]}, arrays))
     return outputs, {"grad_leaves": returned_dtype(leaves[0].grad)}
 

@@ -471,6 +471,9 @@ def _mlp_variants(case):
     if case.params["nouts"][:-1]:
         found["no_hidden_tanh"] = ("the hidden layers are linear: apply tanh to every layer's outputs "
                                    "except the last", {"grad_theta": _mlp_grad(case, hidden_tanh=False)[1]})
+    found["pow_without_n"] = ("every gradient is half the expected one: squared_loss squares with ** 2, so "
+                              "check the factor n of the power rule in your __pow__",
+                              {"grad_theta": 0.5 * _mlp_grad(case)[1]})
     found["output_tanh"] = ("the last layer also applies tanh: the output neuron is linear (nonlin=False)",
                             {"grad_theta": _mlp_grad(case, output_tanh=True)[1]})
     return found
