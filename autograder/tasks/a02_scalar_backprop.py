@@ -4,7 +4,7 @@ Every gradient has two references: float64 torch autograd on the same computatio
 ``expression_graphs_torch`` for graphs), and the contract's numerical check of the student's
 backward against their own forward (``add_probe``). Plain-number exercises use rtol 1e-12 and
 inputs at ties, which central differences cannot reach; the Value engine is graded on graphs
-drawn at grade time, among them a 10,000-node-deep chain and a graph of 1,000 leaves that a
+drawn at grade time, among them a 10,000-node-deep chain and a graph of 2,000 leaves that a
 finite-difference "backward" cannot get through within the time limit.
 """
 import math
