@@ -89,11 +89,12 @@ def value_graph(root, show_order=False, max_nodes=200):
     kept = {id(v) for v in order}
     backward_step = backward_steps(root, parents, order, lambda v: v._prev) if show_order else {}
     for v in order:
-        lines = ([v.label] if v.label else []) + [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
+        label = getattr(v, "label", "")
+        lines = ([label] if label else []) + [f"data {_fmt(v.data)}", f"grad {_fmt(v.grad)}"]
         graph.add(Node(f"v{id(v)}", "data", lines))
         if v._prev:
             op_id = f"op{id(v)}"
-            op = v._op or "op"
+            op = getattr(v, "_op", "") or "op"
             graph.add(Node(op_id, "op", [f"#{backward_step[id(v)]} {op}" if show_order else op]))
             graph.edges.append((op_id, f"v{id(v)}"))
             for parent in v._prev:
@@ -154,7 +155,15 @@ def build_graph(root, names=None, show_order=False, max_nodes=200):
         return value_graph(root, show_order, max_nodes)
     if isinstance(root, Tensor):
         return tensor_graph(root, names, show_order, max_nodes)
-    raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, got {type(root).__name__}.")
+    if is_value_like(root):
+        return value_graph(root, show_order, max_nodes)
+    raise TypeError(f"draw_graph: expected a minigrad Value or Tensor, or an object with the Value "
+                    f"attributes data, grad and _prev; got {type(root).__name__}.")
+
+
+def is_value_like(obj):
+    """Duck typing for scalar engines written elsewhere (a student's Value): data, grad, _prev."""
+    return all(hasattr(obj, name) for name in ("data", "grad", "_prev"))
 
 
 # ---- rendering -----------------------------------------------------------------------------------
@@ -323,7 +332,8 @@ class GraphDrawing:
 
 
 def draw_graph(root, names=None, show_order=False, backend="auto", max_nodes=200):
-    """Draw the graph that produced root (a Value or a Tensor); returns a GraphDrawing.
+    """Draw the graph that produced root (a Value, a Tensor, or any object with the Value attributes
+    data, grad and _prev, e.g. a Value class of your own); returns a GraphDrawing.
 
     names: {name: tensor} labels for Tensor leaves (e.g. dict(model.named_parameters()));
     show_order: number the ops in the order backward() visits them; max_nodes: keep only the

@@ -1,0 +1,362 @@
+"""Assignment 02 end to end: samples, baselines, mallory and a finite-difference engine in one batch.
+
+Plus: the expression-graph builder and its torch twin on their own, the lecture's numbers, the
+hidden cases' variety, the visible self-check in the student's kernel, and one Run-All of the
+source notebook.
+"""
+import math
+import os
+import time
+
+import jupytext
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import samples
+from autograder.sandbox import calls
+from autograder.sandbox import expression_graphs as eg
+from autograder.selfcheck import check
+from autograder.tasks import get_assignment
+from autograder.tasks import expression_graphs_torch as twin
+
+from autograder_course import course_template, graded_once  # noqa: F401
+
+ASSIGNMENT = "02_scalar_backprop"
+NOTEBOOK = os.path.join(os.path.dirname(__file__), "..", "notebooks", f"{ASSIGNMENT}.py")
+TASKS = ["test_local_gradients", "test_staged_backprop", "test_scalar_net", "test_value_ops",
+         "test_value_backward", "test_mlp_gradients", "test_train_step"]
+POINTS = [3, 4, 4, 5, 6, 4, 3]
+
+# Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
+SAMPLES = {
+    "ada_reference": (POINTS, set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([3, 1, 4, 2, 2, 1, 0], {"overwrite_at_fork", "tanh_from_input"}),
+    "dana": ([1, 4, 1, 2, 2, 1, 0], {"sigmoid_one_minus_k", "pow_without_n", "div_sign", "leaves_reset"}),
+    "emil": ([1, 1, 4, 0, 0, 3, 0], {"max_tie_split", "one_branch", "interior_not_reset"}),
+    "fay": ([1, 4, 4, 2, 2, 1, 0], {"mul_not_swapped", "pow_n_x_n", "forward_order"}),
+    "mallory": ([0, 0, 0, 0, 0, 0, 0], set()),
+}
+
+# A Value engine whose backward() is a finite-difference estimate: every leaf is nudged and the
+# whole graph recomputed, 2 forward passes per leaf. Right to ~1e-9 on small graphs, hopeless on
+# the hidden graph of 2,000 leaves and the 10,000-deep chain.
+FD_BACKWARD = '''
+def topological_order(root):
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node._prev)
+    return order
+
+
+def _recompute(node):
+    a = node._prev[0].data
+    if node._op == "+":
+        return a + node._prev[1].data
+    if node._op == "*":
+        return a * node._prev[1].data
+    if node._op.startswith("**"):
+        return a ** float(node._op[2:])
+    return {"exp": math.exp, "tanh": math.tanh, "relu": lambda v: max(v, 0.0),
+            "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v))}[node._op](a)
+
+
+def backward(self):
+    order = topological_order(self)
+    inner = [n for n in order if n._prev]
+
+    def output():
+        for n in inner:
+            n.data = _recompute(n)
+        return self.data
+
+    h = 1e-6
+    for leaf in [n for n in order if not n._prev]:
+        saved = leaf.data
+        leaf.data = saved + h / 2
+        up = output()
+        leaf.data = saved - h / 2
+        down = output()
+        leaf.data = saved
+        leaf.grad += (up - down) / h
+    output()
+
+
+Value.backward = backward
+'''
+
+
+def _hand_in(course, source, release):
+    samples_hand_in = [(s, samples.sample_notebook(ASSIGNMENT, s, source, release))
+                       for s in samples.sample_students(ASSIGNMENT)]
+    for student, nb in samples_hand_in:
+        samples.submit(course, ASSIGNMENT, student, nb)
+    answers = samples.reference_answers(source)
+    samples.submit(course, ASSIGNMENT, "fd_engine",
+                   samples.student_notebook(release, {**answers, "value_backward": FD_BACKWARD}))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, course_template):  # noqa: F811
+    _, errors, results = graded_once(tmp_path_factory, course_template, ASSIGNMENT, _hand_in)
+    assert errors == {}
+    return results
+
+
+def scores(result):
+    return [result.task(t).score for t in TASKS]
+
+
+@pytest.mark.parametrize("student", sorted(SAMPLES))
+def test_samples_get_expected_scores_and_named_mistakes(graded, student):
+    expected_scores, expected_mistakes = SAMPLES[student]
+    result = graded[student]
+    found = {code for t in result.tasks for code in t.mistake_codes}
+    assert scores(result) == expected_scores
+    assert expected_mistakes <= found, found
+
+
+def _text(result, grade_id):
+    task = result.task(grade_id)
+    return task.error + " ".join(c.message for c in task.checks)
+
+
+def test_feedback_explains_a_missing_radd_and_a_recursive_sort(graded):
+    assert "define __radd__" in _text(graded["emil"], "test_value_ops")
+    assert "RecursionError" in _text(graded["emil"], "test_value_backward")
+    assert "explicit stack" in _text(graded["emil"], "test_value_backward")
+
+
+def test_mallory_gains_nothing_over_the_untouched_notebook(graded):
+    for task in TASKS:
+        assert graded["mallory"].task(task).score <= graded["ben_untouched"].task(task).score
+
+
+def test_a_finite_difference_backward_runs_out_of_time_where_the_engine_passes(graded):
+    result = graded["fd_engine"].task("test_value_backward")
+    assert result.score == 0
+    text = result.error + " ".join(c.message for c in result.checks)
+    assert "time limit" in text, text
+    assert graded["ada_reference"].task("test_value_backward").score == 6
+    # the same hidden cases, run in this process with the reference engine: seconds vs the limit
+    task = _task("test_value_backward")
+    ns = _reference_namespace()
+    cases = task.make_cases(np.random.default_rng(1), True)
+    start = time.perf_counter()
+    for case in cases:
+        _, _, error = calls.run_case(task.call, (ns["Value"], ns["topological_order"]), case.arrays, case.params)
+        assert error is None
+    print(f"reference engine on the hidden cases: {time.perf_counter() - start:.2f} s "
+          f"(time limit {task.timeout:g} s)")
+
+
+def _task(grade_id):
+    return next(t for t in get_assignment(ASSIGNMENT).tasks if t.grade_id == grade_id)
+
+
+def _reference_namespace(replace=None):
+    """The source notebook's answer cells (and read-only cells), run in a fresh namespace."""
+    nb = jupytext.read(NOTEBOOK)
+    answers = samples.reference_answers(nb)
+    answers.update(replace or {})
+    ns = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            exec(answers[meta["grade_id"]], ns)
+        elif meta.get("locked"):
+            exec(cell.source, ns)
+    return ns
+
+
+# ---- the graph builder and its twin ---------------------------------------------------------
+def test_the_twin_builds_the_lectures_graphs_with_the_lectures_numbers():
+    graphs = __import__("autograder.tasks.a02_scalar_backprop", fromlist=["LECTURE_GRAPHS"]).LECTURE_GRAPHS
+    values, grads = twin.torch_reference(*graphs["circuit"])
+    assert values[-1] == -12 and grads.tolist() == [-4, -4, 3]
+    values, grads = twin.torch_reference(*graphs["neuron"])
+    assert round(values[-1], 4) == 0.7311
+    assert np.allclose(grads, [-0.19661193, -0.39322387, 0.19661193, 0.39322387, -0.58983580])
+    values, grads = twin.torch_reference(*graphs["staged"])
+    assert np.round(grads, 4).tolist() == [2.0596, 1.5922]
+    assert twin.torch_reference(*graphs["doubling"])[1].tolist() == [4.0]
+    assert twin.replay(*graphs["doubling"], "recursive_per_path").tolist() == [8.0]
+
+
+def test_replay_without_a_mistake_matches_torch_on_random_graphs():
+    rng = np.random.default_rng(0)
+    for n_leaves, n_ops in ((1, 5), (3, 40), (6, 200)):
+        description, leaves = twin.random_graph(rng, n_leaves, n_ops)
+        values, grads = twin.torch_reference(description, leaves)
+        assert np.allclose(twin.forward_values(description, leaves), values, rtol=1e-12, atol=0)
+        assert np.allclose(twin.replay(description, leaves), grads, rtol=1e-10, atol=1e-12)
+        assert np.allclose(twin.replay(description, leaves, order="dfs"), grads, rtol=1e-10, atol=1e-12)
+
+
+def test_the_builder_works_with_any_value_like_class_and_checks_orders_by_property():
+    ns = _reference_namespace()
+    description, leaves = twin.random_graph(np.random.default_rng(1), 3, 30)
+    built_leaves, nodes = eg.build_with(ns["Value"], description, leaves)
+    assert np.allclose(eg.datas(nodes), twin.torch_reference(description, leaves)[0], rtol=1e-12)
+    reachable = set(ns["topological_order"](nodes[-1]))
+    creation = [n for n in nodes if n in reachable]
+    dfs = ns["topological_order"](nodes[-1])
+    want = np.array([1.0 if n in reachable else 0.0 for n in nodes])
+    assert eg.order_positions(description, nodes, creation).tolist() == want.tolist()
+    assert eg.order_positions(description, nodes, dfs).tolist() == want.tolist()
+    assert eg.order_positions(description, nodes, creation[::-1]).sum() < want.sum()
+    assert eg.order_positions(description, nodes, creation + creation[:1])[nodes.index(creation[0])] == 0
+    with pytest.raises(eg.BadDescription, match="earlier nodes"):
+        eg.check_description({"n_leaves": 1, "ops": [["add", 0, 1]]})
+
+
+# ---- hidden cases ------------------------------------------------------------------------------
+def _depth(description):
+    n = description["n_leaves"]
+    depth = [1] * n
+    for k in range(len(description["ops"])):
+        depth.append(1 + max(depth[i] for i in eg.operands(description, k)))
+    return depth[-1]
+
+
+def test_hidden_graphs_mix_every_op_forks_repeats_and_sizes():
+    rng = np.random.default_rng(7)
+    for grade_id in ("test_value_ops", "test_value_backward"):
+        cases = _task(grade_id).make_cases(rng, True)
+        used = {entry[0] for c in cases for entry in c.params["graph"]["ops"]}
+        assert used == set(eg.OPS)
+        leaves = [c.params["graph"]["n_leaves"] for c in cases]
+        assert min(leaves) == 1 or grade_id == "test_value_ops"
+        repeated = sum(entry[1] == entry[2] for c in cases for entry in c.params["graph"]["ops"]
+                       if eg.OPS[entry[0]][0] == "binary")
+        assert repeated >= 3
+        uses = [np.bincount([i for k in range(len(c.params["graph"]["ops"]))
+                             for i in eg.operands(c.params["graph"], k)]).max() for c in cases]
+        assert max(uses) >= 3  # forks
+        for c in cases:
+            assert np.all(np.isfinite(twin.torch_reference(c.params["graph"], c.arrays["leaves"])[1]))
+    cases = _task("test_value_backward").make_cases(rng, True)
+    assert max(eg.n_nodes(c.params["graph"]) for c in cases) >= 2000
+    assert max(_depth(c.params["graph"]) for c in cases) >= 10000
+    assert sum(c.params["twice"] for c in cases) >= 3
+
+
+def test_hidden_mlps_have_size_1_and_non_square_layers_and_plain_numbers_hit_ties():
+    sizes = [(c.params["nin"], tuple(c.params["nouts"])) for c in _task("test_mlp_gradients").make_cases(
+        np.random.default_rng(3), True)]
+    assert (1, (1,)) in sizes and any(nin != nouts[0] for nin, nouts in sizes)
+    gates = _task("test_local_gradients").make_cases(np.random.default_rng(3), True)
+    assert {c.params["op"] for c in gates} == set(("add", "mul", "max", "sigmoid", "tanh", "exp", "pow"))
+    assert any(c.params["op"] == "max" and c.arrays["inputs"][0] == c.arrays["inputs"][1] for c in gates)
+    for grade_id in TASKS:
+        task = _task(grade_id)
+        assert set(task.forbidden) >= {"torch", "minigrad", "scipy", "sympy", "jax", "autograd"}
+        assert all(check.rtol <= 1e-10 for check in task.checks if check.name not in
+                   ("a valid topological order (any one: each node after its inputs)",))
+
+
+# ---- the visible self-check in the student's kernel -----------------------------------------------
+def test_the_visible_self_checks_pass_on_the_reference():
+    ns = _reference_namespace()
+    for grade_id, names in [("test_local_gradients", ["local_gradients"]), ("test_staged_backprop", ["staged_example"]),
+                            ("test_scalar_net", ["scalar_net"]), ("test_value_ops", ["Value"]),
+                            ("test_value_backward", ["Value", "topological_order"]),
+                            ("test_mlp_gradients", ["MLP", "squared_loss"]),
+                            ("test_train_step", ["MLP", "squared_loss", "train_step"])]:
+        check(grade_id, *[ns[n] for n in names])
+
+
+RECURSIVE_PER_PATH = '''
+def topological_order(root):
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node._prev)
+    return order
+
+
+def backward(self, top=True):
+    if top:
+        self.grad = 1.0
+    self._backward()
+    for parent in self._prev:
+        backward(parent, top=False)
+
+
+Value.backward = backward
+'''
+
+RECURSIVE_SORT = '''
+def topological_order(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for p in node._prev:
+                visit(p)
+            order.append(node)
+    visit(root)
+    return order
+
+
+def backward(self):
+    order = topological_order(self)
+    for node in order:
+        if node._prev:
+            node.grad = 0.0
+    self.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+
+
+Value.backward = backward
+'''
+
+
+def test_the_visible_self_check_names_a_recursive_per_path_backward():
+    ns = _reference_namespace({"value_backward": RECURSIVE_PER_PATH})
+    with pytest.raises(AssertionError) as failure:
+        check("test_value_backward", ns["Value"], ns["topological_order"])
+    assert "recursive_per_path" in str(failure.value)
+
+
+def test_the_visible_self_check_explains_a_recursion_error_on_a_deep_chain():
+    ns = _reference_namespace({"value_backward": RECURSIVE_SORT})
+    with pytest.raises(AssertionError) as failure:
+        check("test_value_backward", ns["Value"], ns["topological_order"])
+    assert "RecursionError" in str(failure.value) and "explicit stack" in str(failure.value)
+
+
+def test_the_visible_self_check_names_a_missing_radd():
+    ns = _reference_namespace()
+    del ns["Value"].__radd__
+    with pytest.raises(AssertionError) as failure:
+        check("test_value_ops", ns["Value"])
+    assert "define __radd__" in str(failure.value)
+
+
+# ---- the notebook -------------------------------------------------------------------------------
+def test_the_source_notebook_runs_top_to_bottom(tmp_path):
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(NOTEBOOK)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    print(f"Run-All of {ASSIGNMENT}: {time.perf_counter() - start:.1f} s")
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "circuit: -12.0 [-4.0, -4.0, 3.0]" in outputs
+    assert "df/dx = 2.0596, df/dy = 1.5922" in outputs
+    assert "dc/da = 4.0" in outputs
