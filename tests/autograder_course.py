@@ -126,3 +126,18 @@ ZERO_ANSWERS = {
     "network_gradient": ("def mlp_numerical_gradients(params, X, Y, h=1e-5):\n"
                          "    return {k: np.zeros(v.shape) for k, v in params.items()}\n"),
 }
+
+
+def visible_check(grade_id, *functions):
+    """A test cell's visible check as the student's kernel runs it (``coursecheck``), for tests.
+
+    Prints the explanation when it passes; raises AssertionError with the explanation and the
+    mistake codes (which students are not shown) when it fails."""
+    from coursecheck.check import evaluate, load_entry
+
+    report = evaluate(load_entry(grade_id), functions)
+    if report.passed:
+        print(report.explanation())
+        return report
+    codes = sorted({m.code for failure in report.failures for m in failure.verdict.mistakes})
+    raise AssertionError(report.explanation() + "\nmistake codes: " + ", ".join(codes))

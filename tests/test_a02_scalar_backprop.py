@@ -16,7 +16,7 @@ import pytest
 from autograder import samples
 from autograder.sandbox import calls
 from autograder.sandbox import expression_graphs as eg
-from autograder.selfcheck import check
+from autograder_course import visible_check as check
 from autograder.tasks import get_assignment
 from autograder.tasks import expression_graphs_torch as twin
 

@@ -14,7 +14,7 @@ from nbclient import NotebookClient
 
 from autograder import samples
 from autograder.sandbox import calls
-from autograder.selfcheck import check
+from autograder_course import visible_check as check
 from autograder.tasks import get_assignment
 
 from autograder_course import course_template, graded_once, hand_in_samples  # noqa: F401
@@ -162,7 +162,7 @@ def test_the_visible_self_check_passes_the_reference_and_names_a_transposed_dW()
 
     with pytest.raises(AssertionError) as failure:
         check("test_affine", fns["affine_forward"], transposed_backward)
-    assert "transposed_dW" in str(failure.value) and "[FAIL] dW" in str(failure.value)
+    assert "transposed_dW" in str(failure.value) and "Check 'dW" in str(failure.value)
 
 
 def test_the_self_check_says_when_the_backward_disagrees_with_a_right_forward():

@@ -18,12 +18,11 @@ RTOL = 1e-12        # float64 with a different summation order agrees to ~1e-15
 KINK_MARGIN = 1e-3  # probed pre-activations stay this far from ReLU's kink
 
 
-# The probe (the contract's second reference) also lets judge.py *grant* a gradient check whose
-# values disagree with torch when they agree with the student's own wrong forward. That grant
-# trusts numbers reported from the student's process and is met by any constant forward with a
-# zero gradient (a submission of zeros would earn every backward check), so here the probe only
-# explains (a zero-weight check per task); set this to True once judge.py guards the grant.
-PROBE_GRANTS = False
+# The probe (the contract's second reference) lets judge.py grant a gradient check whose values
+# disagree with torch when they agree with the student's own, nearly right, forward; judge.py
+# refuses made-up consistent pairs (zeros with zeros). With False, the probe only explains (a
+# zero-weight check per task).
+PROBE_GRANTS = True
 
 
 def _grad_check(name, keys, weight, hint=""):
