@@ -323,10 +323,10 @@ w = Tensor(0.7)
 x = Sin.apply(w)
 L = Mul.apply(Exp.apply(Mul.apply(x, x)), x)
 backward(L)
-print(f"dL/dw, topological order: {float(w.grad):.4f}")
+print(f"dL/dw, topological order: {float(w.grad):.3f}")
 breadth_first_backward(L)
-print(f"dL/dw, breadth-first:     {float(w.grad):.4f}")
-print(f"by hand:                  {np.exp(np.sin(0.7) ** 2) * (1 + 2 * np.sin(0.7) ** 2) * np.cos(0.7):.4f}")
+print(f"dL/dw, breadth-first:     {float(w.grad):.3f}")
+print(f"by hand:                  {np.exp(np.sin(0.7) ** 2) * (1 + 2 * np.sin(0.7) ** 2) * np.cos(0.7):.3f}")
 
 # %% [markdown]
 # And the cost of recursing per path, measured: count how often the bottom op's backward is
@@ -597,7 +597,7 @@ for name, mine, theirs in [("X", X_t, tX), ("W", W_t, tW), ("b", b_t, tb)]:
 # ops: `f(ops, x)` calls `ops["plus"]`, `ops["times"]`, `ops["sigmoid"]`, `ops["rowsum"]`,
 # `ops["expand"](a, shape=...)` and `ops["constant"](array)`. Given `DUAL_OPS` it computes with
 # dual numbers, given `TENSOR_OPS` it builds a graph of your tensors. A matrix-vector product
-# $\mathbf{W}\mathbf{x}$ is, in these ops, `rowsum(times(constant(W), expand(x, shape=W.shape)))`.
+# $\mathbf{W}\mathbf{x}$ is, in these ops, `rowsum(times(expand(x, shape=W.shape), constant(W)))`.
 #
 # ### Exercise 4 (3 points): a JVP with dual numbers
 #
@@ -695,9 +695,9 @@ def jacobian_reverse(f, x):
 # %% nbgrader={"grade_id": "test_jacobian", "grade": true}
 from coursecheck import check
 
-check("test_jacobian", jacobian_forward, jacobian_reverse)
+check("test_jacobian", jacobian_forward, jacobian_reverse, Dual, Tensor)
 ### BEGIN HIDDEN TESTS
-check("test_jacobian", jacobian_forward, jacobian_reverse, hidden=True)
+check("test_jacobian", jacobian_forward, jacobian_reverse, Dual, Tensor, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -738,7 +738,7 @@ import time
 def two_layer(W1, b1, W2):
     def f(ops, x):
         def matvec(W, v):
-            return ops["rowsum"](ops["times"](ops["constant"](W), ops["expand"](v, shape=W.shape)))
+            return ops["rowsum"](ops["times"](ops["expand"](v, shape=W.shape), ops["constant"](W)))
         return matvec(W2, ops["sigmoid"](ops["plus"](matvec(W1, x), ops["constant"](b1))))
     return f
 

@@ -96,21 +96,22 @@ def op_rule(fns, arrays, params):
 
 
 class _CountedFunction:
-    """f(ops, x) that counts its evaluations and notes whether x was one of the notebook's Duals."""
+    """f(ops, x) that counts its evaluations and how many of them were on an x of the class
+    expected (the notebook's Dual for forward mode, its Tensor for reverse mode)."""
 
-    def __init__(self, f, dual_cls=None):
-        self.f, self.dual_cls = f, dual_cls
-        self.calls, self.dual_inputs = 0, 0
+    def __init__(self, f, input_cls):
+        self.f, self.input_cls = f, input_cls
+        self.calls, self.foreign_calls = 0, 0
 
     def __call__(self, ops, x):
         self.calls += 1
-        if self.dual_cls is not None and type(x) is self.dual_cls:
-            self.dual_inputs += 1
+        if type(x) is not self.input_cls:
+            self.foreign_calls += 1
         return self.f(ops, x)
 
 
 def jvp(fns, arrays, params):
-    """jvp(f, x, v) for a named f(ops, x). -> value, tangent, f_calls, dual_inputs."""
+    """jvp(f, x, v) for a named f(ops, x). -> value, tangent, f_calls, non_dual_calls."""
     jvp_fn, dual_cls = fns
     f = _CountedFunction(graphs.vector_function(params["f"], arrays), dual_cls)
     result = jvp_fn(f, arrays["x"].copy(), arrays["v"].copy())
@@ -118,21 +119,23 @@ def jvp(fns, arrays, params):
         raise BadReturn("jvp must return a pair (value, tangent)")
     value, tangent = result
     return ({"value": to_array(value, "the value f(x)"), "tangent": to_array(tangent, "the tangent J v"),
-             "f_calls": np.asarray(float(f.calls)), "dual_inputs": np.asarray(float(f.dual_inputs))},
+             "f_calls": np.asarray(float(f.calls)), "non_dual_calls": np.asarray(float(f.foreign_calls))},
             {"tangent": returned_dtype(tangent)})
 
 
 def jacobian(fns, arrays, params):
-    """jacobian_forward(f, x) and jacobian_reverse(f, x). -> J_forward, J_reverse (m, n) and how
-    often each evaluated f."""
-    forward_fn, reverse_fn = fns
+    """jacobian_forward(f, x) and jacobian_reverse(f, x). -> J_forward, J_reverse (m, n), how
+    often each evaluated f, and how often on something else than the engine's own input (a Dual
+    in forward mode, a Tensor in reverse mode)."""
+    forward_fn, reverse_fn, dual_cls, tensor_cls = fns
     outputs, dtypes = {}, {}
-    for key, fn in (("forward", forward_fn), ("reverse", reverse_fn)):
-        f = _CountedFunction(graphs.vector_function(params["f"], arrays))
+    for key, fn, input_cls in (("forward", forward_fn, dual_cls), ("reverse", reverse_fn, tensor_cls)):
+        f = _CountedFunction(graphs.vector_function(params["f"], arrays), input_cls)
         J = fn(f, arrays["x"].copy())
         outputs[f"J_{key}"] = to_array(J, f"the Jacobian from jacobian_{key}")
         dtypes[f"J_{key}"] = returned_dtype(J)
         outputs[f"f_calls_{key}"] = np.asarray(float(f.calls))
+        outputs[f"foreign_calls_{key}"] = np.asarray(float(f.foreign_calls))
     return outputs, dtypes
 
 

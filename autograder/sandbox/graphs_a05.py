@@ -143,7 +143,7 @@ def build_program(tensor_cls, context_cls, codes, args, leaves, weights):
 
 def _matvec(ops, W, x):
     """W @ x from the lecture's ops: every row of W times x, summed along the row."""
-    return ops["rowsum"](ops["times"](ops["constant"](W), ops["expand"](x, shape=W.shape)))
+    return ops["rowsum"](ops["times"](ops["expand"](x, shape=W.shape), ops["constant"](W)))
 
 
 def mlp_function(W1, b1, W2):

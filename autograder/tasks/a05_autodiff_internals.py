@@ -379,7 +379,7 @@ def _function_cases(rng, hidden):
 
 def _jvp_reference(case):
     value, tangent = ref.exact_jvp(case)
-    return {"value": value, "tangent": tangent, "f_calls": scalar(1.0), "dual_inputs": scalar(1.0)}
+    return {"value": value, "tangent": tangent, "f_calls": scalar(1.0), "non_dual_calls": scalar(0.0)}
 
 
 def _jvp_variants(case):
@@ -388,14 +388,14 @@ def _jvp_variants(case):
             "the tangent of a product a * b is a.tangent * b.value + a.value * b.tangent; you kept "
             "only the first term", {"tangent": ref.wrong_product_tangent(case)}),
         "finite_difference_jvp": (
-            "jvp evaluated f more than once: that is a directional finite difference, not forward "
-            "mode; evaluate f once on Dual(x, v)", {"f_calls": scalar(2.0)}),
-        "finite_difference_jvp_": (
-            "jvp evaluated f three times: that is a finite difference; evaluate f once on Dual(x, v)",
-            {"f_calls": scalar(3.0)}),
+            "jvp evaluated f three times (f(x) and two moved points): that is a directional finite "
+            "difference, not forward mode; evaluate f once on Dual(x, v)", {"f_calls": scalar(3.0)}),
+        "finite_difference_jvp_two_sided": (
+            "jvp evaluated f twice: that is a directional finite difference, not forward mode; "
+            "evaluate f once on Dual(x, v)", {"f_calls": scalar(2.0)}),
         "no_dual_input": (
-            "f was not called with a Dual: forward mode passes Dual(x, v) through f",
-            {"dual_inputs": scalar(0.0)}),
+            "f was not called with a Dual: forward mode passes Dual(x, v) through f (complex numbers "
+            "or plain arrays are not dual numbers)", {"non_dual_calls": scalar(1.0)}),
     }
 
 
@@ -403,19 +403,22 @@ JVP = Task(
     grade_id="test_jvp", title="jvp(f, x, v) with dual numbers",
     points=3, answer_cells=("jvp",), functions=("jvp", "Dual"), call="a05_jvp",
     make_cases=_function_cases, reference=_jvp_reference, variants=_jvp_variants,
-    checks=(Check("value f(x)", ("value",), weight=0.5, rtol=1e-12),
-            Check("tangent J v", ("tangent",), weight=2, rtol=1e-11,
+    # f must be evaluated once, on the notebook's Dual: a finite difference (two evaluations)
+    # or a complex step (one evaluation on complex arrays) earns nothing, however close
+    checks=(Check("value f(x), from Dual numbers", ("non_dual_calls", "value"), weight=0.5, rtol=1e-12,
+                  hint="call f once, with Dual(x, v)."),
+            Check("tangent J v from one evaluation of f on Dual numbers", ("f_calls", "non_dual_calls", "tangent"),
+                  weight=2.5, rtol=1e-12,
                   hint="every dual op computes its value and its tangent; the tangent of a product "
-                       "needs both terms of the product rule."),
-            Check("one evaluation of f, on Dual numbers", ("f_calls", "dual_inputs"), weight=0.5,
-                  rtol=1e-12, hint="call f exactly once, with Dual(x, v).")),
+                       "needs both terms of the product rule.")),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="jvp")
 
 
 def _jacobian_reference(case):
     J = ref.exact_jacobian(case)
-    return {"J_forward": J, "J_reverse": J, "f_calls_forward": scalar(case.arrays["x"].size),
-            "f_calls_reverse": scalar(1.0)}
+    n = case.arrays["x"].size
+    return {"J_forward": J, "J_reverse": J, "f_calls_forward": scalar(n), "f_calls_reverse": scalar(1.0),
+            "foreign_calls_forward": scalar(0.0), "foreign_calls_reverse": scalar(0.0)}
 
 
 def _jacobian_variants(case):
@@ -436,12 +439,13 @@ JACOBIAN = Task(
     grade_id="test_jacobian", title="jacobian_forward and jacobian_reverse",
     points=3, answer_cells=("topological_order", "backward", "plus_times", "sigmoid", "rowsum_expand",
                             "matmul", "jvp", "jacobian"),
-    functions=("jacobian_forward", "jacobian_reverse"), call="a05_jacobian",
+    functions=("jacobian_forward", "jacobian_reverse", "Dual", "Tensor"), call="a05_jacobian",
     make_cases=_function_cases, reference=_jacobian_reference, variants=_jacobian_variants,
-    checks=(Check("forward-mode Jacobian", ("J_forward",), weight=1.25, rtol=1e-10),
-            Check("reverse-mode Jacobian", ("J_reverse",), weight=1.25, rtol=1e-10),
-            Check("f evaluated n times (forward) and once (reverse)", ("f_calls_forward", "f_calls_reverse"),
-                  weight=0.5, rtol=1e-12)),
+    checks=(Check("forward-mode Jacobian from n JVPs", ("f_calls_forward", "foreign_calls_forward", "J_forward"), weight=1.5, rtol=1e-12,
+                  hint="column j of J is the tangent of jvp(f, x, e_j)."),
+            Check("reverse-mode Jacobian from one forward pass", ("f_calls_reverse", "foreign_calls_reverse", "J_reverse"), weight=1.5,
+                  rtol=1e-12, hint="evaluate f once on Tensor(x); row i of J is x's gradient after "
+                                   "backward(y, e_i).")),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="jacobian")
 
 
@@ -516,6 +520,10 @@ def _compare_memory(reference, outputs, case):
     if float(outputs.get("tampered", 1.0)) != 0.0:
         return Verdict(False, "the grader's memory measurement was stopped or cleared during your call",
                        mistakes=[Mistake("measurement_tampered", "leave tracemalloc alone")])
+    if float(outputs.get("backward_calls", -1)) != L:
+        return Verdict(False, f"the memory is judged on a complete backward pass, and the layers' backward "
+                       f"did not run once per layer ({float(outputs.get('backward_calls', -1)):.0f} calls "
+                       f"for {L} layers)")
     peak, budget = float(outputs["peak_units"]), memory_budget(L, segments)
     if peak <= budget:
         return Verdict(True)
@@ -546,10 +554,16 @@ def _compare_recompute(reference, outputs, case):
                                      "segment's input during the first pass and recompute from there")])
 
 
+def _checkpoint_reference(case):
+    # the measured keys are judged by their compare functions; they are listed here so that
+    # those checks apply to every case
+    return {**ref.chain_gradients(case.arrays), "peak_units": scalar(0.0), "forward_calls": scalar(0.0)}
+
+
 CHECKPOINT = Task(
     grade_id="test_checkpoint", title="checkpointed_backward(layers, x, grad_out, segments)",
     points=4, answer_cells=("checkpoint",), functions=("checkpointed_backward",), call="a05_checkpoint",
-    make_cases=_checkpoint_cases, reference=lambda case: ref.chain_gradients(case.arrays),
+    make_cases=_checkpoint_cases, reference=_checkpoint_reference,
     checks=(Check("gradients (x and every layer's W and b)", ("grad_x", "grad_W", "grad_b"), weight=2,
                   rtol=1e-10, hint="each segment's backward starts from the gradient the segment "
                                    "after it produced; each layer's backward runs once."),

@@ -49,22 +49,22 @@ def reachable(parent_table, root=None):
 
 
 def dfs_postorder(parent_table, reverse_parents=False):
-    """An iterative depth-first topological order from the last node (inputs first)."""
+    """The notebook's iterative depth-first topological order from the last node (inputs
+    first): a node is marked when expanded, its parents pushed in order (or reversed)."""
     table = np.asarray(parent_table, dtype=np.int64)
-    order, done, stack = [], set(), [(len(table) - 1, False)]
+    order, visited, stack = [], set(), [(len(table) - 1, False)]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            if node not in done:
-                done.add(node)
-                order.append(node)
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
             continue
-        if node in done:
+        if node in visited:
             continue
+        visited.add(node)
         stack.append((node, True))
         parents = [int(p) for p in table[node] if p >= 0]
-        for p in (parents if reverse_parents else reversed(parents)):
-            if p not in done:
+        for p in (reversed(parents) if reverse_parents else parents):
+            if p not in visited:
                 stack.append((p, False))
     return order
 
