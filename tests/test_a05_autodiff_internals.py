@@ -24,10 +24,10 @@ NOTEBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 SAMPLES = {
     "ada_reference": ([3, 4, 6, 3, 3, 2, 4, 3], set()),
     "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
-    "chen": (None, {"repeated_nodes", "product_rule_one_term", "recomputes_everything", "single_backward"}),
-    "dana": (None, {"order_reversed", "fork_overwritten", "plus_not_unbroadcast", "finite_difference_jvp",
+    "chen": ([0, 0, 6, 0.5, 1.5, 2, 3.5, 1.5], {"repeated_nodes", "product_rule_one_term", "recomputes_everything", "single_backward"}),
+    "dana": ([0, 1, 5.25, 0, 0, 0, 2.5, 1.5], {"order_reversed", "fork_overwritten", "plus_not_unbroadcast", "finite_difference_jvp",
                     "modes_swapped", "stores_everything", "names_depth_first"}),
-    "emil": (None, {"expand_not_summed", "rowsum_not_broadcast", "jacobian_transposed",
+    "emil": ([0, 0, 4.5, 3, 0, 1, 4, 1.5], {"expand_not_summed", "rowsum_not_broadcast", "jacobian_transposed",
                     "reverse_without_forward", "names_without_leaves"}),
     "mallory": ([0, 0, 0, 0, 0, 0, 0, 0], None),
 }
@@ -43,28 +43,6 @@ ZERO = {
     "torch_graph": "def read_torch_graph(program, inputs):\n    return [], {k: np.zeros_like(v) for k, v in inputs.items()}\n",
 }
 
-FD_SIGMOID = '''
-class Sigmoid(Op):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return 1.0 / (1.0 + np.exp(-x))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved
-        out = np.zeros_like(x)
-        for i in np.ndindex(x.shape):
-            saved = x[i]
-            x[i] = saved + 1e-6
-            up = np.sum(grad / (1.0 + np.exp(-x)))
-            x[i] = saved - 1e-6
-            down = np.sum(grad / (1.0 + np.exp(-x)))
-            x[i] = saved
-            out[i] = (up - down) / 2e-6
-        return (out,)
-'''
-
 PLAIN_CHECKPOINT = '''
 def checkpointed_backward(layers, x, grad_out, segments):
     return plain_backward(layers, x, grad_out)
@@ -79,13 +57,15 @@ def checkpointed_backward(layers, x, grad_out, segments):
     return grad
 '''
 
-PATCHES = '''
-import math
-np.allclose = lambda *a, **k: True
-np.testing.assert_allclose = lambda *a, **k: None
-math.isclose = lambda *a, **k: True
-ip = get_ipython()
-ip.input_transformers_cleanup.append(lambda lines: [l.replace("check(", "print(") for l in lines])
+# Replaces the grader's meter in the sandbox (its module is imported before student code).
+METER_PATCH = '''
+import sys
+for name, module in list(sys.modules.items()):
+    if name.endswith("graphs_a05"):
+        module.Meter.record = lambda self: None
+
+def checkpointed_backward(layers, x, grad_out, segments):
+    return plain_backward(layers, x, grad_out)
 '''
 
 
@@ -97,10 +77,9 @@ def hand_in(course, source, release):
     hand_in_samples(ASSIGNMENT)(course, source, release)
     reference = samples.reference_answers(source)
     _submit(course, "zero", release, ZERO)
-    _submit(course, "x_patch", release, {**ZERO, "topological_order": PATCHES + ZERO["topological_order"]})
-    _submit(course, "fd_sigmoid", release, {**reference, "sigmoid": FD_SIGMOID})
     _submit(course, "plain_checkpoint", release, {**reference, "checkpoint": PLAIN_CHECKPOINT})
     _submit(course, "x_tracemalloc", release, {**reference, "checkpoint": BLINDED_CHECKPOINT})
+    _submit(course, "x_meter", release, {**reference, "checkpoint": METER_PATCH})
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +113,12 @@ def test_points_and_tasks():
 
 
 def test_exploits_gain_nothing(graded):
-    for student, baseline in [("mallory", "zero"), ("mallory", "ben_untouched"), ("x_patch", "zero"),
-                              ("x_tracemalloc", "plain_checkpoint")]:
+    for student, baseline in [("mallory", "zero"), ("mallory", "ben_untouched"),
+                              ("x_tracemalloc", "plain_checkpoint"), ("x_meter", "plain_checkpoint")]:
         for task in TASKS:
             assert graded[student].task(task).score <= graded[baseline].task(task).score, (student, task)
-    checkpoint = graded["x_tracemalloc"].task("test_checkpoint")
-    assert "measurement_tampered" in checkpoint.mistake_codes
+    for student in ("x_tracemalloc", "x_meter"):
+        assert "measurement_tampered" in graded[student].task("test_checkpoint").mistake_codes
 
 
 def test_storing_everything_and_recomputing_everything_are_partial(graded):
@@ -171,7 +150,7 @@ def _big_case_seconds(task, functions, predicate):
 
 
 def test_finite_differences_cannot_finish_the_big_hidden_case(graded):
-    ops = graded["fd_sigmoid"].task("test_ops")
+    ops = graded["mallory"].task("test_ops")  # her Sigmoid.backward is a central difference
     assert ops.score < ops.points and "time limit" in (ops.error + " ".join(c.message for c in ops.checks))
     assert graded["ada_reference"].task("test_ops").score == ops.points
     namespace = _reference_namespace()

@@ -149,10 +149,29 @@ def op_counts(fns, arrays, params):
             "reverse_count": to_array(result[1], "the reverse-mode count")}, {}
 
 
+# Taken when the harness imports this module, before any student code runs: the measurement
+# below uses these, and a call finding any of them replaced reports the measurement as tampered.
+_IS_TRACING, _TRACED_MEMORY = tracemalloc.is_tracing, tracemalloc.get_traced_memory
+_PRISTINE = ((graphs.Meter, "record", graphs.Meter.record), (graphs.TanhLayer, "forward", graphs.TanhLayer.forward),
+             (graphs.TanhLayer, "backward", graphs.TanhLayer.backward),
+             (tracemalloc, "is_tracing", tracemalloc.is_tracing),
+             (tracemalloc, "get_traced_memory", tracemalloc.get_traced_memory),
+             (tracemalloc, "get_object_traceback", tracemalloc.get_object_traceback))
+
+
 def _traced_now():
-    if not tracemalloc.is_tracing():
+    if not _IS_TRACING():
         return None
-    return tracemalloc.get_traced_memory()[0]
+    return _TRACED_MEMORY()[0]
+
+
+def _bookkeeping_intact(layers, meter):
+    """The grader's layers and meter still do what they did when this module was imported."""
+    if any(getattr(owner, name) is not original for owner, name, original in _PRISTINE):
+        return False
+    return all(type(layer) is graphs.TanhLayer and layer.meter is meter
+               and not ({"forward", "backward"} & set(vars(layer))) for layer in layers) \
+        and type(meter) is graphs.Meter and "record" not in vars(meter) and meter.sample is _traced_now
 
 
 def checkpoint(fns, arrays, params):
@@ -165,18 +184,20 @@ def checkpoint(fns, arrays, params):
     weights, biases = arrays["W"], arrays["b"]
     x, grad_out = arrays["x"].copy(), arrays["dout"].copy()
     unit = float(x.nbytes)
-    was_tracing = tracemalloc.is_tracing()
+    was_tracing = _IS_TRACING()
     if not was_tracing:
         tracemalloc.start()
     try:
         meter = graphs.Meter(_traced_now)
         layers = [graphs.TanhLayer(weights[i].copy(), biases[i].copy(), meter) for i in range(len(weights))]
         sentinel = np.ones(64)
-        baseline = tracemalloc.get_traced_memory()[0]
+        intact = _bookkeeping_intact(layers, meter)
+        baseline = _TRACED_MEMORY()[0]
         grad_x = checkpointed(layers, x, grad_out, int(arrays["segments"]))
-        intact = tracemalloc.is_tracing() and tracemalloc.get_object_traceback(sentinel) is not None
+        intact = (intact and _bookkeeping_intact(layers, meter) and _IS_TRACING()
+                  and tracemalloc.get_object_traceback(sentinel) is not None)
     finally:
-        if not was_tracing and tracemalloc.is_tracing():
+        if not was_tracing and _IS_TRACING():
             tracemalloc.stop()
     outputs = {
         "grad_x": to_array(grad_x, "the gradient for x"),
