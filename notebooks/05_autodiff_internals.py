@@ -566,6 +566,46 @@ for name, mine, theirs in [("X", X_t, tX), ("W", W_t, tW), ("b", b_t, tb)]:
     print(f"grad {name}: max difference to torch {np.max(np.abs(mine.grad - theirs.grad.numpy())):.1e}")
 
 # %% [markdown]
+# ### Exercise 4 (2 points): a counterexample for the notes
+#
+# Section 2 showed that the notes' breadth-first walk gives a wrong gradient. Make the grader
+# see it on a graph of your own. The walk, precisely (it is `breadth_first_backward` of
+# section 3): every gradient starts at zero and the root's at one; a queue starts with the root;
+# take the first node off the queue; if it was visited before or is a leaf, skip it; otherwise
+# mark it visited, call its op's backward with its current gradient, add the results to its
+# parents' gradients and put the parents at the end of the queue, in order.
+#
+# `breadth_first_counterexample()` returns a pair `(root, leaf)`: a scalar `root` built with
+# `Plus.apply`, `Times.apply` and `Sigmoid.apply` from scalar leaves (`Tensor(0.7)`), and one of
+# its leaves, such that this walk gets $\partial\,	ext{root} / \partial\,	ext{leaf}$ wrong. The
+# grader rebuilds your graph and runs both the walk and an exact reference on it.
+
+# %% nbgrader={"grade_id": "counterexample", "solution": true}
+def breadth_first_counterexample():
+    """(root, leaf): a small graph on which the breadth-first walk gets d root / d leaf wrong."""
+    ### BEGIN SOLUTION
+    w = Tensor(0.7)
+    x = Sigmoid.apply(w)
+    b = Sigmoid.apply(Times.apply(x, x))   # the long way from the root to x
+    return Times.apply(b, x), w             # ... and the short one
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_counterexample", "grade": true}
+from coursecheck import check
+
+check("test_counterexample", breadth_first_counterexample, Plus, Times, Sigmoid, Tensor)
+### BEGIN HIDDEN TESTS
+check("test_counterexample", breadth_first_counterexample, Plus, Times, Sigmoid, Tensor, hidden=True)
+### END HIDDEN TESTS
+
+# %%
+root, leaf = breadth_first_counterexample()
+backward(root)
+exact = float(leaf.grad)
+breadth_first_backward(root)
+print(f"your graph: topological order {exact:.4f}, breadth-first {float(leaf.grad):.4f}")
+
+# %% [markdown]
 # ## 5. Forward mode against reverse mode
 #
 # For $f: \mathbb{R}^n \to \mathbb{R}^m$ with Jacobian $\mathbf{J}$ ($m \times n$, row $i$ the
@@ -599,7 +639,7 @@ for name, mine, theirs in [("X", X_t, tX), ("W", W_t, tW), ("b", b_t, tb)]:
 # dual numbers, given `TENSOR_OPS` it builds a graph of your tensors. A matrix-vector product
 # $\mathbf{W}\mathbf{x}$ is, in these ops, `rowsum(times(expand(x, shape=W.shape), constant(W)))`.
 #
-# ### Exercise 4 (3 points): a JVP with dual numbers
+# ### Exercise 5 (3 points): a JVP with dual numbers
 #
 # Write the five dual ops of the table (each takes and returns `Dual`s) and `jvp(f, x, v)`,
 # which evaluates `f(DUAL_OPS, Dual(x, v))` **once** and returns the pair `(value, tangent)` of
@@ -660,7 +700,7 @@ check("test_jvp", jvp, Dual, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 5 (3 points): the whole Jacobian, both ways
+# ### Exercise 6 (3 points): the whole Jacobian, both ways
 #
 # * `jacobian_forward(f, x)`: $n$ JVPs with the basis vectors $\mathbf{e}_1, \dots, \mathbf{e}_n$;
 #   the $j$-th tangent is **column** $j$ of $\mathbf{J}$.
@@ -701,7 +741,7 @@ check("test_jacobian", jacobian_forward, jacobian_reverse, Dual, Tensor, hidden=
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 6 (2 points): counting the cost
+# ### Exercise 7 (2 points): counting the cost
 #
 # Count *op evaluations*: one call of a dual op, of an op's forward, or of an op's backward
 # counts as one (constants are free). Let one evaluation of $f$ use $k$ ops. Then
@@ -851,7 +891,7 @@ class TanhLayer:
         return dz @ self.W.T
 
 # %% [markdown]
-# ### Exercise 7 (4 points): gradient checkpointing
+# ### Exercise 8 (4 points): gradient checkpointing
 #
 # `checkpointed_backward(layers, x, grad_out, segments)` returns the gradient for `x` of
 # $\sum (\text{grad\_out} \otimes \text{output})$, exactly as `plain_backward` does, but keeps at
@@ -1037,7 +1077,7 @@ y2 = x2 ** 3
 print("dy/dx =", dy.item(), " d2y/dx2 =", d2y.item(), " x.grad stays", x2.grad)
 
 # %% [markdown]
-# ### Exercise 8 (3 points): reading PyTorch's graph
+# ### Exercise 9 (3 points): reading PyTorch's graph
 #
 # `read_torch_graph(program, inputs)` gets a function `program(torch, **leaves)` that returns a
 # scalar loss, and a dict `inputs` of NumPy arrays (one per leaf). Make a float64 leaf tensor

@@ -235,6 +235,61 @@ def torch_graph(fns, arrays, params):
     return outputs, {}
 
 
+MAX_COUNTEREXAMPLE_NODES = 500
+
+
+def counterexample(fns, arrays, params):
+    """breadth_first_counterexample() -> (root, leaf), a graph of Plus, Times and Sigmoid on scalar
+    leaves, sent back as a program table (codes, args, leaf values) numbered by the grader's own
+    walk; the trusted side recomputes everything from that table."""
+    make, plus, times, sigmoid, tensor_cls = fns
+    result = make()
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise BadReturn("breadth_first_counterexample must return a pair (root, leaf)")
+    root, leaf = result
+    codes_of = {plus: graphs.OP_NAMES.index("add"), times: graphs.OP_NAMES.index("mul"),
+                sigmoid: graphs.OP_NAMES.index("sigmoid")}
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:  # the grader's own topological walk: the student's is not trusted here
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        if type(node) is not tensor_cls:
+            raise BadReturn("the graph holds something that is not a Tensor: build it with Tensor leaves "
+                            "and Plus.apply, Times.apply, Sigmoid.apply")
+        seen.add(id(node))
+        if len(seen) > MAX_COUNTEREXAMPLE_NODES:
+            raise BadReturn(f"the graph has more than {MAX_COUNTEREXAMPLE_NODES} nodes; a handful is enough")
+        stack.append((node, True))
+        stack.extend((parent, False) for parent in node.parents if id(parent) not in seen)
+    index = {id(node): i for i, node in enumerate(order)}
+    codes, args, values = [], [], []
+    for node in order:
+        if node.op is None:
+            if np.shape(node.value) != ():
+                raise BadReturn("use scalar leaves, e.g. Tensor(0.7)")
+            codes.append(graphs.LEAF)
+            args.append([-1, -1])
+            values.append(float(node.value))
+            continue
+        if node.op not in codes_of:
+            raise BadReturn(f"the graph uses {getattr(node.op, '__name__', node.op)!r}; build it from Plus, "
+                            f"Times and Sigmoid only")
+        parents = [index[id(p)] for p in node.parents]
+        if len(parents) != graphs.ARITY[graphs.OP_NAMES[codes_of[node.op]]]:
+            raise BadReturn("an op node has the wrong number of parents")
+        codes.append(codes_of[node.op])
+        args.append(parents + [-1] * (2 - len(parents)))
+        values.append(0.0)
+    if id(leaf) not in index or order[index[id(leaf)]].op is not None:
+        raise BadReturn("the second thing returned must be a leaf Tensor of the graph (one with op None)")
+    return {"codes": np.asarray(codes, dtype=np.float64), "args": np.asarray(args, dtype=np.float64),
+            "leaf_values": np.asarray(values), "leaf_index": np.asarray(float(index[id(leaf)]))}, {}
+
+
 CALLS = {
     "a05_topological_order": topological_order,
     "a05_backward": program_backward,
@@ -244,4 +299,5 @@ CALLS = {
     "a05_op_counts": op_counts,
     "a05_checkpoint": checkpoint,
     "a05_torch_graph": torch_graph,
+    "a05_counterexample": counterexample,
 }

@@ -43,14 +43,15 @@ def build_graph(parent_table):
 # --- programs of elementwise ops, for backward ---------------------------------------------------
 
 LEAF = 0
-OP_NAMES = ("leaf", "add", "mul", "sin", "tanh")
-ARITY = {"add": 2, "mul": 2, "sin": 1, "tanh": 1}
+OP_NAMES = ("leaf", "add", "mul", "sin", "tanh", "sigmoid")
+ARITY = {"add": 2, "mul": 2, "sin": 1, "tanh": 1, "sigmoid": 1}
 
 FORWARD = {
     "add": lambda xp, a, b: a + b,
     "mul": lambda xp, a, b: a * b,
     "sin": lambda xp, a: xp.sin(a),
     "tanh": lambda xp, a: xp.tanh(a),
+    "sigmoid": lambda xp, a: 1.0 / (1.0 + xp.exp(-a)),
 }
 
 
@@ -65,6 +66,8 @@ def _local_backward(name, inputs, out, grad):
         return (grad * np.cos(inputs[0]),)
     if name == "tanh":
         return (grad * (1.0 - out * out),)
+    if name == "sigmoid":
+        return (grad * out * (1.0 - out),)
     raise ValueError(name)
 
 

@@ -648,7 +648,40 @@ TORCH_GRAPH = Task(
     forbidden=WITH_TORCH, timeout=30, short_name="torch")
 
 
+# --- the notes' breadth-first walk: a counterexample ---------------------------------------------
+
+def _compare_counterexample(reference, outputs, case):
+    if "codes" not in outputs or "leaf_index" not in outputs:
+        return Verdict(False, "nothing came back")
+    codes = outputs["codes"].astype(np.int64)
+    breadth_first, true = ref.breadth_first_and_true_gradients(
+        codes, outputs["args"].astype(np.int64), outputs["leaf_values"], int(outputs["leaf_index"]))
+    if not (np.isfinite(breadth_first) and np.isfinite(true)):
+        return Verdict(False, "the gradients on your graph are not finite")
+    if abs(breadth_first - true) > 1e-3 * max(1e-3, abs(true)):
+        return Verdict(True, f"on your graph the breadth-first walk gives {breadth_first:.4g}, the "
+                             f"true derivative is {true:.4g}")
+    return Verdict(False, f"on your graph the breadth-first walk gets the derivative right "
+                   f"({true:.4g}), so it is no counterexample",
+                   mistakes=[Mistake("no_counterexample", "the walk goes wrong only when a node is reached "
+                                     "along a short path from the root before the gradient coming along a "
+                                     "longer path has arrived: use a node both directly and through "
+                                     "other ops, as in L = exp(x*x) * x")])
+
+
+COUNTEREXAMPLE = Task(
+    grade_id="test_counterexample", title="breadth_first_counterexample(): where the notes' walk fails",
+    points=2, answer_cells=("counterexample",),
+    functions=("breadth_first_counterexample", "Plus", "Times", "Sigmoid", "Tensor"), call="a05_counterexample",
+    make_cases=lambda rng, hidden: [Case({"none": scalar(0.0)})],  # the student's graph is the input
+    reference=lambda case: {"codes": np.zeros(0)},
+    checks=(Check("the breadth-first walk gets d root / d leaf wrong on your graph", ("codes",), weight=1,
+                  compare=_compare_counterexample),),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="bfs_trap")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="05_autodiff_internals",
-    tasks=(TOPOLOGICAL_ORDER, BACKWARD, OP_TASK, JVP, JACOBIAN, OP_COUNTS, CHECKPOINT, TORCH_GRAPH),
+    tasks=(TOPOLOGICAL_ORDER, BACKWARD, OP_TASK, COUNTEREXAMPLE, JVP, JACOBIAN, OP_COUNTS, CHECKPOINT,
+           TORCH_GRAPH),
 )

@@ -268,3 +268,33 @@ def torch_graph_reference(case):
     loss.backward()
     twice = {name: t.grad.numpy().copy() for name, t in leaves.items()}
     return order, twice, once, _preorder(loss)
+
+
+# --- the notes' breadth-first walk -----------------------------------------------------------------
+
+def breadth_first_and_true_gradients(codes, args, leaf_values, leaf):
+    """d root / d leaf of a program (root = its last node) by the lecture notes' breadth-first walk
+    with a visited set, and exactly by torch autograd. -> (breadth_first, true)."""
+    from collections import deque
+
+    codes = np.asarray(codes, dtype=np.int64)
+    args = np.asarray(args, dtype=np.int64)
+    leaves = {i: np.asarray(leaf_values[i], dtype=np.float64) for i in range(len(codes)) if codes[i] == graphs.LEAF}
+    values, _ = graphs.run_program(np, codes, args, leaves, np.asarray(1.0))
+    grads = [np.zeros(()) for _ in codes]
+    grads[-1] = np.ones(())
+    queue, visited = deque([len(codes) - 1]), set()
+    while queue:
+        i = queue.popleft()
+        if i in visited or codes[i] == graphs.LEAF:
+            continue
+        visited.add(i)
+        name = graphs.OP_NAMES[codes[i]]
+        parents = [int(p) for p in args[i][:graphs.ARITY[name]]]
+        for p, g in zip(parents, graphs._local_backward(name, [values[p] for p in parents], values[i], grads[i])):
+            grads[p] = grads[p] + g
+            queue.append(p)
+    torch_leaves = {i: tensor(v, True) for i, v in leaves.items()}
+    _, root = graphs.run_program(_torch(), codes, args, torch_leaves, tensor(1.0))
+    root.backward()
+    return float(grads[leaf]), float(torch_leaves[leaf].grad)

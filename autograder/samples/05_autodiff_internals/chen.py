@@ -198,3 +198,10 @@ def read_torch_graph(program, inputs):
         leaf.grad.zero_()
     loss.backward()
     return recorded, {k: v.grad.numpy() for k, v in leaves.items()}
+
+# %% nbgrader={"grade_id": "counterexample"}
+def breadth_first_counterexample():
+    w = Tensor(0.7)
+    x = Sigmoid.apply(w)
+    loss = Times.apply(Sigmoid.apply(Times.apply(x, x)), x)
+    return loss, w

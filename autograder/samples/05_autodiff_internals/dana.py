@@ -194,3 +194,9 @@ def read_torch_graph(program, inputs):
     loss.backward(retain_graph=True)
     loss.backward()
     return names, {k: v.grad.numpy() for k, v in leaves.items()}
+
+# %% nbgrader={"grade_id": "counterexample"}
+def breadth_first_counterexample():
+    # a chain: every node has one user, so no gradient can arrive late
+    w = Tensor(0.7)
+    return Sigmoid.apply(Times.apply(Sigmoid.apply(w), Tensor(2.0))), w

@@ -197,3 +197,22 @@ def read_torch_graph(program, inputs):
     names = list(order)
     loss.backward()
     return names, {k: v.grad.numpy() for k, v in leaves.items()}
+
+# %% nbgrader={"grade_id": "counterexample"}
+class Sin(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return (grad * np.cos(x),)
+
+
+def breadth_first_counterexample():
+    # the notes' example, with a Sin op of his own (only Plus, Times and Sigmoid are allowed)
+    w = Tensor(0.7)
+    x = Sin.apply(w)
+    return Times.apply(Sigmoid.apply(Times.apply(x, x)), x), w

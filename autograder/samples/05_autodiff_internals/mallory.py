@@ -155,3 +155,9 @@ def read_torch_graph(program, inputs):
 
     found = [p for p in ("../source", "/work", os.path.expanduser("~")) if os.path.exists(p)]
     return found, {}
+
+# %% nbgrader={"grade_id": "counterexample"}
+def breadth_first_counterexample():
+    # claims a counterexample: a leaf that is not even part of the graph
+    root = Times.apply(Tensor(1.0), Tensor(2.0))
+    return root, AlwaysEqual()
