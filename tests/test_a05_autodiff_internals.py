@@ -163,6 +163,8 @@ def test_finite_differences_cannot_finish_the_big_hidden_case(graded):
 
 def test_hidden_cases_have_random_shapes_and_upstream_gradients():
     for task in SPEC.tasks:
+        if task.grade_id == "test_counterexample":
+            continue  # its input is the student's own graph
         one = task.make_cases(np.random.default_rng(1), True)
         two = task.make_cases(np.random.default_rng(2), True)
         for case in one:
