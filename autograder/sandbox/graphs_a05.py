@@ -108,13 +108,13 @@ class WeightedSum:
 def run_program(xp, codes, args, leaves, weights):
     """Evaluate a program with array module xp: node i is leaves[i] when codes[i] == 0, else
     OP_NAMES[codes[i]] of the nodes args[i]. -> (values of every node, loss sum(weights * last))."""
-    values = []
-    for i, code in enumerate(np.asarray(codes, dtype=np.int64)):
+    values, args = [], np.asarray(args, dtype=np.int64).tolist()
+    for i, code in enumerate(np.asarray(codes, dtype=np.int64).tolist()):
         if code == LEAF:
             values.append(leaves[i])
         else:
             name = OP_NAMES[code]
-            values.append(FORWARD[name](xp, *(values[int(a)] for a in args[i][:ARITY[name]])))
+            values.append(FORWARD[name](xp, *(values[a] for a in args[i][:ARITY[name]])))
     return values, (weights * values[-1]).sum()
 
 
@@ -122,14 +122,15 @@ def build_program(tensor_cls, context_cls, codes, args, leaves, weights):
     """The program as a graph of the notebook's Tensor objects, each op node produced by one of
     the grader's ops. -> (root Tensor, {node index: leaf Tensor}, [every GraderOp and the loss])."""
     nodes, ops, leaf_nodes = [], [], {}
-    for i, code in enumerate(np.asarray(codes, dtype=np.int64)):
+    args = np.asarray(args, dtype=np.int64).tolist()
+    for i, code in enumerate(np.asarray(codes, dtype=np.int64).tolist()):
         if code == LEAF:
             node = tensor_cls(np.array(leaves[i], dtype=np.float64, copy=True))
             leaf_nodes[i] = node
         else:
             name = OP_NAMES[code]
             op = GraderOp(name, i)
-            parents = [nodes[int(a)] for a in args[i][:ARITY[name]]]
+            parents = [nodes[a] for a in args[i][:ARITY[name]]]
             ctx = context_cls()
             node = tensor_cls(op.forward(ctx, *(p.value for p in parents)), op=op, parents=parents, ctx=ctx)
             ops.append(op)

@@ -190,6 +190,8 @@ def _backward_cases(rng, hidden):
             if max(float(np.max(np.abs(v))) for v in values) < 50:
                 break
         cases.append(case)
+    # sized so that differencing the program's forward per leaf entry cannot finish in the time limit
+    cases.append(_program_case(rng, *_lecture_program(), (300, 200)))
     cases.append(_program_case(rng, *_diamond_program(14), (2, 1)))
     cases.append(_program_case(rng, *_diamond_program(40), (1, 3), scale=1e-6))
     cases.append(_program_case(rng, *_chain_program(10_000), (3, 2)))
