@@ -1,0 +1,237 @@
+"""Assignment 05 (autodiff internals) end to end: samples, exploits and shortcuts in one graded batch,
+the visible self-checks on right and wrong code, the hidden cases, and the source notebook run."""
+import os
+import re
+import time
+
+import jupytext
+import numpy as np
+import pytest
+
+from autograder import samples, selfcheck
+from autograder.sandbox import calls
+from autograder.tasks import get_assignment
+
+from autograder_course import course_template, graded_once, hand_in_samples  # noqa: F401
+
+ASSIGNMENT = "05_autodiff_internals"
+SPEC = get_assignment(ASSIGNMENT)
+TASKS = [task.grade_id for task in SPEC.tasks]
+NOTEBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks",
+                        f"{ASSIGNMENT}.py")
+
+# Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
+SAMPLES = {
+    "ada_reference": ([3, 4, 6, 2, 3, 3, 2, 4, 3], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([0, 0, 6, 2, 0.5, 1.5, 2, 3.5, 1.5], {"repeated_nodes", "product_rule_one_term", "recomputes_everything", "single_backward"}),
+    "dana": ([0, 1, 5.25, 0, 0, 0, 0, 2.5, 1.5], {"order_reversed", "no_counterexample", "fork_overwritten", "plus_not_unbroadcast", "finite_difference_jvp",
+                    "modes_swapped", "stores_everything", "names_depth_first"}),
+    "emil": ([0, 0, 4.5, 0, 3, 0, 1, 4, 1.5], {"expand_not_summed", "rowsum_not_broadcast", "jacobian_transposed",
+                    "reverse_without_forward", "names_without_leaves"}),
+    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0, 0], None),
+}
+
+ZERO = {
+    "topological_order": "def topological_order(root):\n    return [root]\n",
+    "backward": "def backward(root, grad=None):\n    root.grad = np.zeros_like(root.value)\n",
+    "jvp": "def jvp(f, x, v):\n    return np.zeros(1), np.zeros(1)\n",
+    "jacobian": ("def jacobian_forward(f, x):\n    return np.zeros((1, x.size))\n\n\n"
+                 "def jacobian_reverse(f, x):\n    return np.zeros((1, x.size))\n"),
+    "op_counts": "def jacobian_op_counts(n, m, k):\n    return 0, 0\n",
+    "checkpoint": "def checkpointed_backward(layers, x, grad_out, segments):\n    return np.zeros_like(x)\n",
+    "counterexample": "def breadth_first_counterexample():\n    w = Tensor(1.0)\n    return Sigmoid.apply(w), w\n",
+    "torch_graph": "def read_torch_graph(program, inputs):\n    return [], {k: np.zeros_like(v) for k, v in inputs.items()}\n",
+}
+
+PLAIN_CHECKPOINT = '''
+def checkpointed_backward(layers, x, grad_out, segments):
+    return plain_backward(layers, x, grad_out)
+'''
+
+BLINDED_CHECKPOINT = '''
+import tracemalloc
+
+def checkpointed_backward(layers, x, grad_out, segments):
+    grad = plain_backward(layers, x, grad_out)
+    tracemalloc.clear_traces()
+    return grad
+'''
+
+# Replaces the grader's meter in the sandbox (its module is imported before student code).
+METER_PATCH = '''
+import sys
+for name, module in list(sys.modules.items()):
+    if name.endswith("graphs_a05"):
+        module.Meter.record = lambda self: None
+
+def checkpointed_backward(layers, x, grad_out, segments):
+    return plain_backward(layers, x, grad_out)
+'''
+
+
+def _submit(course, student, release, answers):
+    samples.submit(course, ASSIGNMENT, student, samples.student_notebook(release, answers))
+
+
+def hand_in(course, source, release):
+    hand_in_samples(ASSIGNMENT)(course, source, release)
+    reference = samples.reference_answers(source)
+    _submit(course, "zero", release, ZERO)
+    _submit(course, "plain_checkpoint", release, {**reference, "checkpoint": PLAIN_CHECKPOINT})
+    _submit(course, "x_tracemalloc", release, {**reference, "checkpoint": BLINDED_CHECKPOINT})
+    _submit(course, "x_meter", release, {**reference, "checkpoint": METER_PATCH})
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, course_template):
+    course, errors, results = graded_once(tmp_path_factory, course_template, ASSIGNMENT, hand_in)
+    assert errors == {}
+    return results
+
+
+def scores(result):
+    return [result.task(t).score for t in TASKS]
+
+
+def codes(result):
+    return {code for t in result.tasks for code in t.mistake_codes}
+
+
+@pytest.mark.parametrize("student", sorted(SAMPLES))
+def test_samples_get_expected_scores_and_named_mistakes(graded, student):
+    expected_scores, expected_mistakes = SAMPLES[student]
+    result = graded[student]
+    print(student, scores(result), sorted(codes(result)))
+    if expected_scores is not None:
+        assert scores(result) == expected_scores
+    if expected_mistakes is not None:
+        assert expected_mistakes <= codes(result), codes(result)
+
+
+def test_points_and_tasks():
+    assert len(SPEC.tasks) >= 7 and 25 <= sum(t.points for t in SPEC.tasks) <= 30
+
+
+def test_exploits_gain_nothing(graded):
+    for student, baseline in [("mallory", "zero"), ("mallory", "ben_untouched"),
+                              ("x_tracemalloc", "plain_checkpoint"), ("x_meter", "plain_checkpoint")]:
+        for task in TASKS:
+            assert graded[student].task(task).score <= graded[baseline].task(task).score, (student, task)
+    for student in ("x_tracemalloc", "x_meter"):
+        assert "measurement_tampered" in graded[student].task("test_checkpoint").mistake_codes
+
+
+def test_storing_everything_and_recomputing_everything_are_partial(graded):
+    plain = graded["plain_checkpoint"].task("test_checkpoint")
+    assert 0 < plain.score < plain.points and "stores_everything" in plain.mistake_codes
+    chen = graded["chen"].task("test_checkpoint")
+    assert plain.score < chen.score < chen.points and "recomputes_everything" in chen.mistake_codes
+
+
+def _reference_namespace():
+    """The source notebook's read-only cells and solutions, executed in one namespace."""
+    nb = jupytext.read(NOTEBOOK)
+    answers = samples.reference_answers(nb)
+    namespace = {"__name__": "reference"}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked") or meta.get("solution"):
+            exec(compile(answers.get(meta["grade_id"], cell.source), meta["grade_id"], "exec"), namespace)
+    return namespace
+
+
+def _big_case_seconds(task, functions, predicate):
+    cases = [c for c in task.make_cases(np.random.default_rng(7), True) if predicate(c)]
+    start = time.perf_counter()
+    for case in cases:
+        _, _, error = calls.run_case(task.call, functions, dict(case.arrays), case.params)
+        assert error is None, error
+    return time.perf_counter() - start
+
+
+def test_finite_differences_cannot_finish_the_big_hidden_case(graded):
+    ops = graded["mallory"].task("test_ops")  # her Sigmoid.backward is a central difference
+    assert ops.score < ops.points and "time limit" in (ops.error + " ".join(c.message for c in ops.checks))
+    assert graded["ada_reference"].task("test_ops").score == ops.points
+    namespace = _reference_namespace()
+    task = next(t for t in SPEC.tasks if t.grade_id == "test_ops")
+    functions = [namespace[name] for name in task.functions]
+    seconds = _big_case_seconds(task, functions, lambda c: max(np.size(v) for v in c.arrays.values()) > 50_000)
+    print(f"reference on the big hidden op cases: {seconds:.3f} s; time limit of the task: {task.timeout:g} s")
+
+
+def test_hidden_cases_have_random_shapes_and_upstream_gradients():
+    for task in SPEC.tasks:
+        if task.grade_id == "test_counterexample":
+            continue  # its input is the student's own graph
+        one = task.make_cases(np.random.default_rng(1), True)
+        two = task.make_cases(np.random.default_rng(2), True)
+        for case in one:
+            for name, value in case.arrays.items():
+                assert np.asarray(value).dtype in (np.float64, np.int64), (task.grade_id, name)
+            if "dout" in case.arrays:
+                assert not np.all(case.arrays["dout"] == 1.0)
+        first = [np.asarray(v) for c in one for v in c.arrays.values()]
+        second = [np.asarray(v) for c in two for v in c.arrays.values()]
+        assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(first, second)), task.grade_id
+    ops = [c for c in next(t for t in SPEC.tasks if t.grade_id == "test_ops").make_cases(np.random.default_rng(3), True)]
+    shapes = [np.shape(c.arrays[name]) for c in ops for name in c.params["inputs"]]
+    assert any(1 in s for s in shapes) and any(len(s) == 2 and s[0] != s[1] for s in shapes) and () in shapes
+
+
+def test_visible_self_checks_pass_on_the_reference_and_name_mistakes_on_wrong_code(capsys):
+    namespace = _reference_namespace()
+    for task in SPEC.tasks:
+        selfcheck.check(task.grade_id, *(namespace[name] for name in task.functions))
+    assert "all" in capsys.readouterr().out
+
+    def per_path_backward(root, grad=None):
+        for node in namespace["topological_order"](root):
+            node.grad = np.zeros_like(node.value)
+
+        def push(node, g):
+            node.grad = node.grad + g
+            if node.op is not None:
+                for parent, parent_grad in zip(node.parents, node.op.backward(node.ctx, g)):
+                    push(parent, parent_grad)
+        push(root, np.ones_like(root.value))
+
+    with pytest.raises(AssertionError, match="per_path_recursion"):
+        selfcheck.check("test_backward", per_path_backward, namespace["Tensor"], namespace["Context"])
+
+    class ExpandNotSummed(namespace["Expand"]):
+        @staticmethod
+        def backward(ctx, grad):
+            return (grad,)
+
+    ops = [namespace[name] for name in ("Plus", "Times", "Sigmoid", "RowSum")] + [ExpandNotSummed]
+    with pytest.raises(AssertionError, match="expand_not_summed"):
+        selfcheck.check("test_ops", *ops, namespace["MatMul"], namespace["Context"])
+
+    def reversed_order(root):
+        return namespace["topological_order"](root)[::-1]
+
+    with pytest.raises(AssertionError, match="order_reversed"):
+        selfcheck.check("test_topological_order", reversed_order)
+
+
+def test_the_lecture_breadth_first_counterexample_holds():
+    w = 0.7
+    x = np.sin(w)
+    true = np.exp(x * x) * (1 + 2 * x * x) * np.cos(w)
+    breadth_first = np.exp(x * x) * np.cos(w)
+    assert round(true, 3) == 2.120 and round(breadth_first, 3) == 1.158
+
+
+def test_source_notebook_runs_top_to_bottom(tmp_path):
+    import nbclient
+
+    nb = jupytext.read(NOTEBOOK)
+    start = time.perf_counter()
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    print(f"source notebook ran in {time.perf_counter() - start:.1f} s")
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert re.search(r"breadth-first:\s+1\.158", outputs) and re.search(r"topological order: 2\.120", outputs)
+    assert "plain backprop: peak" in outputs
