@@ -5,12 +5,12 @@ the test cell's visible checks: the visible cases' inputs, their references and 
 answers (evaluated here, with torch where the spec uses it), the checks' keys and tolerances,
 and which other answers the task calls. ``write_check_data`` ships one assignment's entries next
 to its notebook. A check with its own comparison (``Check.compare``) ships that function's
-source, which may use only ``np``, ``Verdict`` and ``rel_error``: never the task module.
+source, with the module-level helpers and constants it uses; they may use only ``np``,
+``Verdict``, ``Mistake`` and ``rel_error``: never the rest of the task module.
 
 ``run_hidden`` runs a task's hidden cases with a fresh seed: only the instructor's source
 notebook calls it (``check(..., hidden=True)``), and only this installation can.
 """
-import builtins
 import inspect
 import os
 import secrets
@@ -48,24 +48,56 @@ def _names(code):
     return names
 
 
-def shippable_compare(fn):
-    """{"name", "source"} of a custom comparison, checked to need only COMPARE_NAMESPACE."""
+_CONSTANT_TYPES = (bool, int, float, str, type(None))
+
+
+def _is_constant(value):
+    """Plain data whose repr() rebuilds it in COMPARE_NAMESPACE (numbers, text, Mistakes and
+    tuples, lists and dicts of them)."""
+    if isinstance(value, (tuple, list)):
+        return all(_is_constant(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_constant(k) and _is_constant(v) for k, v in value.items())
+    return isinstance(value, _CONSTANT_TYPES) or type(value) is COMPARE_NAMESPACE["Mistake"]
+
+
+def _shippable_parts(fn, parts, seen):
+    """Add to `parts` (in definition order) the sources fn needs: the module-level helper
+    functions and plain constants it uses, then fn itself; ShippingError for anything else."""
     where = f"{fn.__module__}.{fn.__qualname__}"
     if fn.__closure__ or "<locals>" in fn.__qualname__:
         raise ShippingError(f"{where}: a Check.compare shipped to students must be a module-level "
                             "function (no closure)")
+    seen.add(fn.__name__)
     for name in sorted(_names(fn.__code__)):
-        if name in fn.__globals__ and name not in COMPARE_NAMESPACE and not hasattr(builtins, name):
-            raise ShippingError(f"{where} uses the module-level name {name!r}; a comparison "
-                                f"shipped to students may use only {', '.join(COMPARE_NAMESPACE)} "
-                                "(write the constant into the function)")
-        if name in COMPARE_NAMESPACE and fn.__globals__.get(name, COMPARE_NAMESPACE[name]) is not \
-                COMPARE_NAMESPACE[name]:
-            raise ShippingError(f"{where}: {name!r} is not the {name} students get")
-    spec = {"name": fn.__name__, "source": textwrap.dedent(inspect.getsource(fn))}
+        if name in seen or name not in fn.__globals__:  # builtins and attribute names
+            continue
+        value = fn.__globals__[name]
+        if name in COMPARE_NAMESPACE:
+            if value is not COMPARE_NAMESPACE[name]:
+                raise ShippingError(f"{where}: {name!r} is not the {name} students get")
+            continue
+        if inspect.isfunction(value) and value.__module__ == fn.__module__:
+            _shippable_parts(value, parts, seen)
+        elif _is_constant(value):
+            seen.add(name)
+            parts.append(f"{name} = {value!r}\n")
+        else:
+            raise ShippingError(f"{where} uses {name!r} ({type(value).__name__}); a comparison "
+                                f"shipped to students may use only {', '.join(COMPARE_NAMESPACE)}, "
+                                "plain constants and other such functions of its module")
+    parts.append(textwrap.dedent(inspect.getsource(fn)))
+
+
+def shippable_compare(fn):
+    """{"name", "source"} of a custom comparison: its source after the module-level helper
+    functions and constants it uses, checked to need nothing beyond COMPARE_NAMESPACE."""
+    parts = []
+    _shippable_parts(fn, parts, set())
+    spec = {"name": fn.__name__, "source": "\n".join(parts)}
     namespace = dict(COMPARE_NAMESPACE)
     # compiled here as the kernel will, so that default arguments must resolve too
-    exec(compile(spec["source"], where, "exec"), namespace)  # noqa: S102
+    exec(compile(spec["source"], f"{fn.__module__}.{fn.__qualname__}", "exec"), namespace)  # noqa: S102
     return spec
 
 
@@ -91,7 +123,8 @@ def visible_entry(grade_id):
         "checks": [{"name": c.name, "keys": list(c.keys), "weight": c.weight, "rtol": c.rtol,
                     "exact": c.exact, "hint": c.hint, "probe": c.probe, "forward": list(c.forward),
                     "compare": shippable_compare(c.compare) if c.compare else None}
-                   for c in task.checks],
+                   for c in task.checks if c.self_check],
+        "graded_only": [c.name for c in task.checks if not c.self_check],
         "cases": [{"arrays": dict(case.arrays), "params": dict(case.params)} for case in cases],
         "references": [task.reference(case) for case in cases],
         "variants": [task.variants(case) if task.variants else {} for case in cases],

@@ -7,17 +7,20 @@ import importlib.util
 if importlib.util.find_spec(f"{__package__}._grader") is not None:
     from ._grader import judge
     from ._grader.compare import Verdict
+    from ._grader.diagnosis import Mistake
     from ._grader.sandbox import calls
 else:
     from autograder import judge
     from autograder.compare import Verdict
+    from autograder.diagnosis import Mistake
     from autograder.sandbox import calls
 
 from minigrad.gradcheck import rel_error
 
 # What a shipped custom comparison (a task's Check.compare) may use: the build checks that its
 # source needs nothing else.
-COMPARE_NAMESPACE = {"np": __import__("numpy"), "Verdict": Verdict, "rel_error": rel_error}
+COMPARE_NAMESPACE = {"np": __import__("numpy"), "Verdict": Verdict, "Mistake": Mistake,
+                     "rel_error": rel_error}
 
 
 def compile_compare(spec):

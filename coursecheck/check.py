@@ -58,8 +58,13 @@ class Report:
 
     def explanation(self):
         """Plain-text explanation for the student: inputs, expected, got, the mistake in words."""
+        later = self.entry.get("graded_only", [])
+        note = ("" if not later else
+                f" Checked only when your notebook is graded: {'; '.join(later)}.")
+        if self.passed and not self.checks:
+            return f"{self.title}: this cell's checks run only when your notebook is graded.{note}"
         if self.passed:
-            return f"{self.title}: all {self.checks} checks pass on this cell's inputs."
+            return f"{self.title}: all {self.checks} checks pass on this cell's inputs.{note}"
         if self.unanswered:
             return (f"{self.title}: not answered yet (the answer cell still raises "
                     "NotImplementedError). Run All carries on past this cell.")

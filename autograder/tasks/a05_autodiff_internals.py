@@ -7,7 +7,6 @@ sandbox (``sandbox/graphs_a05.py``, ``sandbox/calls_a05.py``). Gradients are com
 autograd (``autodiff_reference.py``) and, where the student's code has a forward of its own, with
 the contract's numerical check of that forward.
 """
-import math
 
 import numpy as np
 
@@ -83,9 +82,9 @@ ORDER_MISTAKES = {
 }
 
 
-def _order_verdict(case, order):
+def _order_verdict(reference, case, order):
     table = case.arrays["parents"]
-    expected = ref.reachable(table)
+    expected = {int(node) for node in reference["reachable"]}
     ids = [int(v) for v in np.asarray(order).ravel()]
     if any(i < 0 for i in ids):
         return Verdict(False, "your list holds objects that are not nodes of the graph: return the "
@@ -116,14 +115,15 @@ def _order_verdict(case, order):
 def _compare_order(reference, outputs, case):
     if "order" not in outputs:
         return Verdict(False, "nothing came back")
-    return _order_verdict(case, outputs["order"])
+    return _order_verdict(reference, case, outputs["order"])
 
 
 TOPOLOGICAL_ORDER = Task(
     grade_id="test_topological_order", title="topological_order(root): every node after its inputs, once",
     points=3, answer_cells=("topological_order",), functions=("topological_order",),
     call="a05_topological_order", make_cases=_order_cases,
-    reference=lambda case: {"order": np.zeros(0)},
+    reference=lambda case: {"order": np.zeros(0),
+                            "reachable": np.array(sorted(ref.reachable(case.arrays["parents"])))},
     checks=(Check("a topological order of the reachable nodes", ("order",), weight=1,
                   compare=_compare_order,
                   hint="walk the parents with an explicit stack (no recursion: graphs of 10,000 "
@@ -512,7 +512,7 @@ def _checkpoint_cases(rng, hidden):
 def memory_budget(L, segments):
     """Activations a checkpointed backward may keep at its peak: the segment boundaries, one
     segment's activations, and a few arrays of slack (gradients, temporaries)."""
-    return segments + math.ceil(L / segments) + 6
+    return segments + -(-L // segments) + 6  # ceil(L / segments) in integers
 
 
 def _compare_memory(reference, outputs, case):
@@ -642,7 +642,8 @@ TORCH_GRAPH = Task(
     grade_id="test_torch_graph", title="read_torch_graph(program, inputs): PyTorch's own graph",
     points=3, answer_cells=("torch_graph",), functions=("read_torch_graph",), call="a05_torch_graph",
     make_cases=_torch_cases, reference=_torch_reference, variants=_torch_variants,
-    checks=(Check("grad_fn names in the order backward runs them", ("names",), weight=1.5, compare=_compare_names),
+    checks=(Check("grad_fn names in the order backward runs them", ("names",), weight=1.5,
+                  compare=_compare_names, self_check=False),
             *(Check(f"leaf gradients after two backward calls ({program} program)", keys, weight=0.5,
                     rtol=1e-10, hint="backward(retain_graph=True) the first time, so that the graph "
                                      "survives for the second call; .grad accumulates.")
@@ -678,7 +679,7 @@ COUNTEREXAMPLE = Task(
     make_cases=lambda rng, hidden: [Case({"none": scalar(0.0)})],  # the student's graph is the input
     reference=lambda case: {"codes": np.zeros(0)},
     checks=(Check("the breadth-first walk gets d root / d leaf wrong on your graph", ("codes",), weight=1,
-                  compare=_compare_counterexample),),
+                  compare=_compare_counterexample, self_check=False),),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="bfs_trap")
 
 

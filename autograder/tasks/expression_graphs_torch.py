@@ -259,8 +259,23 @@ def _const(rng, name):
     return float(np.round(rng.uniform(-3.0, 3.0), 3))
 
 
+MIN_GRADIENT = 1e-3  # a graph whose leaves' gradients are all smaller is drawn again
+
+
 def random_graph(rng, n_leaves, n_ops, ops=ALL_OPS, recent=6, p_repeat=0.08, limit=20.0):
-    """(description, leaf values) of a random graph using every op in `ops` (when n_ops allows).
+    """(description, leaf values) of a random graph using every op in `ops` (when n_ops allows),
+    whose output depends on its leaves: some leaf's gradient is at least MIN_GRADIENT.
+
+    A graph whose gradient cancels to (nearly) zero, such as (a*b - b*a) built from other
+    nodes, leaves only rounding noise to compare at rtol 1e-10; it is drawn again."""
+    while True:
+        description, leaves = _random_graph(rng, n_leaves, n_ops, ops, recent, p_repeat, limit)
+        if np.max(np.abs(replay(description, leaves))) >= MIN_GRADIENT:
+            return description, leaves
+
+
+def _random_graph(rng, n_leaves, n_ops, ops, recent, p_repeat, limit):
+    """One draw of random_graph, which may cancel.
 
     Operands are drawn mostly from the last `recent` nodes (long paths), sometimes from any node
     (forks), sometimes the same node twice (a*a, a+a: repeated operands). Values stay within

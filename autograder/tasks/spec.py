@@ -39,6 +39,10 @@ class Check:
     # with the reference but agrees with a wrong forward earns the check; feedback says which.
     probe: bool = False
     forward: tuple = ()
+    # False: the notebook's visible self-check leaves this check out and says so, because its
+    # `compare` needs the grader's own computation (e.g. torch on what the student returned) and
+    # so cannot ship to the student's kernel. Grading always runs it.
+    self_check: bool = True
 
 
 @dataclass(frozen=True)
