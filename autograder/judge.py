@@ -229,8 +229,10 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None):
                     if mistake.code not in seen:
                         seen.add(mistake.code)
                         outcome.mistakes.append({"code": mistake.code, "message": mistake.message})
-        else:
+        elif passed:
             earned += check.weight
+        else:  # no case has this check's keys: a spec's mistake, which must not give points away
+            outcome.message = "no test case applies to this check (a problem of the grader: tell your instructor)"
         result.checks.append(outcome)
     result.score = round(task.points * earned / task.total_weight, 4)
     if all(not c.passed for c in result.checks) and run.cases:

@@ -91,3 +91,13 @@ def test_the_probe_is_left_out_when_the_forward_raises():
 
     case = Case(add_probe({"x": np.ones(3)}, np.random.default_rng(0), ["x"]))
     assert probe(lambda inputs: forward(inputs["x"]), {"x": np.ones(3)}, case.arrays) == {}
+
+
+def test_a_check_that_applies_to_no_case_earns_nothing():
+    task = _task()
+    cases = task.make_cases(None, True)
+    lonely = Task(**{**task.__dict__, "checks": task.checks + (Check("never applies", ("missing_key",)),)})
+    run = TaskRun(cases=[{"error": None, "dtypes": {}}], outputs=[{
+        "out": np.sin(cases[0].arrays["x"]), "grad_x": cases[0].arrays["dout"] * np.cos(cases[0].arrays["x"])}])
+    result = judge_task(lonely, cases, [True], run)
+    assert result.score == pytest.approx(2 * 2 / 3, abs=1e-4) and not result.checks[2].passed
