@@ -85,6 +85,11 @@ def draw_cases(assignment, seed):
     return drawn
 
 
+def _type_name(error):
+    """An exception's type name from a cell, as a note may show it (cells run next to hidden inputs)."""
+    return student_text(error.get("type", "Exception"), True, 60)
+
+
 def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
     """{function name: why it may be missing}, from answer cells that raised or killed the process."""
     problems = {}
@@ -97,7 +102,7 @@ def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
                 error = cell_errors.get(grade_id)
                 if error:
                     line = f" at line {error.get('line')}" if error.get("line") else ""
-                    problems[name] = (f"its cell '{grade_id}' raised {error.get('type')}{line} "
+                    problems[name] = (f"its cell '{grade_id}' raised {_type_name(error)}{line} "
                                       f"({student_text(error.get('message', ''), True)}), so the rest "
                                       f"of that cell never ran")
                 elif grade_id in cell_failures:
@@ -169,7 +174,7 @@ def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit):
         if grade_id not in rebuilt.unanswered:
             where = f", line {error.get('line')}" if error.get("line") else ""
             # cells run next to the hidden inputs: their messages are treated as hidden
-            result.notes.append(f"Cell '{grade_id}' raised {error.get('type')}{where}: "
+            result.notes.append(f"Cell '{grade_id}' raised {_type_name(error)}{where}: "
                                 f"{student_text(error.get('message', ''), True)}")
     for grade_id, reason in cell_failures.items():
         result.notes.append(f"Cell '{grade_id}' was stopped: {reason}.")

@@ -39,6 +39,8 @@ def describe_exception(error, hidden, cell_problems=None):
     identifier, the message is short, and for a hidden case no number in it is shown."""
     kind = str(error.get("type", "Error"))
     kind = kind if _TYPE_NAME.fullmatch(kind) else "Exception"
+    if hidden:
+        kind = redact_numbers(kind)  # a class made up at run time can carry numbers in its name
     message = student_text(error.get("message", ""), hidden)
     if kind == "BadReturn":
         return message
