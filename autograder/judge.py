@@ -26,7 +26,7 @@ def redact_numbers(text):
 
 def student_text(text, hidden, limit=MAX_STUDENT_TEXT):
     """Student-controlled text as feedback may show it: escaped, short, numbers hidden if `hidden`."""
-    text = printable(text)
+    text = str(text)
     if hidden:
         text = redact_numbers(text)
     return printable(text, limit)
