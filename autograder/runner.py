@@ -1,9 +1,12 @@
 """Running a submission's code in the untrusted process, step by step, surviving its deaths.
 
-The harness (``sandbox/harness.py``) executes the answer cells, then the tasks, reporting each
-step on a pipe. This module times every step against its own limit. When the process dies or
-hangs, the step it was in is charged with the reason (timeout, memory, crash, exit), and a fresh
-process continues with the steps after it, so one bad task never costs the others.
+The harness (``sandbox/harness.py``) executes the answer cells, then the tasks, and sends one
+record per step on a pipe. This module reads the records within a fixed byte budget and times
+every step against its own limit, from the trusted clock only. When the process dies or hangs,
+the step it was in is charged with the reason (timeout, memory, crash, exit), and a fresh process
+continues with the steps after it, so one bad task never costs the others. When the grader's own
+side fails (the job cannot be written, the sandbox does not start) it raises ``GraderFailure``:
+nothing is charged to the student.
 """
 import json
 import os

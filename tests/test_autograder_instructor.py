@@ -38,11 +38,17 @@ def _batch(root, template):
         submit_answers(course, student, reference)
     for student in ("empty_json", ESCAPED):
         submit_raw(course, student, f"{ASSIGNMENT}.ipynb", {})
+    os.mkfifo(os.path.join(submit_raw(course, "fifo_notebook", None, None), f"{ASSIGNMENT}.ipynb"))
+    folder = submit_answers(course, "fifo_timestamp", reference)
+    os.remove(os.path.join(folder, "timestamp.txt"))
+    os.mkfifo(os.path.join(folder, "timestamp.txt"))
     first, second = io.StringIO(), io.StringIO()
     grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False, out=first)
     submit_raw(course, "stale", f"{ASSIGNMENT}.ipynb", {})   # the regrade cannot grade it
     grade_assignment(course.root, ASSIGNMENT, workers=1, progress=False, out=second, force=True,
                      students=["stale"])
+    for student, name in (("fifo_notebook", f"{ASSIGNMENT}.ipynb"), ("fifo_timestamp", "timestamp.txt")):
+        os.remove(os.path.join(course.submitted_dir(student, ASSIGNMENT), name))  # copies cannot copy FIFOs
     (root / "out.json").write_text(json.dumps([first.getvalue(), second.getvalue()]))
 
 
@@ -73,6 +79,34 @@ def test_an_ungradable_submission_gets_a_csv_row_and_a_page_saying_why(course):
     write_feedback(course.root, ASSIGNMENT, out=lambda *a: None)
     page = open(course.feedback_html("empty_json", ASSIGNMENT), encoding="utf-8").read()
     assert "could not be graded" in page and "not a Jupyter notebook" in page and "0 / 20" in page
+
+
+def test_a_fifo_in_place_of_a_notebook_or_timestamp_never_blocks_the_grader(course):
+    assert scores(course, "fifo_notebook") == [0.0] * 6
+    rows = {r["student"]: r for r in csv.DictReader(open(export_csv(course.root, ASSIGNMENT, out=lambda *a: None)))}
+    assert float(rows["fifo_timestamp"]["total"]) == 20
+    from autograder.results import SubmissionResult
+
+    assert "not a regular file" in SubmissionResult.load(course.autograded_dir("fifo_notebook", ASSIGNMENT)).error
+
+
+def test_one_page_that_cannot_be_written_does_not_stop_the_others(course, monkeypatch):
+    from autograder import feedback
+
+    real = feedback.render
+
+    def render(result, scores=None):
+        if result.student == "ref":
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(result, scores)
+
+    monkeypatch.setattr(feedback, "render", render)
+    lines = []
+    written = write_feedback(course.root, ASSIGNMENT, out=lines.append)
+    assert len(written) == len(course.students_with_submissions(ASSIGNMENT)) - 1
+    assert not os.path.exists(course.feedback_html("ref", ASSIGNMENT))
+    assert any("could not be written" in line and "ref" in line for line in lines)
+    assert any("FAILED for 1" in line for line in lines)
 
 
 def test_a_regrade_that_cannot_grade_leaves_no_stale_score(course, batch):
