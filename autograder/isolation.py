@@ -82,7 +82,7 @@ class Limits:
     @property
     def total_memory_bytes(self):
         """Cgroup cap on all processes, tmpfs pages included."""
-        return self.memory_bytes + self.scratch_bytes + self.tmp_bytes + (256 << 20)
+        return self.memory_bytes + self.scratch_bytes + self.tmp_bytes + (512 << 20)
 
     def as_options(self):
         return {"as": self.memory_bytes, "nproc": self.processes, "nofile": self.open_files,
