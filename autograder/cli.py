@@ -3,7 +3,8 @@ import argparse
 import os
 import sys
 
-from .course import DEFAULT_COURSE
+from .course import DEFAULT_COURSE, UsageError
+from .isolation import SandboxUnavailable
 
 
 def _course_arg(parser):
@@ -30,6 +31,7 @@ def main(argv=None):
                    help="submissions graded in parallel (default: number of cores)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    _no_sandbox_arg(p)
 
     p = sub.add_parser("feedback", help="write DIR/feedback/<student>/ASSIGNMENT/ASSIGNMENT.html")
     _course_arg(p)
@@ -38,13 +40,28 @@ def main(argv=None):
     p = sub.add_parser("export", help="per-task scores from the gradebook as CSV")
     _course_arg(p)
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
-    p.add_argument("--to", default=None, help="output file (default: DIR/grades.csv)")
+    p.add_argument("--to", default=None, help="output file (default: DIR/per_task_grades.csv)")
 
     p = sub.add_parser("demo", help="build, grade the bundled sample submissions, print the table")
     _course_arg(p)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    _no_sandbox_arg(p)
 
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (UsageError, SandboxUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _no_sandbox_arg(parser):
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="grade without bubblewrap (student code can then read every readable file "
+                             "and use the network; needs a root grader): only if you accept that")
+
+
+def _run(args):
     if args.command == "build":
         from .build import build
 
@@ -59,13 +76,13 @@ def main(argv=None):
         from .grading import grade_assignment
 
         report = grade_assignment(args.course, args.assignment, workers=args.workers,
-                                  force=args.force, students=args.student)
+                                  force=args.force, students=args.student,
+                                  allow_unsandboxed=args.no_sandbox)
         return 0 if report.ok else 1
     if args.command == "feedback":
         from .feedback import write_feedback
 
-        write_feedback(args.course, args.assignment)
-        return 0
+        return 0 if write_feedback(args.course, args.assignment) else 1
     if args.command == "export":
         from .export import export_csv
 
@@ -74,7 +91,7 @@ def main(argv=None):
     if args.command == "demo":
         from .demo import demo
 
-        return demo(args.course, workers=args.workers)
+        return demo(args.course, workers=args.workers, allow_unsandboxed=args.no_sandbox)
     return 2
 
 

@@ -5,17 +5,34 @@
     DIR/release/<assignment>/<assignment>.ipynb                 what students get
     DIR/submitted/<student>/<assignment>/<assignment>.ipynb     what they hand in (nbgrader collect)
     DIR/autograded/<student>/<assignment>/                      rebuilt notebook + autograder.json
-    DIR/feedback/<student>/<assignment>/<assignment>.html
+    DIR/feedback/<student>/<assignment>/<assignment>.html   (+ timestamp.txt, submission_secret.txt)
     DIR/gradebook.db
+    DIR/autograder.toml                                     optional course settings (below)
+    DIR/per_task_grades.csv                                 `python -m autograder export`
+
+Course settings (``autograder.toml``, all optional)::
+
+    partial_credit = "per_case"   # default "all_or_nothing": a check earns its weight only when it
+                                  # holds on every case; "per_case": the fraction of cases it holds on
 """
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
+import tomllib
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_COURSE = os.path.join(REPO_ROOT, "course")
 NOTEBOOKS = os.path.join(REPO_ROOT, "notebooks")
 COURSE_ID = "minigrad-course"
+SETTINGS_FILE = "autograder.toml"
+DEFAULT_SETTINGS = {"partial_credit": "all_or_nothing"}
+PER_TASK_CSV = "per_task_grades.csv"   # nbgrader export writes grades.csv: a different name
+
+
+class UsageError(Exception):
+    """A command cannot run as asked (unknown assignment, no course...): one line says why."""
 
 CONFIG = '''\
 # Written by `python -m autograder build`. nbgrader reads it when run from this directory.
@@ -57,6 +74,57 @@ class Course:
 
     def feedback_html(self, student, assignment):
         return self.path("feedback", student, assignment, f"{assignment}.html")
+
+    def require_built(self):
+        """UsageError unless this is a built course (never creates anything)."""
+        if not os.path.isfile(self.path("nbgrader_config.py")) or not os.path.isfile(self.gradebook):
+            raise UsageError(f"{self.root} is not a built course (no nbgrader_config.py and gradebook.db "
+                             f"there): run `python -m autograder build --course {self.root}` first, or "
+                             f"pass --course DIR")
+        return self
+
+    def settings(self):
+        """The course settings: DEFAULT_SETTINGS updated from DIR/autograder.toml."""
+        from .judge import CREDIT_MODES
+
+        settings = dict(DEFAULT_SETTINGS)
+        path = self.path(SETTINGS_FILE)
+        if os.path.exists(path):
+            try:
+                with open(path, "rb") as fh:
+                    settings.update(tomllib.load(fh))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise UsageError(f"{path}: {exc}") from None
+        unknown = set(settings) - set(DEFAULT_SETTINGS)
+        if unknown:
+            raise UsageError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(DEFAULT_SETTINGS)})")
+        if settings["partial_credit"] not in CREDIT_MODES:
+            raise UsageError(f"{path}: partial_credit must be one of {', '.join(CREDIT_MODES)}, "
+                             f"not {settings['partial_credit']!r}")
+        return settings
+
+    @contextlib.contextmanager
+    def grading_lock(self):
+        """Held while `grade` runs: a second `grade` on the same course stops with a clear line."""
+        path = self.path(".autograder.lock")
+        fh = open(path, "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read(40).strip() or "another process"
+                raise UsageError(f"another `python -m autograder grade` is running on {self.root} "
+                                 f"({holder}); wait for it to finish, then run again (already graded "
+                                 f"submissions are skipped)") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
+            yield
+        finally:
+            fh.close()
 
     def students_with_submissions(self, assignment):
         """Sorted student ids that have a submitted/<student>/<assignment>/ folder."""

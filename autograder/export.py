@@ -1,21 +1,33 @@
 """``python -m autograder export``: per-task scores from the gradebook as CSV.
 
-``nbgrader export`` gives one total per student and assignment; this adds a column per graded
-test cell, read through nbgrader's API, so manual overrides from the formgrader are included.
+``nbgrader export`` gives one total per student and assignment (``DIR/grades.csv``); this adds a
+column per graded test cell, read through nbgrader's API, so manual overrides from the
+formgrader are included, into ``DIR/per_task_grades.csv`` (a different name, so neither
+overwrites the other). A submission the grader could not grade has empty cells, not zeros.
 """
 import csv
 import os
 
-from .course import Course
+from .course import PER_TASK_CSV, Course, UsageError
 from .gradebook import open_gradebook
 from nbgrader.api import MissingEntry
+
+
+def _cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula (student ids come from folders)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def gradebook_rows(course, assignment=None):
     """([column names], [row dicts]): one row per submission, one column per grade cell."""
     gb = open_gradebook(course)
     try:
-        assignments = [gb.find_assignment(assignment)] if assignment else list(gb.assignments)
+        try:
+            assignments = [gb.find_assignment(assignment)] if assignment else list(gb.assignments)
+        except MissingEntry:
+            raise UsageError(f"no assignment {assignment!r} in {course.gradebook} (known: "
+                             f"{', '.join(a.name for a in gb.assignments) or 'none'})") from None
         columns, rows = ["student", "assignment"], []
         for a in assignments:
             cells = [cell.name for nb in a.notebooks for cell in nb.grade_cells]
@@ -26,11 +38,12 @@ def gradebook_rows(course, assignment=None):
                     submission = gb.find_submission(a.name, student.id)
                 except MissingEntry:
                     continue
-                row = {"student": student.id, "assignment": a.name}
+                row = {"student": _cell(student.id), "assignment": a.name}
                 for nb in submission.notebooks:
                     for grade in nb.grades:
-                        row[grade.cell.name] = round(float(grade.score), 4)
-                row["total"] = round(sum(row.get(c, 0.0) for c in cells), 4)
+                        row[grade.cell.name] = "" if grade.score is None else round(float(grade.score), 4)
+                values = [row.get(c, "") for c in cells]
+                row["total"] = "" if "" in values else round(sum(values), 4)
                 row["max_score"] = max_score
                 rows.append(row)
         return columns + ["total", "max_score"], rows
@@ -39,10 +52,10 @@ def gradebook_rows(course, assignment=None):
 
 
 def export_csv(course_dir, assignment=None, to=None, out=print):
-    """Write the CSV (default DIR/grades.csv); returns its path."""
-    course = Course(course_dir)
+    """Write the CSV (default DIR/per_task_grades.csv); returns its path."""
+    course = Course(course_dir).require_built()
     columns, rows = gradebook_rows(course, assignment)
-    path = to or course.path("grades.csv")
+    path = to or course.path(PER_TASK_CSV)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, restval="")

@@ -8,9 +8,12 @@ neither is stored in the results.
 import html
 import os
 
-from .course import Course
+from .course import Course, UsageError
 from .gradebook import open_gradebook
 from .results import RESULTS_FILE, SubmissionResult, status_of
+from .tasks import get_assignment
+from .text import printable
+from .untrusted import UntrustedDataError, read_regular_file
 from nbgrader.api import MissingEntry
 
 STYLE = """
@@ -32,7 +35,8 @@ footer { color: #666; font-size: 0.85rem; margin-top: 2rem; }
 
 
 def _esc(text):
-    return html.escape(str(text), quote=True)
+    # lone surrogates (from a student's exception message) cannot be written as UTF-8: escape them
+    return html.escape(str(text).encode("utf-8", "backslashreplace").decode("utf-8"), quote=True)
 
 
 def render(result, scores=None):
@@ -79,28 +83,69 @@ max|a - b| / max(1e-8, max(|a| + |b|)).</footer>
 """
 
 
+def _copy_exchange_files(course, student, assignment):
+    """nbgrader release_feedback needs the submission's timestamp.txt and submission_secret.txt
+    next to the page (nbgrader generate_feedback copies them; so do we). -> missing names."""
+    missing = []
+    for name, limit in (("timestamp.txt", 200), ("submission_secret.txt", 1024)):
+        source = os.path.join(course.submitted_dir(student, assignment), name)
+        try:
+            data = read_regular_file(source, limit)
+        except UntrustedDataError:
+            missing.append(name)
+            continue
+        dest = os.path.join(os.path.dirname(course.feedback_html(student, assignment)), name)
+        with open(dest + ".part", "wb") as fh:
+            fh.write(data)
+        os.replace(dest + ".part", dest)
+    return missing
+
+
 def write_feedback(course_dir, assignment, students=None, out=print):
-    """Write feedback/<student>/<assignment>/<assignment>.html for every graded student."""
-    course = Course(course_dir)
-    written = []
+    """Write feedback/<student>/<assignment>/<assignment>.html for every graded student.
+
+    Each page is written on its own: one that fails is reported and the others are still written.
+    UsageError for an unknown assignment or a missing course."""
+    course = Course(course_dir).require_built()
+    try:
+        get_assignment(assignment)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    written, failed, no_secret = [], [], []
     gb = open_gradebook(course)
     try:
         for student in students or course.students_with_submissions(assignment):
             folder = course.autograded_dir(student, assignment)
             if not os.path.exists(os.path.join(folder, RESULTS_FILE)):
                 continue
-            result = SubmissionResult.load(folder)
             try:
-                submission = gb.find_submission(assignment, student)
-                scores = {g.cell.name: float(g.score) for nb in submission.notebooks for g in nb.grades}
-            except MissingEntry:
-                scores = {}
-            path = course.feedback_html(student, assignment)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(render(result, scores))
-            written.append(path)
+                result = SubmissionResult.load(folder)
+                try:
+                    submission = gb.find_submission(assignment, student)
+                    scores = {g.cell.name: float(g.score) for nb in submission.notebooks for g in nb.grades
+                              if g.score is not None}
+                except MissingEntry:
+                    scores = {}
+                path = course.feedback_html(student, assignment)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path + ".part", "w", encoding="utf-8") as fh:
+                    fh.write(render(result, scores))
+                os.replace(path + ".part", path)
+                if _copy_exchange_files(course, student, assignment):
+                    no_secret.append(student)
+                written.append(path)
+            except Exception as exc:  # noqa: BLE001 - one student's page must not stop the others
+                failed.append(student)
+                out(f"feedback for {printable(student, 80)} could not be written: "
+                    f"{printable(f'{type(exc).__name__}: {exc}', 300)}")
     finally:
         gb.close()
-    out(f"wrote feedback for {len(written)} student(s) under {course.path('feedback')}")
+    out(f"wrote feedback for {len(written)} student(s) under {course.path('feedback')}"
+        + (f"; FAILED for {len(failed)}: {', '.join(printable(s, 80) for s in failed)}" if failed else ""))
+    if not written and not failed:
+        out(f"no graded submissions of {assignment} in {course.root}: run "
+            f"`python -m autograder grade {assignment}` first")
+    if no_secret:
+        out(f"note: {len(no_secret)} submission(s) were not collected through nbgrader's exchange "
+            f"(no submission_secret.txt), so nbgrader release_feedback cannot release their pages")
     return written

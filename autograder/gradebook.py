@@ -78,3 +78,20 @@ def record(gb, result):
     except Exception:
         gb.db.rollback()
         raise
+
+
+def clear(gb, assignment, student):
+    """Remove the automatic scores of a submission (it could not be graded this time): nbgrader
+    then shows it as ungraded, and ``is_graded`` is False, so the next ``grade`` retries it."""
+    try:
+        submission = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return
+    try:
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                grade.auto_score = None
+        gb.db.commit()
+    except Exception:
+        gb.db.rollback()
+        raise

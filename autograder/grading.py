@@ -5,8 +5,14 @@ the trusted source, draw the cases from a fresh secret seed, run the student's c
 sandbox, judge every task here. The batch (``grade_assignment``) runs submissions on a thread
 pool (the work happens in sandbox processes), shows a progress bar, and in the main thread saves
 each result and commits it to the gradebook, one transaction per submission. Submissions already
-graded are skipped unless ``force``; a submission that cannot be graded gets one clear line and
-the batch goes on.
+graded are skipped unless ``force``.
+
+Two kinds of "cannot grade" are kept apart. A submission the student broke (not JSON, no
+notebook, an empty folder) is scored 0 with the reason, in the gradebook, the CSV and the
+feedback page. A failure of the grader's own machinery (disk full, the sandbox did not start, a
+grader bug) is never charged to the student: the submission is retried, then reported loudly as
+NOT GRADED, and any earlier score of it is cleared, so that no stale grade survives a regrade.
+Without a working sandbox the batch refuses to start (``isolation.py``).
 """
 import os
 import re
@@ -20,13 +26,17 @@ import nbformat
 import numpy as np
 
 from . import gradebook, isolation
-from .course import Course
-from .judge import judge_task
+from .course import Course, UsageError
+from .judge import judge_task, student_text
 from .rebuild import SubmissionError, read_notebook_file, rebuild
-from .results import RESULTS_FILE, SubmissionResult
-from .runner import SandboxTask, TaskRun, run_in_sandbox
+from .results import RESULTS_FILE, SubmissionResult, TaskResult
+from .runner import GraderFailure, SandboxTask, TaskRun, run_in_sandbox
 from .selfcheck import format_result
 from .tasks import get_assignment
+from .text import printable
+from .untrusted import UntrustedDataError, read_regular_file
+
+GRADER_RETRIES = 2   # extra attempts for a submission the grader itself failed on
 
 
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
@@ -36,33 +46,31 @@ def find_notebook(folder, assignment):
     """Path of submitted/<student>/<assignment>/<assignment>.ipynb; SubmissionError otherwise."""
     expected = f"{assignment}.ipynb"
     path = os.path.join(folder, expected)
-    if os.path.isfile(path):
-        return path
+    if os.path.lexists(path):
+        return path  # read_notebook_file refuses anything but a regular file
     if not os.path.isdir(folder):
         raise SubmissionError("no submission folder")
-    present = sorted(f for f in os.listdir(folder) if f != "timestamp.txt" and not f.startswith("."))
+    present = sorted(f for f in os.listdir(folder)
+                     if f not in ("timestamp.txt", "submission_secret.txt") and not f.startswith("."))
     if not present:
         raise SubmissionError("the submission folder is empty")
-    notebooks = [f for f in present if f.endswith(".ipynb")]
+    notebooks = [printable(f, 60) for f in present if f.endswith(".ipynb")]
     if notebooks:
-        raise SubmissionError(f"expected {expected} but found {', '.join(notebooks)}; rename it to "
+        raise SubmissionError(f"expected {expected} but found {', '.join(notebooks[:5])}; rename it to "
                               f"{expected} (the grader does not guess which file to grade)")
-    raise SubmissionError(f"no {expected} in the submission folder (found: {', '.join(present[:5])})")
+    raise SubmissionError(f"no {expected} in the submission folder (found: "
+                          f"{', '.join(printable(f, 60) for f in present[:5])})")
 
 
 def read_timestamp(folder):
     """nbgrader collect's timestamp.txt, if present and parseable; None otherwise."""
     from nbgrader.utils import parse_utc
 
-    path = os.path.join(folder, "timestamp.txt")
     try:
-        if os.path.islink(path):
-            return None
-        with open(path) as fh:
-            text = fh.read(100).strip()
+        text = read_regular_file(os.path.join(folder, "timestamp.txt"), 100).decode("ascii").strip()
         parse_utc(text)
         return text
-    except Exception:  # absent or unparseable: the submission is graded without a timestamp
+    except Exception:  # absent, not a plain file or unparseable: graded without a timestamp
         return None
 
 
@@ -77,6 +85,11 @@ def draw_cases(assignment, seed):
     return drawn
 
 
+def _type_name(error):
+    """An exception's type name from a cell, as a note may show it (cells run next to hidden inputs)."""
+    return student_text(error.get("type", "Exception"), True, 60)
+
+
 def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
     """{function name: why it may be missing}, from answer cells that raised or killed the process."""
     problems = {}
@@ -89,24 +102,56 @@ def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
                 error = cell_errors.get(grade_id)
                 if error:
                     line = f" at line {error.get('line')}" if error.get("line") else ""
-                    problems[name] = (f"its cell '{grade_id}' raised {error.get('type')}{line} "
-                                      f"({str(error.get('message'))[:200]}), so the rest of that cell never ran")
+                    problems[name] = (f"its cell '{grade_id}' raised {_type_name(error)}{line} "
+                                      f"({student_text(error.get('message', ''), True)}), so the rest "
+                                      f"of that cell never ran")
                 elif grade_id in cell_failures:
                     problems[name] = f"its cell '{grade_id}' was stopped: {cell_failures[grade_id]}"
     return problems
 
 
-def grade_submission(course, assignment, student, source_nb, release_nb, seed=None):
-    """-> SubmissionResult for one student (error set when the submission cannot be graded)."""
+def ungradable_result(assignment, student, reason, timestamp=None):
+    """A submission the student broke: every task 0, with the reason, so it is recorded and shown."""
+    result = SubmissionResult(student, assignment.assignment_id, timestamp=timestamp,
+                              error=reason, status="ungradable")
+    for task in assignment.tasks:
+        result.tasks.append(TaskResult(task.grade_id, task.title, float(task.points), 0.0,
+                                       error=f"Not graded: {reason}."))
+    result.notes.append(f"Your submission could not be graded: {reason}.")
+    return result
+
+
+def grade_submission(course, assignment, student, source_nb, release_nb, seed=None, mode=None,
+                     credit="all_or_nothing"):
+    """-> (SubmissionResult, Rebuilt or None) for one student; never raises.
+
+    result.status is "graded", "ungradable" (the student's doing: scored 0 with the reason) or
+    "grader_failure" (the grader's own: not scored, error says why)."""
     started = time.monotonic()
     folder = course.submitted_dir(student, assignment.assignment_id)
-    result = SubmissionResult(student, assignment.assignment_id, timestamp=read_timestamp(folder))
+    timestamp = read_timestamp(folder)
     try:
         rebuilt = rebuild(source_nb, read_notebook_file(find_notebook(folder, assignment.assignment_id)),
                           release_nb)
     except SubmissionError as exc:
-        result.error = str(exc)
-        return result, None
+        return ungradable_result(assignment, student, str(exc), timestamp), None
+    try:
+        result = _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit)
+    except isolation.SandboxUnavailable:
+        raise
+    except GraderFailure as exc:
+        result = SubmissionResult(student, assignment.assignment_id, error=f"grader failure: {exc}",
+                                  status="grader_failure")
+    except Exception as exc:  # noqa: BLE001 - a grader bug is the grader's, never the student's
+        result = SubmissionResult(student, assignment.assignment_id, status="grader_failure",
+                                  error=f"grader failure: {type(exc).__name__}: {exc}")
+    result.timestamp = timestamp
+    result.seconds = round(time.monotonic() - started, 3)
+    return result, rebuilt
+
+
+def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit):
+    result = SubmissionResult(student, assignment.assignment_id)
     result.notes = list(rebuilt.notes)
     result.unanswered = sorted(rebuilt.unanswered)
     drawn = draw_cases(assignment, secrets.randbits(128) if seed is None else seed)
@@ -116,8 +161,9 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
     limits = isolation.Limits(memory_bytes=assignment.memory_bytes)
     cell_errors, cell_failures, log = {}, {}, []
     for (forbidden, allowed), tasks in groups.items():
-        sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0], t.timeout) for t in tasks]
-        run = run_in_sandbox(rebuilt.cells_to_run, sandbox_tasks, forbidden, allowed, limits)
+        sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0], t.timeout, output_keys(t))
+                         for t in tasks]
+        run = run_in_sandbox(rebuilt.cells_to_run, sandbox_tasks, forbidden, allowed, limits, mode=mode)
         runs.update({t.grade_id: task_run for t, task_run in zip(tasks, run.tasks)})
         cell_errors.update(run.cell_errors)
         cell_failures.update(run.cell_failures)
@@ -127,17 +173,30 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
     for grade_id, error in cell_errors.items():
         if grade_id not in rebuilt.unanswered:
             where = f", line {error.get('line')}" if error.get("line") else ""
-            result.notes.append(f"Cell '{grade_id}' raised {error.get('type')}{where}: "
-                                f"{str(error.get('message'))[:200]}")
+            # cells run next to the hidden inputs: their messages are treated as hidden
+            result.notes.append(f"Cell '{grade_id}' raised {_type_name(error)}{where}: "
+                                f"{student_text(error.get('message', ''), True)}")
     for grade_id, reason in cell_failures.items():
         result.notes.append(f"Cell '{grade_id}' was stopped: {reason}.")
     for task in assignment.tasks:
         cases, hidden = drawn[task.grade_id]
         result.tasks.append(judge_task(task, cases, hidden, runs.get(task.grade_id, TaskRun(failure="not run")),
-                                       problems))
+                                       problems, credit=credit))
     result.log = "".join(log)[-8000:]
-    result.seconds = round(time.monotonic() - started, 3)
-    return result, rebuilt
+    return result
+
+
+def output_keys(task):
+    """Output keys the judge may read for `task` (the rest of what comes back is dropped unread):
+    every check's keys, its forward keys, the probe's values, and keys named by a custom compare
+    (which may read anything its task's call returns, so those tasks accept all keys)."""
+    if any(check.compare is not None for check in task.checks):
+        return None
+    keys = {"probe_plus", "probe_minus"}
+    for check in task.checks:
+        keys.update(check.keys)
+        keys.update(check.forward)
+    return tuple(sorted(keys))
 
 
 def write_autograded(course, result, rebuilt):
@@ -161,72 +220,127 @@ def write_autograded(course, result, rebuilt):
 
 @dataclass
 class BatchReport:
-    graded: list = field(default_factory=list)    # SubmissionResults
+    graded: list = field(default_factory=list)    # SubmissionResults (ungradable ones too, scored 0)
     skipped: list = field(default_factory=list)   # students already graded
-    errors: list = field(default_factory=list)    # (student, reason)
+    errors: list = field(default_factory=list)    # (student, reason): ungradable or not graded
+    not_graded: list = field(default_factory=list)  # students the grader itself failed on
     seconds: float = 0.0
+    mode: str = ""
 
     @property
     def ok(self):
         return not self.errors
 
 
+def _record(course, gb, result, rebuilt):
+    """Save and commit one result; a failure here is the grader's (GraderFailure)."""
+    try:
+        if rebuilt is not None:
+            write_autograded(course, result, rebuilt)
+        else:
+            result.save(course.autograded_dir(result.student, result.assignment))
+        gradebook.record(gb, result)
+    except Exception as exc:  # e.g. disk full, a locked database
+        raise GraderFailure(f"could not record the result: {type(exc).__name__}: {exc}") from None
+
+
+def _clear_stale(course, gb, assignment_id, student):
+    """A submission that could not be graded now keeps no earlier score or feedback source."""
+    gradebook.clear(gb, assignment_id, student)
+    path = os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)
+    if os.path.exists(path):
+        os.replace(path, path + ".stale")
+
+
 def grade_assignment(course_dir, assignment_id, workers=None, force=False, students=None,
-                     progress=True, out=sys.stderr):
-    """Grade submitted/*/<assignment_id>; -> BatchReport. Results go to the gradebook as they come."""
+                     progress=True, out=sys.stderr, allow_unsandboxed=False):
+    """Grade submitted/*/<assignment_id>; -> BatchReport. Results go to the gradebook as they come.
+
+    UsageError (one line) for an unknown assignment, a missing course or a concurrent batch;
+    isolation.SandboxUnavailable when no sandbox works and allow_unsandboxed is not set."""
     from tqdm import tqdm
 
     started = time.monotonic()
-    course = Course(course_dir)
-    assignment = get_assignment(assignment_id)
-    if not os.path.exists(course.source_notebook(assignment_id)):
-        raise SystemExit(f"{course.source_notebook(assignment_id)} does not exist: run "
-                         f"`python -m autograder build --course {course.root}` first")
-    source_nb = nbformat.read(course.source_notebook(assignment_id), as_version=4)
-    release_nb = (nbformat.read(course.release_notebook(assignment_id), as_version=4)
-                  if os.path.exists(course.release_notebook(assignment_id)) else None)
-    import torch  # trusted references; imported once here rather than racing in worker threads
-
-    torch.set_num_threads(1)
-    report = BatchReport()
-    students = students or course.students_with_submissions(assignment_id)
-    gb = gradebook.open_gradebook(course)
+    course = Course(course_dir).require_built()
     try:
-        todo = []
-        for student in students:
-            if not force and gradebook.is_graded(gb, assignment_id, student) and os.path.exists(
-                    os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)):
-                report.skipped.append(student)
-            else:
-                todo.append(student)
-        mode = isolation.isolation_mode()
-        print(f"grading {len(todo)} submission(s) of {assignment_id} with {workers or 1} worker(s), "
-              f"isolation: {mode}" + (f" ({len(report.skipped)} already graded; --force regrades)"
-                                      if report.skipped else ""), file=out)
-        with ThreadPoolExecutor(max_workers=max(1, workers or 1)) as pool, \
-                tqdm(total=len(todo), unit="submission", disable=not progress, file=out) as bar:
-            futures = {pool.submit(grade_submission, course, assignment, s, source_nb, release_nb): s
-                       for s in todo}
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    result, rebuilt = future.result()
-                except Exception as exc:  # a grader bug must not stop the batch
-                    result, rebuilt = SubmissionResult(student, assignment_id, error=f"grader error: {exc!r}"), None
-                if not result.error:
+        assignment = get_assignment(assignment_id)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    if not os.path.exists(course.source_notebook(assignment_id)):
+        raise UsageError(f"{course.source_notebook(assignment_id)} does not exist: run "
+                         f"`python -m autograder build --course {course.root}` first")
+    credit = course.settings()["partial_credit"]
+    mode = isolation.isolation_mode(allow_unsandboxed)
+    if mode != "bubblewrap":
+        print(isolation.UNSANDBOXED_WARNING, file=out)
+    with course.grading_lock():
+        source_nb = nbformat.read(course.source_notebook(assignment_id), as_version=4)
+        release_nb = (nbformat.read(course.release_notebook(assignment_id), as_version=4)
+                      if os.path.exists(course.release_notebook(assignment_id)) else None)
+        import torch  # trusted references; imported once here rather than racing in worker threads
+
+        torch.set_num_threads(1)
+        report = BatchReport(mode=mode)
+        students = students or course.students_with_submissions(assignment_id)
+        gb = gradebook.open_gradebook(course)
+        try:
+            todo = []
+            for student in students:
+                if not force and gradebook.is_graded(gb, assignment_id, student) and os.path.exists(
+                        os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)):
+                    report.skipped.append(student)
+                else:
+                    todo.append(student)
+            print(f"grading {len(todo)} submission(s) of {assignment_id} with {workers or 1} worker(s), "
+                  f"isolation: {mode}" + (f" ({len(report.skipped)} already graded; --force regrades)"
+                                          if report.skipped else ""), file=out)
+            tries = {student: 0 for student in todo}
+            with ThreadPoolExecutor(max_workers=max(1, workers or 1)) as pool, \
+                    tqdm(total=len(todo), unit="submission", disable=not progress, file=out) as bar:
+                def submit(student):
+                    tries[student] += 1
+                    return pool.submit(grade_submission, course, assignment, student, source_nb, release_nb,
+                                       mode=mode, credit=credit)
+
+                futures = {submit(s): s for s in todo}
+                while futures:
+                    future = next(as_completed(futures))
+                    student = futures.pop(future)
+                    name = printable(student, 80)
                     try:
-                        write_autograded(course, result, rebuilt)
-                        gradebook.record(gb, result)
-                        report.graded.append(result)
-                    except Exception as exc:  # e.g. a locked database: this student only
-                        result.error = f"could not record the result: {exc!r}"
-                if result.error:
-                    report.errors.append((student, result.error))
-                    bar.write(f"{student}: not graded: {result.error}", file=out)
-                bar.update(1)
-    finally:
-        gb.close()
+                        result, rebuilt = future.result()
+                        if result.status == "grader_failure":
+                            raise GraderFailure(result.error)
+                        _record(course, gb, result, rebuilt)
+                    except GraderFailure as exc:
+                        if tries[student] <= GRADER_RETRIES:
+                            bar.write(f"{name}: grader failure, retrying: {printable(exc, 300)}", file=out)
+                            futures[submit(student)] = student
+                            continue
+                        reason = f"NOT GRADED (grader failure, not the student's doing): {exc}"
+                        try:
+                            _clear_stale(course, gb, assignment_id, student)
+                        except Exception as clear_exc:  # noqa: BLE001 - reported with the rest
+                            reason += f"; its earlier score could not be cleared either: {clear_exc!r}"
+                        report.errors.append((student, reason))
+                        report.not_graded.append(student)
+                        bar.write(f"{name}: {printable(reason, 500)}", file=out)
+                        bar.update(1)
+                        continue
+                    report.graded.append(result)
+                    if result.status == "ungradable":
+                        report.errors.append((student, result.error))
+                        bar.write(f"{name}: scored 0, the submission cannot be graded: "
+                                  f"{printable(result.error, 300)}", file=out)
+                    bar.update(1)
+        finally:
+            gb.close()
     report.seconds = time.monotonic() - started
-    print(f"graded {len(report.graded)}, could not grade {len(report.errors)}, "
-          f"skipped {len(report.skipped)} in {report.seconds:.1f} s", file=out)
+    ungradable = len(report.errors) - len(report.not_graded)
+    print(f"graded {len(report.graded) - ungradable}, ungradable (scored 0) {ungradable}, "
+          f"NOT GRADED {len(report.not_graded)}, skipped {len(report.skipped)} "
+          f"in {report.seconds:.1f} s", file=out)
+    if report.not_graded:
+        print(f"NOT GRADED because the grader failed (rerun `grade` to retry them): "
+              f"{', '.join(printable(s, 80) for s in report.not_graded)}", file=out)
     return report

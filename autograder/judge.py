@@ -2,7 +2,8 @@
 
 For every case the reference is computed here from the inputs drawn here; the student's process
 only ever supplied float64 arrays. A check earns its weight when it holds on every case it
-applies to; the task's score is its points times the weight earned.
+applies to (or, with the course setting ``partial_credit = "per_case"``, the fraction of its cases
+on which it holds); the task's score is its points times the weight earned.
 """
 import re
 
@@ -10,25 +11,42 @@ import numpy as np
 
 from .compare import Verdict, compare_exact, compare_values, rel_error
 from .results import CheckOutcome, TaskResult
+from .text import printable
 
-_FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
+_TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,59}")
+
+_NUMBER = re.compile(r"0[xXoObB][0-9a-fA-F_]+|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+MAX_STUDENT_TEXT = 160  # characters of an exception message shown in feedback
 
 
 def redact_numbers(text):
-    """Hide decimal numbers in a message from a hidden case (they could be hidden inputs)."""
-    return _FLOAT.sub("…", text)
+    """Hide every number (integers too) in student text from a hidden case: it could be a hidden input."""
+    return _NUMBER.sub("…", text)
+
+
+def student_text(text, hidden, limit=MAX_STUDENT_TEXT):
+    """Student-controlled text as feedback may show it: escaped, short, numbers hidden if `hidden`."""
+    text = str(text)
+    if hidden:
+        text = redact_numbers(text)
+    return printable(text, limit)
 
 
 def describe_exception(error, hidden, cell_problems=None):
-    """Student-facing sentence for an exception dict from the sandbox."""
-    kind, message = str(error.get("type", "Error")), str(error.get("message", ""))
+    """Student-facing sentence for an exception dict from the sandbox (or the student's kernel).
+
+    Everything in `error` came from student code: the type name is kept only if it is a plain
+    identifier, the message is short, and for a hidden case no number in it is shown."""
+    kind = str(error.get("type", "Error"))
+    kind = kind if _TYPE_NAME.fullmatch(kind) else "Exception"
     if hidden:
-        message = redact_numbers(message)
+        kind = redact_numbers(kind)  # a class made up at run time can carry numbers in its name
+    message = student_text(error.get("message", ""), hidden)
     if kind == "BadReturn":
         return message
     missing = error.get("missing_function")
     if missing:
-        text = f"{missing} is not defined when the tests run"
+        text = f"{student_text(missing, False, 60)} is not defined when the tests run"
         problem = (cell_problems or {}).get(missing)
         return f"{text}: {problem}" if problem else f"{text}. Did its cell run without errors?"
     if kind == "NotImplementedError" and not message:
@@ -39,9 +57,11 @@ def describe_exception(error, hidden, cell_problems=None):
         text = f"MemoryError: your code tried to use more memory than the grader allows ({message})"
     else:
         text = f"{kind}: {message}" if message else kind
-    if error.get("line"):
-        where = f"cell '{error['cell']}', line {error['line']}" if error.get("cell") else f"line {error['line']}"
-        code = f": {error['code']}" if error.get("code") else ""
+    line = error.get("line")
+    if isinstance(line, int):
+        cell = error.get("cell")
+        where = f"cell '{student_text(cell, False, 60)}', line {line}" if cell else f"line {line}"
+        code = f": {student_text(error['code'], hidden, 120)}" if error.get("code") else ""
         text += f" ({where}{code})"
     return text
 
@@ -181,10 +201,17 @@ def _check_case(task, check, case, reference, outputs, dtypes, variants, context
     return verdict
 
 
-def judge_task(task, cases, hidden_flags, run, cell_problems=None):
+CREDIT_MODES = ("all_or_nothing", "per_case")
+
+
+def judge_task(task, cases, hidden_flags, run, cell_problems=None, credit="all_or_nothing"):
     """-> TaskResult for `task` given its cases, which are hidden, and the sandbox's TaskRun.
 
-    cell_problems: {function name: why its answer cell failed}, to explain missing functions."""
+    cell_problems: {function name: why its answer cell failed}, to explain missing functions.
+    credit: "all_or_nothing" (a check earns its weight when it holds on every case) or
+    "per_case" (it earns the fraction of its cases on which it holds), a course setting."""
+    if credit not in CREDIT_MODES:
+        raise ValueError(f"credit must be one of {', '.join(CREDIT_MODES)}, not {credit!r}")
     result = TaskResult(task.grade_id, task.title, float(task.points), 0.0)
     if run.failure:
         result.error = f"No result: {run.failure}."
@@ -229,6 +256,8 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None):
                     if mistake.code not in seen:
                         seen.add(mistake.code)
                         outcome.mistakes.append({"code": mistake.code, "message": mistake.message})
+            if credit == "per_case":
+                earned += check.weight * (len(applicable) - len(failures)) / len(applicable)
         elif passed:
             earned += check.weight
         else:  # no case has this check's keys: a spec's mistake, which must not give points away

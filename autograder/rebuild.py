@@ -12,6 +12,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from .untrusted import UntrustedDataError, read_regular_file
+
 MAX_NOTEBOOK_BYTES = 20 << 20
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -40,17 +42,16 @@ def _text(source):
 
 def read_notebook_file(path):
     """Parse a student's .ipynb defensively -> dict; SubmissionError with a one-line reason."""
+    # a link could point at the instructor's source notebook, solutions and all; a FIFO or a
+    # device would hang or flood the grader: only a regular file of bounded size is read
     if os.path.islink(path):
-        # a link could point at the instructor's source notebook, solutions and all
         raise SubmissionError("the notebook is a symbolic link, not a file")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as fh:
-            raw = fh.read(MAX_NOTEBOOK_BYTES + 1)
-    except OSError as exc:
-        raise SubmissionError(f"cannot read the notebook: {exc.strerror}") from None
-    if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+        raw = read_regular_file(path, MAX_NOTEBOOK_BYTES)
+    except UntrustedDataError as exc:
+        if "larger than" in str(exc):
+            raise SubmissionError(f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MB") from None
+        raise SubmissionError(f"cannot read the notebook: {exc}") from None
     if not raw.strip():
         raise SubmissionError("the notebook file is empty")
     try:

@@ -52,6 +52,7 @@ class SubmissionResult:
     notes: list = field(default_factory=list)     # about the notebook itself (missing cells...)
     unanswered: list = field(default_factory=list)  # answer cells left exactly as released
     error: str = ""                               # the submission could not be graded at all
+    status: str = "graded"                        # "graded", "ungradable" (scored 0), "grader_failure"
     isolation: str = ""
     seconds: float = 0.0
     timestamp: str = None

@@ -1,13 +1,17 @@
 """Running a submission's code in the untrusted process, step by step, surviving its deaths.
 
-The harness (``sandbox/harness.py``) executes the answer cells, then the tasks, reporting each
-step on a pipe. This module times every step against its own limit. When the process dies or
-hangs, the step it was in is charged with the reason (timeout, memory, crash, exit), and a fresh
-process continues with the steps after it, so one bad task never costs the others.
+The harness (``sandbox/harness.py``) executes the answer cells, then the tasks, and sends one
+record per step on a pipe. This module reads the records within a fixed byte budget and times
+every step against its own limit, from the trusted clock only. When the process dies or hangs,
+the step it was in is charged with the reason (timeout, memory, crash, exit), and a fresh process
+continues with the steps after it, so one bad task never costs the others. When the grader's own
+side fails (the job cannot be written, the sandbox does not start) it raises ``GraderFailure``:
+nothing is charged to the student.
 """
 import json
 import os
 import random
+import re
 import selectors
 import shutil
 import signal
@@ -20,11 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import isolation
-from .untrusted import UntrustedDataError, load_json, load_npz
+from .untrusted import MAX_ARRAY_BYTES, MAX_JSON_BYTES, UntrustedDataError, parse_json, parse_npz
 
 STARTUP_SECONDS = 20.0     # interpreter start, NumPy import, loading inputs
-BETWEEN_STEPS_SECONDS = 5.0
+STEP_SLACK_SECONDS = 1.0   # per step, for sending its record
 LOG_BYTES = 16 << 10
+MAX_NPZ_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (headers included)
+MAX_RESULT_BYTES = 2 * MAX_NPZ_BYTES          # everything one process may send
+MAX_TEXT = 400                                # characters of an exception message kept
 
 
 @dataclass
@@ -34,6 +41,7 @@ class SandboxTask:
     functions: tuple
     cases: list          # of spec.Case
     timeout: float
+    keys: tuple = None   # output keys the judge reads (others are dropped unread); None: all
 
 
 @dataclass
@@ -51,6 +59,7 @@ class SandboxRun:
     cell_failures: dict = field(default_factory=dict)  # grade_id -> why the cell killed the process
     log: str = ""
     mode: str = ""
+    cell_seen: set = field(default_factory=set)         # cells whose first outcome is known
 
 
 def _signal_reason(signum, limits):
@@ -91,34 +100,98 @@ def _write_job(in_dir, cells, tasks):
         np.savez(os.path.join(in_dir, f"task{k}.npz"), **arrays)
 
 
-class _Attempt:
-    """One launch of the harness; follows its progress and enforces per-step wall time."""
+class GraderFailure(Exception):
+    """The grader's own machinery failed (disk full, sandbox did not start...): not the student's
+    doing, so the submission is reported as not graded and retried, never scored."""
 
-    def __init__(self, argv, env, cwd, progress_w, cell_timeout, task_timeouts, n_cells):
-        self.cell_timeout, self.task_timeouts = cell_timeout, task_timeouts
-        self.overall_budget = (n_cells * cell_timeout + sum(task_timeouts)
-                               + (n_cells + len(task_timeouts) + 2) * BETWEEN_STEPS_SECONDS)
+
+_RECORD_NAME = re.compile(rb"(ready|done|cell\d{1,6}|task\d{1,6})")
+
+
+class _Records:
+    """Incremental parser of the harness's records, bounded whatever the process writes.
+
+    Keeps at most ``budget`` payload bytes in all; a record that would exceed it (or a header
+    claiming more than one result may hold) is read past and remembered as oversized."""
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.buffer = bytearray()
+        self.current = None       # [name, json_len, npz_len, bytearray or None (discarding), left]
+        self.oversized = set()
+
+    def feed(self, data, now):
+        """-> [(name, json bytes, npz bytes, arrival)] completed by `data`."""
+        done = []
+        self.buffer += data
+        while self.buffer:
+            if self.current is None:
+                newline = self.buffer.find(b"\n", 0, 96)
+                if newline < 0:
+                    if len(self.buffer) >= 96:
+                        del self.buffer[:]  # junk without a header: dropped
+                    break
+                parts = bytes(self.buffer[:newline]).split(b" ")
+                del self.buffer[:newline + 1]
+                if (len(parts) != 3 or not _RECORD_NAME.fullmatch(parts[0])
+                        or not (parts[1].isdigit() and parts[2].isdigit())):
+                    continue
+                name, json_len, npz_len = parts[0].decode(), int(parts[1]), int(parts[2])
+                size = json_len + npz_len
+                keep = json_len <= MAX_JSON_BYTES and npz_len <= MAX_NPZ_BYTES and size <= self.budget
+                if keep:
+                    self.budget -= size
+                else:
+                    self.oversized.add(name)
+                self.current = [name, json_len, npz_len, bytearray() if keep else None, size]
+            name, json_len, _, payload, left = self.current
+            take = min(left, len(self.buffer))
+            if payload is not None:
+                payload += self.buffer[:take]
+            del self.buffer[:take]
+            self.current[4] = left - take
+            if self.current[4] == 0:
+                if payload is not None:
+                    done.append((name, bytes(payload[:json_len]), bytes(payload[json_len:]), now))
+                else:  # read past: closes its step as "too large"
+                    done.append((name, None, None, now))
+                self.current = None
+        return done
+
+
+class _Attempt:
+    """One launch of the harness; follows its records and enforces per-step wall time.
+
+    The schedule is the trusted side's alone: step j may run until the earlier of (a) the time its
+    predecessor's record arrived plus its own limit and (b) the attempt's start plus the limits of
+    all steps up to j. Nothing the process writes moves a deadline later."""
+
+    def __init__(self, argv, env, cwd, result_w, steps, limits_s, budget, pass_fds=()):
+        self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], seconds each
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     pass_fds=(progress_w,), start_new_session=True)
-        self.started = None       # ("cell", i) or ("task", k): last step started
-        self.ended = None         # last step ended
-        self.seen = set()         # steps announced so far: each may start once, in order
+                                     pass_fds=(result_w, *pass_fds), start_new_session=True)
+        self.records = _Records(budget)
+        self.results = {}         # step -> (json bytes, npz bytes)
+        self.closed = 0           # steps[:closed] have their records
         self.ready = self.done = self.timed_out = False
         self.log = bytearray()
 
-    def follow(self, progress_r):
+    def _step_of(self, name):
+        kind, index = ("cell", int(name[4:])) if name.startswith("cell") else ("task", int(name[4:]))
+        return (kind, index)
+
+    def follow(self, result_r):
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout.fileno(), selectors.EVENT_READ, "log")
-        sel.register(progress_r, selectors.EVENT_READ, "progress")
-        open_streams, pending, exited_at = 2, b"", None
-        deadline = time.monotonic() + STARTUP_SECONDS
-        # student code can write to the progress pipe too; whatever it writes, the attempt as a
-        # whole never outlives the sum of all its steps' limits
-        overall = deadline + self.overall_budget
+        sel.register(result_r, selectors.EVENT_READ, "records")
+        open_streams, exited_at = 2, None
+        launched = time.monotonic()
+        deadline = launched + STARTUP_SECONDS
+        schedule = []             # cumulative latest end per step, fixed once "ready" arrives
+        pending = {}              # records of steps not yet reached: step -> (json, npz)
         while True:
             now = time.monotonic()
-            deadline = min(deadline, overall)
             if self.proc.poll() is not None:
                 exited_at = exited_at or now
                 # an escaped child may hold the pipes open: do not wait for it
@@ -128,46 +201,50 @@ class _Attempt:
                 self.timed_out = True
                 break
             for key, _ in sel.select(timeout=max(0.0, min(deadline - now, 0.1))):
-                data = os.read(key.fd, 65536)
+                data = os.read(key.fd, 1 << 16)
                 if not data:
                     sel.unregister(key.fd)
                     open_streams -= 1
-                elif key.data == "log":
+                    continue
+                if key.data == "log":
                     self.log += data[: max(0, LOG_BYTES - len(self.log))]
-                else:
-                    pending += data
-                    *lines, pending = pending.split(b"\n")
-                    pending = pending[-256:]  # real progress lines are short; junk is dropped
-                    for line in lines:
-                        deadline = self._on_progress(line.decode(errors="replace"), deadline)
+                    continue
+                arrived = time.monotonic()
+                for name, body, packed, _ in self.records.feed(data, arrived):
+                    if name == "ready":
+                        if not self.ready:
+                            self.ready = True
+                            total = arrived
+                            for seconds in self.limits_s:
+                                total += seconds + STEP_SLACK_SECONDS
+                                schedule.append(total)
+                            deadline = self._deadline(schedule, arrived)
+                        continue
+                    if name == "done":
+                        self.done = self.closed == len(self.steps)
+                        continue
+                    if not self.ready:
+                        continue
+                    step = self._step_of(name)
+                    if step in self.steps[self.closed:]:
+                        pending[step] = (body, packed)
+                    while self.closed < len(self.steps) and self.steps[self.closed] in pending:
+                        self.results[self.steps[self.closed]] = pending.pop(self.steps[self.closed])
+                        self.closed += 1
+                        deadline = self._deadline(schedule, arrived)
         sel.close()
         self.proc.stdout.close()
 
-    def _on_progress(self, line, deadline):
-        now = time.monotonic()
-        parts = line.split()
-        if parts == ["ready"]:
-            self.ready = True
-            return now + BETWEEN_STEPS_SECONDS
-        if parts == ["done"]:
-            self.done = True
-            return now + BETWEEN_STEPS_SECONDS
-        if len(parts) == 3 and parts[1] in ("cell", "task") and parts[2].isdigit():
-            step = (parts[1], int(parts[2]))
-            order = (step[0] == "task", step[1])
-            if parts[0] == "start":
-                if step in self.seen or (self.started and order < (self.started[0] == "task", self.started[1])):
-                    return deadline  # a step cannot restart: this line is not the harness's
-                self.seen.add(step)
-                self.started = step
-                if step[0] == "cell":
-                    return now + self.cell_timeout
-                if step[1] < len(self.task_timeouts):
-                    return now + self.task_timeouts[step[1]]
-            elif parts[0] == "end":
-                self.ended = step
-                return now + BETWEEN_STEPS_SECONDS
-        return deadline  # a line the student wrote to the pipe: ignored
+    def _deadline(self, schedule, started):
+        """Deadline of the first step without a record, which starts now (at `started`)."""
+        if self.closed >= len(self.steps):
+            return started + STEP_SLACK_SECONDS  # all done: only the exit is left
+        return min(schedule[self.closed], started + self.limits_s[self.closed] + STEP_SLACK_SECONDS)
+
+    @property
+    def failed_step(self):
+        """The step a death or a timeout is charged to: the first one without a record."""
+        return self.steps[self.closed] if self.closed < len(self.steps) else None
 
     def kill(self):
         for target in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
@@ -192,123 +269,188 @@ def _reap_uid(uid):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
-def run_in_sandbox(cells, tasks, forbidden=(), allowed=(), limits=None, cell_timeout=10.0):
+def _job_folders(cells, tasks):
+    """(job, in_dir, scratch) with the job's inputs written; GraderFailure if the disk says no."""
+    try:
+        job = tempfile.mkdtemp(prefix="autograder-job-")
+    except OSError as exc:
+        raise GraderFailure(f"cannot create a job folder in {tempfile.gettempdir()}: {exc.strerror}") from None
+    try:
+        in_dir, scratch = os.path.join(job, "in"), os.path.join(job, "scratch")
+        os.mkdir(in_dir)
+        os.mkdir(scratch)
+        os.chmod(job, 0o755)
+        _write_job(in_dir, cells, tasks)
+        program = isolation.userns_filter()
+        if program is not None:
+            with open(os.path.join(job, "seccomp.bpf"), "wb") as fh:
+                fh.write(program)
+    except OSError as exc:
+        shutil.rmtree(job, ignore_errors=True)
+        raise GraderFailure(f"cannot write the job's inputs: {exc.strerror or exc}") from None
+    return job, in_dir, scratch
+
+
+def run_in_sandbox(cells, tasks, forbidden=(), allowed=(), limits=None, cell_timeout=10.0, mode=None):
     """Execute `cells` ([{"grade_id", "source"}]) then call every task; -> SandboxRun.
 
     Each step runs under its own wall-time limit; a step that kills or hangs the process is
-    charged with the reason and the run resumes after it in a fresh process."""
+    charged with the reason and the run resumes after it in a fresh process. mode: "bubblewrap"
+    or "unsandboxed" (default: bubblewrap, SandboxUnavailable without it). GraderFailure when
+    the grader's own side fails (nothing is charged to the student then)."""
     limits = limits or isolation.Limits()
-    mode = isolation.isolation_mode()
+    mode = mode or isolation.isolation_mode()
     run = SandboxRun(tasks=[TaskRun() for _ in tasks], mode=mode)
-    job = tempfile.mkdtemp(prefix="autograder-job-")
+    job, in_dir, scratch = _job_folders(cells, tasks)
     try:
-        in_dir, out_dir, scratch = (os.path.join(job, d) for d in ("in", "out", "scratch"))
-        for d in (in_dir, out_dir, scratch):
-            os.mkdir(d)
-        os.chmod(job, 0o755)
-        _write_job(in_dir, cells, tasks)
-        uid = random.randrange(200_000, 260_000) if isolation.throwaway_uid_usable() else None
-        if uid is not None:
-            os.chown(out_dir, uid, uid)
+        uid = random.randrange(200_000, 260_000) if os.geteuid() == 0 else None
+        if mode != "bubblewrap" and uid is None:
+            raise GraderFailure("unsandboxed grading needs a throwaway uid (a root grader)")
+        if uid is not None and mode != "bubblewrap":
             os.chown(scratch, uid, uid)
-        skip_cells, first_task = set(), 0
+        seccomp = os.path.join(job, "seccomp.bpf")
+        skip_cells, first_task, task_records = set(), 0, {}
         log = bytearray()
-        for _ in range(len(cells) + len(tasks) + 2):
+        for attempt_no in range(len(cells) + len(tasks) + 2):
+            steps = ([("cell", i) for i in range(len(cells)) if i not in skip_cells]
+                     + [("task", k) for k in range(first_task, len(tasks))])
+            seconds = [cell_timeout if kind == "cell" else tasks[k].timeout for kind, k in steps]
             r, w = os.pipe()
-            options = {"progress_fd": w, "uid": uid, "skip_cells": sorted(skip_cells),
+            extra_fds = []
+            options = {"result_fd": w, "uid": uid, "skip_cells": sorted(skip_cells),
                        "first_task": first_task, "forbidden": list(forbidden),
                        "limits": limits.as_options()}
             if mode == "bubblewrap":
-                argv = isolation.bwrap_command(in_dir, out_dir, forbidden, allowed, limits)
-                argv += [sys.executable, "-I", "-B", "/grader/sandbox/harness.py", "/job/in", "/job/out"]
+                if os.path.exists(seccomp):
+                    extra_fds.append(os.open(seccomp, os.O_RDONLY))
+                argv = isolation.bwrap_command(in_dir, forbidden, allowed, limits, isolation.bwrap_path(),
+                                               extra_fds[0] if extra_fds else None)
+                argv += [sys.executable, "-I", "-B", "/grader/sandbox/harness.py", "/job/in"]
                 options.update(scratch="/scratch", writable=["/scratch", "/tmp"])
                 env = isolation.sandbox_env("/scratch")
             else:
-                argv = [sys.executable, "-I", "-B", os.path.join(isolation.HARNESS_DIR, "harness.py"),
-                        in_dir, out_dir]
+                argv = [sys.executable, "-I", "-B", os.path.join(isolation.HARNESS_DIR, "harness.py"), in_dir]
                 options.update(scratch=scratch, writable=[])
                 env = isolation.sandbox_env(scratch)
             argv.append(json.dumps(options))
+            cgroup = isolation.Cgroup(f"autograder-{os.path.basename(job)}-{attempt_no}", limits)
             try:
-                attempt = _Attempt(argv, env, job, w, cell_timeout, [t.timeout for t in tasks], len(cells))
+                try:
+                    attempt = _Attempt(cgroup.wrap(argv), env, job, w, steps, seconds,
+                                       MAX_RESULT_BYTES, extra_fds)
+                except OSError as exc:
+                    raise GraderFailure(f"cannot start the sandbox: {exc.strerror or exc}") from None
+                finally:
+                    os.close(w)
+                    for fd in extra_fds:
+                        os.close(fd)
+                try:
+                    attempt.follow(r)
+                finally:
+                    os.close(r)
+                if attempt.timed_out or attempt.proc.poll() is None:
+                    attempt.kill()
+                cgroup.kill_all()
+                if mode != "bubblewrap" or not attempt.done:
+                    _reap_uid(uid)
             finally:
-                os.close(w)
-            try:
-                attempt.follow(r)
-            finally:
-                os.close(r)
-            if attempt.timed_out or attempt.proc.poll() is None:
-                attempt.kill()
-            if mode != "bubblewrap" or not attempt.done:
-                _reap_uid(uid)
+                cgroup.close()
             log += attempt.log
-            if attempt.done:
-                break
             if not attempt.ready:
-                reason = "the grader could not start Python: " + attempt.log.decode(errors="replace")[-500:]
-                for k in range(first_task, len(tasks)):
-                    run.tasks[k].failure = reason
+                raise GraderFailure("the sandbox did not start: "
+                                    + attempt.log.decode(errors="replace").strip()[-300:])
+            for step, (body, packed) in attempt.results.items():
+                if step[0] == "task":
+                    task_records[step[1]] = (body, packed)
+                elif step[1] not in run.cell_seen:
+                    run.cell_seen.add(step[1])
+                    error = _cell_error(body)
+                    if error:
+                        run.cell_errors[cells[step[1]]["grade_id"]] = error
+            step = attempt.failed_step
+            if step is None:
                 break
             if attempt.timed_out:
-                budget = (cell_timeout if attempt.started and attempt.started[0] == "cell"
-                          else tasks[attempt.started[1]].timeout if attempt.started else BETWEEN_STEPS_SECONDS)
+                budget = cell_timeout if step[0] == "cell" else tasks[step[1]].timeout
                 reason = f"it ran longer than its {budget:g} s time limit (an endless loop?) and was stopped"
             else:
                 reason = _exit_reason(attempt.proc.returncode, mode, limits)
-            step = attempt.started
-            if step is None or step == attempt.ended:
-                # died between steps: charge the next step, so every attempt makes progress
-                if step is None or step[0] == "cell":
-                    later = [i for i in range(len(cells)) if i not in skip_cells and (step is None or i > step[1])]
-                    step = ("cell", later[0]) if later else ("task", first_task)
-                else:
-                    step = ("task", step[1] + 1)
             if step[0] == "cell":
                 skip_cells.add(step[1])
                 run.cell_failures[cells[step[1]]["grade_id"]] = reason
             else:
-                if step[1] < len(tasks):
-                    run.tasks[step[1]].failure = reason
+                run.tasks[step[1]].failure = reason
                 first_task = step[1] + 1
                 if first_task >= len(tasks):
                     break
         run.log = log.decode(errors="replace")[-LOG_BYTES:]
-        _collect(out_dir, cells, run)
+        _collect(tasks, task_records, run)
     finally:
         shutil.rmtree(job, ignore_errors=True)
     return run
 
 
-def _collect(out_dir, cells, run):
-    for i, cell in enumerate(cells):
-        path = os.path.join(out_dir, f"cell{i}.json")
-        if os.path.exists(path):
-            try:
-                error = load_json(path).get("error")
-            except UntrustedDataError:
-                continue
-            if isinstance(error, dict):
-                run.cell_errors[cell["grade_id"]] = error
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,59}")
+_DTYPE = re.compile(r"[a-z]{2,10}[0-9]{0,3}")
+
+
+def _clean_error(error):
+    """An error dict from the sandbox with only the fields and types the judge expects."""
+    if not isinstance(error, dict):
+        return {"type": "Error", "message": "unreadable error report"}
+    kind = error.get("type")
+    clean = {"type": kind if isinstance(kind, str) and _IDENTIFIER.fullmatch(kind) else "Exception",
+             "message": str(error.get("message", ""))[:MAX_TEXT],
+             "cell": str(error["cell"])[:80] if isinstance(error.get("cell"), str) else None,
+             "line": error["line"] if isinstance(error.get("line"), int) and 0 < error["line"] < 10**6 else None,
+             "code": str(error["code"])[:200] if isinstance(error.get("code"), str) else None}
+    missing = error.get("missing_function")
+    if isinstance(missing, str) and _IDENTIFIER.fullmatch(missing):
+        clean["missing_function"] = missing
+    return clean
+
+
+def _cell_error(body):
+    try:
+        error = parse_json(body, "cell result").get("error") if body is not None else None
+    except UntrustedDataError:
+        return None
+    return _clean_error(error) if error is not None else None
+
+
+def _collect(tasks, task_records, run):
     for k, task_run in enumerate(run.tasks):
         if task_run.failure:
             continue
-        json_path, npz_path = (os.path.join(out_dir, f"task{k}.{ext}") for ext in ("json", "npz"))
-        if not (os.path.exists(json_path) and os.path.exists(npz_path)):
-            task_run.failure = ("no readable result came back "
-                                "(the process ended before this task finished)")
+        if k not in task_records:
+            task_run.failure = "no result came back (the process ended before this task finished)"
             continue
+        body, packed = task_records[k]
+        if body is None:
+            task_run.failure = (f"your code returned more data than the grader accepts "
+                                f"({MAX_RESULT_BYTES >> 20} MB per run)")
+            continue
+        keys = getattr(tasks[k], "keys", None)
+        expected = (r"c\d{1,6}_(?:%s)" % "|".join(re.escape(key) for key in keys)) if keys else None
         try:
-            status = load_json(json_path)
-            arrays = load_npz(npz_path)
+            status = parse_json(body, "task result")
+            arrays = parse_npz(packed, expected=expected)
         except UntrustedDataError as exc:
             task_run.failure = f"no readable result came back ({exc})"
             continue
         cases = status.get("cases")
-        if not isinstance(cases, list):
+        if not isinstance(cases, list) or len(cases) > len(tasks[k].cases):
             task_run.failure = "no readable result came back"
             continue
-        task_run.cases = [c if isinstance(c, dict) else {"error": {"type": "?", "message": "unreadable"}}
-                          for c in cases]
+        task_run.cases = []
+        for case in cases:
+            case = case if isinstance(case, dict) else {}
+            error = case.get("error")
+            dtypes = case.get("dtypes") if isinstance(case.get("dtypes"), dict) else {}
+            task_run.cases.append({
+                "error": _clean_error(error) if error is not None or not case else None,
+                "dtypes": {str(key)[:60]: (value if isinstance(value, str) and _DTYPE.fullmatch(value) else "other")
+                           for key, value in list(dtypes.items())[:64]}})
         task_run.outputs = [{} for _ in cases]
         for key, value in arrays.items():
             prefix, _, name = key.partition("_")

@@ -61,6 +61,11 @@ def graded_once(tmp_path_factory, template, assignment, hand_in, workers=2):
 
     hand_in(course, source_nb, release_nb) submits the batch's notebooks into a private copy of
     the template; the batch is graded once, whatever the number of xdist workers."""
+    return graded_batch_once(tmp_path_factory, template, assignment, hand_in, f"graded-{assignment}", workers)
+
+
+def graded_batch_once(tmp_path_factory, template, assignment, hand_in, name, workers=2):
+    """graded_once for a batch of its own: `name` tells batches of one assignment apart."""
     def make(root):
         course = fresh_course(template, str(root / "course"))
         source = nbformat.read(course.source_notebook(assignment), as_version=4)
@@ -69,7 +74,7 @@ def graded_once(tmp_path_factory, template, assignment, hand_in, workers=2):
         report = grade_assignment(course.root, assignment, workers=workers, progress=False)
         (root / "errors.json").write_text(json.dumps(report.errors))
 
-    root = made_once(tmp_path_factory, f"graded-{assignment}", make)
+    root = made_once(tmp_path_factory, name, make)
     course = Course(str(root / "course"))
     errors = dict(json.loads((root / "errors.json").read_text()))
     results = {s: SubmissionResult.load(course.autograded_dir(s, assignment))

@@ -134,6 +134,49 @@ def files_exploit(course):
     """
 
 
+# numerical_gradient without finite differences: exact gradients reachable from f (the sandbox
+# once held them in sandbox.functions), else the gradient written by hand for the f found in
+# f's closure, evaluating f once; and scipy's own numerical differentiation.
+CLOSURE_GRADIENT = """
+    import sys
+    import numpy as np
+    def numerical_gradient(f, x, h=1e-5):
+        seen, stack, extra = set(), [f], {}
+        while stack:
+            obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            for cell in getattr(obj, "__closure__", None) or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:
+                    continue
+                if isinstance(value, dict):
+                    extra.update(value)
+                elif callable(value):
+                    stack.append(value)
+        a, M = extra.get("a"), extra.get("M")
+        table = getattr(sys.modules.get("sandbox.functions"), "VECTOR_GRADIENTS", None)
+        if table is not None:
+            return table["smooth_mix"](x, a, M) if M is not None else table["log_sum_exp"](x, a)
+        f(x)
+        if M is not None:
+            flat = x.reshape(-1)
+            return a * np.cos(x) + (0.5 * (M + M.T) @ flat).reshape(x.shape) + (1 - np.tanh(x.sum()) ** 2)
+        z = a * x
+        w = np.exp(z - z.max())
+        return a * w / w.sum()
+"""
+
+SCIPY_GRADIENT = """
+    def numerical_gradient(f, x, h=1e-5):
+        from scipy.optimize._numdiff import approx_derivative
+        flat = approx_derivative(lambda z: f(z.reshape(x.shape)), x.reshape(-1).astype(float), method="3-point")
+        return flat.reshape(x.shape)
+"""
+
+
 def exploit_submissions(course, reference):
     """{student: (answers, extra_cells, edit, baseline student)} for every exploit."""
     torch_network = """
@@ -211,6 +254,8 @@ def exploit_submissions(course, reference):
             "def gradient_check(f, grad_f, x, h=1e-5):\n    import os\n    while True:\n        os.fork()")),
             (), None, None),
         "x_cells": (reference, (), edit_cells, None),
+        "x_closure": (replace(ZERO_ANSWERS, "numerical_gradient", CLOSURE_GRADIENT), (), None, "zero"),
+        "x_scipy": (replace(ZERO_ANSWERS, "numerical_gradient", SCIPY_GRADIENT), (), None, "zero"),
         "x_warn": (warn, ("import sys\nprint('scratch', file=sys.stderr)",), None, "reference"),
     }
 
@@ -283,7 +328,8 @@ def test_gradebook_holds_the_scores_for_nbgrader(graded, tmp_path):
     assert float(dana["total"]) == 10 and float(dana["max_score"]) == 20
 
 
-@pytest.mark.parametrize("student", ["x_patch", "x_equal", "x_ipython", "x_files", "x_torch"])
+@pytest.mark.parametrize("student", ["x_patch", "x_equal", "x_ipython", "x_files", "x_torch", "x_closure",
+                                     "x_scipy"])
 def test_exploits_gain_nothing_over_the_same_wrong_answer(graded, student):
     _, _, results, exploits = graded
     if student not in exploits:

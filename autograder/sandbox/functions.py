@@ -2,8 +2,10 @@
 
 Every function takes ``xp`` (the array module, ``numpy`` or ``torch``) first. The sandbox
 evaluates it with NumPy to hand callables to student code; the trusted grader evaluates the very
-same expression with torch to get exact gradients by autograd. The functions are public test
-material: knowing them does not help a student, because inputs are drawn at grade time.
+same expression with torch to get exact gradients by autograd. No gradient lives here: student
+code can reach this module (through ``f.__closure__``), so exact and deliberately broken
+gradients are computed on the trusted side (``tasks/a01_finite_differences.py``) and only their
+values at the case's x travel into the sandbox.
 """
 import numpy as np
 
@@ -25,13 +27,6 @@ def smooth_mix(xp, x, a, M):
     return (a * xp.sin(x)).sum() + 0.5 * (flat @ (M @ flat)) + xp.tanh(x.sum())
 
 
-def smooth_mix_grad(x, a, M):
-    """Hand-derived NumPy gradient of smooth_mix, shape of x."""
-    flat = x.reshape(-1)
-    quadratic = (0.5 * (M + M.T) @ flat).reshape(x.shape)
-    return a * np.cos(x) + quadratic + (1.0 - np.tanh(x.sum()) ** 2)
-
-
 def log_sum_exp(xp, x, a):
     """f(x) = log(sum(exp(a * x))); x of any shape, a like x. Returns a scalar."""
     z = a * x
@@ -39,25 +34,7 @@ def log_sum_exp(xp, x, a):
     return peak + xp.log(xp.exp(z - peak).sum())
 
 
-def log_sum_exp_grad(x, a):
-    """Hand-derived NumPy gradient of log_sum_exp, shape of x."""
-    z = a * x
-    weights = np.exp(z - z.max())
-    return a * weights / weights.sum()
-
-
 VECTOR_FUNCTIONS = {"smooth_mix": smooth_mix, "log_sum_exp": log_sum_exp}
-VECTOR_GRADIENTS = {"smooth_mix": smooth_mix_grad, "log_sum_exp": log_sum_exp_grad}
-
-# Deliberately broken gradients for the gradient-checker exercise: each maps a correct gradient
-# g (and the input x) to a classic mistake.
-GRADIENT_BUGS = {
-    "correct": lambda g, x: g,
-    "doubled": lambda g, x: 2.0 * g,
-    "wrong_sign": lambda g, x: -g,
-    "transposed": lambda g, x: g.T.copy(),
-    "one_entry_off": lambda g, x: g + np.eye(1, g.size, g.size // 2).reshape(g.shape) * 0.1,
-}
 
 
 def scalar_function(name):

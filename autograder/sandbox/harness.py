@@ -1,16 +1,20 @@
-"""Entry point of the untrusted grading process: run the answer cells, call the tasks, save arrays.
+"""Entry point of the untrusted grading process: run the answer cells, call the tasks, send arrays.
 
-    python -I harness.py IN_DIR OUT_DIR OPTIONS_JSON
+    python -I harness.py IN_DIR OPTIONS_JSON
 
 IN_DIR (read-only) holds ``plan.json`` (cells to execute, tasks with their calls and case
-settings) and ``task<k>.npz`` (the input arrays of task k, keys ``c<case>_<name>``). OUT_DIR
-receives, per task k, ``task<k>.npz`` (returned arrays) and ``task<k>.json`` (per-case errors and
-dtypes), and per failing cell ``cell<i>.json``. Progress lines go to a pipe so that the trusted
-runner can time each step and tell which step a crash happened in.
+settings) and ``task<k>.npz`` (the input arrays of task k, keys ``c<case>_<name>``). Everything
+goes back as records on the pipe ``options["result_fd"]``: a header line ``NAME JSON_BYTES
+NPZ_BYTES`` and the two payloads. NAME is ``ready`` (before any student code), ``cell<i>``
+(after cell i, with its error if it raised), ``task<k>`` (per-case errors and dtypes, and the
+returned arrays as .npz) and ``done``. Nothing is written to disk, so nothing the student's code
+does to the file system can lose a result. The trusted runner times every step from the arrival
+of these records; student code can write to the pipe too, which at most spoils its own results.
 
 The prologue (limits, dropping root, the import guard) runs before any student code.
 """
 import builtins
+import io
 import json
 import linecache
 import os
@@ -49,10 +53,10 @@ def drop_root(uid, writable_dirs):
 
 
 def main(argv):
-    in_dir, out_dir, options = argv[1], argv[2], json.loads(argv[3])
-    progress_fd = options["progress_fd"]
+    in_dir, options = argv[1], json.loads(argv[2])
+    result_fd = options["result_fd"]
     # taken now, before student code can replace them
-    getpid, exit_now, write_fd, open_file = os.getpid, os._exit, os.write, builtins.open
+    getpid, exit_now, write_fd, bytes_io = os.getpid, os._exit, os.write, io.BytesIO
     harness_pid = getpid()
 
     def only_harness():
@@ -61,9 +65,17 @@ def main(argv):
         if getpid() != harness_pid:
             exit_now(0)
 
-    def progress(line):
+    def send(name, payload=None, arrays=None):
         only_harness()
-        write_fd(progress_fd, (line + "\n").encode())
+        body = dumps(payload).encode() if payload is not None else b""
+        packed = b""
+        if arrays is not None:
+            buffer = bytes_io()
+            save_npz(buffer, **arrays)
+            packed = buffer.getvalue()
+        data = memoryview(b"%s %d %d\n" % (name.encode(), len(body), len(packed)) + body + packed)
+        while len(data):
+            data = data[write_fd(result_fd, data):]
 
     with open(os.path.join(in_dir, "plan.json")) as fh:
         plan = json.load(fh)
@@ -73,7 +85,7 @@ def main(argv):
     for k in range(len(plan["tasks"])):
         with np.load(os.path.join(in_dir, f"task{k}.npz"), allow_pickle=False) as data:
             inputs.append({key: data[key] for key in data.files})
-    save_npz, replace, dumps = np.savez, os.replace, json.dumps
+    save_npz, dumps = np.savez, json.dumps
 
     from sandbox import calls, cells, guard  # imported while the interpreter's files are readable
 
@@ -84,18 +96,7 @@ def main(argv):
         os.chdir(options["scratch"])
 
     guard.install(options.get("forbidden", []))
-    progress("ready")
-
-    def write(name, payload, arrays=None):
-        only_harness()
-        path = os.path.join(out_dir, name)
-        if arrays is not None:
-            with open_file(path + ".npz.part", "wb") as fh:
-                save_npz(fh, **arrays)
-            replace(path + ".npz.part", path + ".npz")
-        with open_file(path + ".json.part", "w") as fh:
-            fh.write(dumps(payload))
-        replace(path + ".json.part", path + ".json")
+    send("ready")
 
     namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": cells.get_ipython}
     skip = set(options.get("skip_cells", []))
@@ -105,19 +106,17 @@ def main(argv):
         filename = f"<cell {cell['grade_id']}>"
         source = cells.to_python(cell["source"])
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        progress(f"start cell {i}")
+        error = None
         try:
             exec(compile(source, filename, "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - a failing cell must not stop the others
             only_harness()
-            write(f"cell{i}", {"grade_id": cell["grade_id"], "error": calls.describe_error(exc)})
-        only_harness()
-        progress(f"end cell {i}")
+            error = calls.describe_error(exc)
+        send(f"cell{i}", {"error": error})
 
     for k, task in enumerate(plan["tasks"]):
         if k < options.get("first_task", 0):
             continue
-        progress(f"start task {k}")
         fns, missing = [], None
         for name in task["functions"]:
             fn = namespace.get(name)
@@ -137,9 +136,8 @@ def main(argv):
             only_harness()
             results.append({"error": error, "dtypes": dtypes})
             arrays.update({f"c{i}_{key}": value for key, value in outputs.items()})
-        write(f"task{k}", {"cases": results}, arrays)
-        progress(f"end task {k}")
-    progress("done")
+        send(f"task{k}", {"cases": results}, arrays)
+    send("done")
 
 
 if __name__ == "__main__":

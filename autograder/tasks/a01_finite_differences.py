@@ -3,16 +3,54 @@
 Conventions follow the lecture: forward (f(x+h) - f(x)) / h, backward (f(x) - f(x-h)) / h and
 central (f(x + h/2) - f(x - h/2)) / h. References for the difference quotients are the formulas
 evaluated here; references for gradients are exact, from torch autograd applied to the same
-expression (``autograder/sandbox/functions.py``).
+expression (``autograder/sandbox/functions.py``). The hand-written gradients handed to the
+student's gradient_check (right, or with a classic bug) are computed here too: only their values
+at the case's x enter the sandbox, never a function or the name of the bug.
 """
 import numpy as np
 
-from ..compare import Verdict, rel_error
+from ..compare import Verdict, compare_values, rel_error
 from ..sandbox import functions
 from ..sandbox.functions import MLP_PARAMETERS
-from .spec import Assignment, Case, Check, Task, scalar
+from .spec import NO_SHORTCUTS, Assignment, Case, Check, Task, scalar
 
-NO_LIBRARIES = ("torch", "minigrad")  # the whole point of this notebook is computing it yourself
+NO_LIBRARIES = NO_SHORTCUTS  # the whole point of this notebook is computing it yourself
+
+
+def smooth_mix_grad(x, a, M):
+    """Hand-derived NumPy gradient of functions.smooth_mix, shape of x."""
+    flat = x.reshape(-1)
+    quadratic = (0.5 * (M + M.T) @ flat).reshape(x.shape)
+    return a * np.cos(x) + quadratic + (1.0 - np.tanh(x.sum()) ** 2)
+
+
+def log_sum_exp_grad(x, a):
+    """Hand-derived NumPy gradient of functions.log_sum_exp, shape of x."""
+    z = a * x
+    weights = np.exp(z - z.max())
+    return a * weights / weights.sum()
+
+
+VECTOR_GRADIENTS = {"smooth_mix": smooth_mix_grad, "log_sum_exp": log_sum_exp_grad}
+
+# Deliberately broken gradients for the gradient-checker exercise: each maps a correct gradient
+# g (and the input x) to a classic mistake.
+GRADIENT_BUGS = {
+    "correct": lambda g, x: g,
+    "doubled": lambda g, x: 2.0 * g,
+    "wrong_sign": lambda g, x: -g,
+    "transposed": lambda g, x: g.T.copy(),
+    "one_entry_off": lambda g, x: g + np.eye(1, g.size, g.size // 2).reshape(g.shape) * 0.1,
+}
+
+
+def _claimed_case(case, bug):
+    """A gradient_check case: the function's hand-written gradient at x with `bug` applied."""
+    extra = {k: v for k, v in case.arrays.items() if k in ("a", "M")}
+    x = case.arrays["x"]
+    claimed = GRADIENT_BUGS[bug](VECTOR_GRADIENTS[case.params["f"]](x, **extra), x)
+    return Case(dict(case.arrays, claimed=np.asarray(claimed, dtype=np.float64)),
+                {"kind": "gradient_check", "f": case.params["f"]})
 
 # Domains where each scalar test function is smooth and well away from singularities.
 DOMAINS = {"sin3": (-1.5, 1.5), "cubic": (-2.0, 2.0), "lecture": (0.0, 2.0),
@@ -113,6 +151,22 @@ def _gradient_variants(case):
                             {"grad": np.full_like(exact, exact.sum())})}
 
 
+def _gradient_values(reference, outputs, case):
+    """The gradient matches, and f was evaluated at least once per entry of x (plus one): the
+    exercise is a numerical gradient, not a formula for this particular f."""
+    variants = {code: (message, arrays["grad"]) for code, (message, arrays) in _gradient_variants(case).items()}
+    verdict = compare_values(reference["grad"], outputs.get("grad"), what="the gradient", rtol=1e-6,
+                             diagnosis={"variants": variants})
+    calls, needed = outputs.get("f_calls"), case.arrays["x"].size + 1
+    if verdict.passed and (calls is None or calls.shape != () or float(calls) < needed):
+        shown = "?" if calls is None or calls.shape != () else f"{float(calls):g}"
+        return Verdict(False, f"your numerical_gradient evaluated f {shown} times for an x with "
+                              f"{case.arrays['x'].size} entries; a finite-difference gradient needs at "
+                              f"least {needed} (two per entry for a central difference), so this "
+                              f"gradient was not computed numerically")
+    return verdict
+
+
 NUMERICAL_GRADIENT = Task(
     grade_id="test_numerical_gradient",
     title="numerical_gradient(f, x) for arrays of any shape",
@@ -121,7 +175,7 @@ NUMERICAL_GRADIENT = Task(
     reference=lambda case: {"grad": _exact_gradient(case), "x_after": case.arrays["x"].copy()},
     variants=_gradient_variants,
     checks=(
-        Check("gradient values", ("grad",), weight=4, rtol=1e-6,
+        Check("gradient values", ("grad",), weight=4, rtol=1e-6, compare=_gradient_values,
               hint="use the central difference with a step around 1e-5; an error near 1e-5 is what a "
                    "forward difference gives, one near 1e-3 or above means a real bug."),
         Check("x is left unchanged", ("x_after",), weight=1, exact=True,
@@ -137,10 +191,8 @@ def _checker_cases(rng, hidden):
             Case({"a": np.array([1.0, 2.0, 3.0]), "b": np.array([1.0, 2.0, 3.3])}, {"kind": "relative_error"}),
             Case({"a": np.zeros((2, 2)), "b": np.zeros((2, 2))}, {"kind": "relative_error"}),
             Case({"a": np.array([[1e-9]]), "b": np.array([[-1e-9]])}, {"kind": "relative_error"}),
-            Case(_vector_case(np.random.default_rng(7), (3, 3), "smooth_mix").arrays,
-                 {"kind": "gradient_check", "f": "smooth_mix", "bug": "correct"}),
-            Case(_vector_case(np.random.default_rng(8), (4,), "log_sum_exp").arrays,
-                 {"kind": "gradient_check", "f": "log_sum_exp", "bug": "doubled"}),
+            _claimed_case(_vector_case(np.random.default_rng(7), (3, 3), "smooth_mix"), "correct"),
+            _claimed_case(_vector_case(np.random.default_rng(8), (4,), "log_sum_exp"), "doubled"),
         ]
     cases = []
     for shape in [(5,), (3, 4), (2, 2, 3), ()]:
@@ -151,21 +203,17 @@ def _checker_cases(rng, hidden):
                       {"kind": "relative_error"}))
     same = rng.normal(size=(3, 2))
     cases.append(Case({"a": same, "b": same.copy()}, {"kind": "relative_error"}))
-    for bug in functions.GRADIENT_BUGS:
+    for bug in GRADIENT_BUGS:
         name = "log_sum_exp" if bug == "one_entry_off" else "smooth_mix"
         shape = (3, 3) if bug == "transposed" else tuple(rng.integers(2, 4, size=2))
-        case = _vector_case(rng, shape, name)
-        cases.append(Case(case.arrays, {"kind": "gradient_check", "f": name, "bug": bug}))
+        cases.append(_claimed_case(_vector_case(rng, shape, name), bug))
     return cases
 
 
 def _checker_reference(case):
     if case.params["kind"] == "relative_error":
         return {"rel": scalar(rel_error(case.arrays["a"], case.arrays["b"]))}
-    extra = {k: v for k, v in case.arrays.items() if k in ("a", "M")}
-    x = case.arrays["x"]
-    claimed = functions.GRADIENT_BUGS[case.params["bug"]](functions.VECTOR_GRADIENTS[case.params["f"]](x, **extra), x)
-    return {"check": scalar(rel_error(claimed, _exact_gradient(case)))}
+    return {"check": scalar(rel_error(case.arrays["claimed"], _exact_gradient(case)))}
 
 
 def _checker_variants(case):
