@@ -89,6 +89,10 @@ def main(argv):
 
     from sandbox import calls, cells, guard  # imported while the interpreter's files are readable
 
+    # bound now: an answer cell could otherwise replace a call, or the table of calls, and make
+    # up what the grader measures (the functions the calls use stay as reachable as ever)
+    run_case, describe_error, call_table = calls.run_case, calls.describe_error, dict(calls.CALLS)
+
     if options.get("uid") is not None and os.getuid() == 0:
         drop_root(options["uid"], options.get("writable", []))
     apply_limits(options.get("limits", {}))
@@ -111,7 +115,7 @@ def main(argv):
             exec(compile(source, filename, "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - a failing cell must not stop the others
             only_harness()
-            error = calls.describe_error(exc)
+            error = describe_error(exc)
         send(f"cell{i}", {"error": error})
 
     for k, task in enumerate(plan["tasks"]):
@@ -132,7 +136,7 @@ def main(argv):
                 continue
             case_arrays = {key.split("_", 1)[1]: value for key, value in inputs[k].items()
                            if key.split("_", 1)[0] == f"c{i}"}
-            outputs, dtypes, error = calls.run_case(task["call"], fns, case_arrays, params)
+            outputs, dtypes, error = run_case(task["call"], fns, case_arrays, params, call_table)
             only_harness()
             results.append({"error": error, "dtypes": dtypes})
             arrays.update({f"c{i}_{key}": value for key, value in outputs.items()})
