@@ -16,7 +16,7 @@ from .text import printable
 _TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,59}")
 
 _NUMBER = re.compile(r"0[xXoObB][0-9a-fA-F_]+|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
-MAX_STUDENT_TEXT = 160  # characters of an exception message shown in feedback
+MAX_STUDENT_TEXT = 320  # characters of an exception message shown in feedback
 
 
 def redact_numbers(text):
@@ -106,7 +106,7 @@ def probe_agreement(case, outputs):
         if not key.startswith("probe_u_"):
             continue
         got = outputs.get("grad_" + key[len("probe_u_"):])
-        if got is None or got.shape != u.shape or not np.all(np.isfinite(got)):
+        if got is None or got.shape != np.shape(u) or not np.all(np.isfinite(got)):
             return None
         claimed += float(np.sum(u * got))
     if not (np.isfinite(slope) and np.isfinite(claimed)):

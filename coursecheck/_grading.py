@@ -6,12 +6,12 @@ import importlib.util
 
 if importlib.util.find_spec(f"{__package__}._grader") is not None:
     from ._grader import judge
-    from ._grader.compare import Verdict
+    from ._grader.compare import Verdict, compare_values
     from ._grader.diagnosis import Mistake
     from ._grader.sandbox import calls
 else:
     from autograder import judge
-    from autograder.compare import Verdict
+    from autograder.compare import Verdict, compare_values
     from autograder.diagnosis import Mistake
     from autograder.sandbox import calls
 
@@ -20,7 +20,7 @@ from minigrad.gradcheck import rel_error
 # What a shipped custom comparison (a task's Check.compare) may use: the build checks that its
 # source needs nothing else.
 COMPARE_NAMESPACE = {"np": __import__("numpy"), "Verdict": Verdict, "Mistake": Mistake,
-                     "rel_error": rel_error}
+                     "rel_error": rel_error, "compare_values": compare_values}
 
 
 def compile_compare(spec):

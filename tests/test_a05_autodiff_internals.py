@@ -8,11 +8,11 @@ import jupytext
 import numpy as np
 import pytest
 
-from autograder import samples, selfcheck
+from autograder import samples
 from autograder.sandbox import calls
 from autograder.tasks import get_assignment
 
-from autograder_course import course_template, graded_once, hand_in_samples  # noqa: F401
+from autograder_course import course_template, graded_once, hand_in_samples, visible_check  # noqa: F401
 
 ASSIGNMENT = "05_autodiff_internals"
 SPEC = get_assignment(ASSIGNMENT)
@@ -183,7 +183,7 @@ def test_hidden_cases_have_random_shapes_and_upstream_gradients():
 def test_visible_self_checks_pass_on_the_reference_and_name_mistakes_on_wrong_code(capsys):
     namespace = _reference_namespace()
     for task in SPEC.tasks:
-        selfcheck.check(task.grade_id, *(namespace[name] for name in task.functions))
+        visible_check(task.grade_id, *(namespace[name] for name in task.functions))
     assert "all" in capsys.readouterr().out
 
     def per_path_backward(root, grad=None):
@@ -198,7 +198,7 @@ def test_visible_self_checks_pass_on_the_reference_and_name_mistakes_on_wrong_co
         push(root, np.ones_like(root.value))
 
     with pytest.raises(AssertionError, match="per_path_recursion"):
-        selfcheck.check("test_backward", per_path_backward, namespace["Tensor"], namespace["Context"])
+        visible_check("test_backward", per_path_backward, namespace["Tensor"], namespace["Context"])
 
     class ExpandNotSummed(namespace["Expand"]):
         @staticmethod
@@ -207,13 +207,13 @@ def test_visible_self_checks_pass_on_the_reference_and_name_mistakes_on_wrong_co
 
     ops = [namespace[name] for name in ("Plus", "Times", "Sigmoid", "RowSum")] + [ExpandNotSummed]
     with pytest.raises(AssertionError, match="expand_not_summed"):
-        selfcheck.check("test_ops", *ops, namespace["MatMul"], namespace["Context"])
+        visible_check("test_ops", *ops, namespace["MatMul"], namespace["Context"])
 
     def reversed_order(root):
         return namespace["topological_order"](root)[::-1]
 
     with pytest.raises(AssertionError, match="order_reversed"):
-        selfcheck.check("test_topological_order", reversed_order)
+        visible_check("test_topological_order", reversed_order)
 
 
 def test_the_lecture_breadth_first_counterexample_holds():

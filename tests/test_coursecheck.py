@@ -1,6 +1,7 @@
 """coursecheck, the test cells' check(...): shipped visible-case data, plain-word messages,
 Run All carrying on past a failing check (but not under nbgrader), dependency notes."""
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import coursecheck
 from autograder.selfcheck import ShippingError, shippable_compare, visible_entry, write_check_data
 from autograder.tasks import available_assignments, get_assignment
 from coursecheck import CheckFailed, data
+from coursecheck._grading import Verdict, compile_compare
 from coursecheck.check import evaluate, load_entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,14 +166,31 @@ def test_every_assignment_ships_its_visible_checks(assignment, tmp_path):
         assert "import torch" not in Path(path).read_text()
 
 
-_HELPER = 1e-6
+_TOLERANCE = 1e-6
 
 
-def _uses_a_module_constant(reference, outputs, case):
-    return abs(float(outputs["x"]) - float(reference["x"])) < _HELPER
+def _close(a, b):
+    return abs(a - b) < _TOLERANCE
 
 
-def test_a_comparison_that_needs_its_module_is_refused_at_build_time():
-    with pytest.raises(ShippingError, match="_HELPER"):
-        shippable_compare(_uses_a_module_constant)
+def _uses_a_helper_and_a_constant(reference, outputs, case):
+    return Verdict(_close(float(outputs["x"]), float(reference["x"])))
+
+
+def _uses_a_module(reference, outputs, case):
+    return Verdict(os.path.exists(str(outputs["x"])))
+
+
+def test_a_comparison_ships_with_its_helpers_and_constants_and_runs_as_in_the_grader():
+    spec = shippable_compare(_uses_a_helper_and_a_constant)
+    shipped = compile_compare(spec)
+    assert "_TOLERANCE = 1e-06" in spec["source"] and "def _close" in spec["source"]
+    for x in (1.0, 1.1):
+        arrays = ({"x": np.asarray(1.0)}, {"x": np.asarray(x)}, None)
+        assert shipped(*arrays).passed == _uses_a_helper_and_a_constant(*arrays).passed
+
+
+def test_a_comparison_that_needs_a_module_is_refused_at_build_time():
+    with pytest.raises(ShippingError, match="'os'"):
+        shippable_compare(_uses_a_module)
     assert visible_entry("test_no_such_cell") is None

@@ -89,7 +89,7 @@ def add_probe(arrays, rng, wrt, eps=PROBE_EPS):
     wrt: names of the inputs the gradient is taken with respect to (their gradients travel back
     as ``grad_<name>``). The direction u is random with unit norm over all of them together.
     Keep probed inputs further than eps from kinks (ReLU at 0, ties of a max)."""
-    directions = {name: rng.normal(size=np.shape(arrays[name])) for name in wrt}
+    directions = {name: np.asarray(rng.normal(size=np.shape(arrays[name])), dtype=np.float64) for name in wrt}
     norm = np.sqrt(sum(float(np.sum(u * u)) for u in directions.values())) or 1.0
     out = dict(arrays)
     out.update({f"probe_u_{name}": u / norm for name, u in directions.items()})
