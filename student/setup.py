@@ -16,16 +16,14 @@ ROOT = os.path.dirname(HERE)
 STAGE = os.path.join(HERE, "_staged")
 
 # (source relative to the repository root, destination relative to the staged packages)
-SHIPPED = [("autograder/judge.py", "coursecheck/_grader/judge.py"),
-           ("autograder/compare.py", "coursecheck/_grader/compare.py"),
-           ("autograder/diagnosis.py", "coursecheck/_grader/diagnosis.py"),
-           ("autograder/results.py", "coursecheck/_grader/results.py"),
-           ("autograder/sandbox/__init__.py", "coursecheck/_grader/sandbox/__init__.py"),
-           ("autograder/sandbox/calls.py", "coursecheck/_grader/sandbox/calls.py"),
-           ("autograder/sandbox/functions.py", "coursecheck/_grader/sandbox/functions.py")]
+SHIPPED = [(f"autograder/{name}.py", f"coursecheck/_grader/{name}.py")
+           for name in ("judge", "compare", "diagnosis", "results", "text")]
+# Every module of the sandbox package (the calls and the test material they use: NumPy only,
+# no secrets by that package's rule) except the parts that only the grading process needs.
+NOT_SHIPPED = {"harness.py", "guard.py", "cells.py"}
 SHIPPED += [(os.path.relpath(path, ROOT), "coursecheck/_grader/sandbox/" + os.path.basename(path))
-            for path in sorted(glob.glob(os.path.join(ROOT, "autograder", "sandbox",
-                                                      "calls_a*.py")))]
+            for path in sorted(glob.glob(os.path.join(ROOT, "autograder", "sandbox", "*.py")))
+            if os.path.basename(path) not in NOT_SHIPPED]
 
 GRADER_INIT = '''"""Copied from the course's autograder/ when this package was built
 (student/setup.py): the generic comparison code and the sandbox calls, never a task spec."""
