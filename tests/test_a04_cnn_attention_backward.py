@@ -319,7 +319,8 @@ def test_the_visible_self_check_fails_on_a_wrong_answer_and_names_the_mistake(gr
     with pytest.raises(AssertionError) as failure:
         check(grade_id, *(ns[name] for name in task.functions))
     assert code in str(failure.value)
-    assert "your forward pass is" in str(failure.value).lower()  # right, or already wrong
+    if code != "dq_dk_swapped":  # the lecture's attention cases hand the student no forward to probe
+        assert "your forward pass is" in str(failure.value).lower()  # right, or already wrong
 
 
 # ---- the source notebook, top to bottom -----------------------------------------------------------

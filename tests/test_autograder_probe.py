@@ -50,7 +50,7 @@ def test_a_backward_consistent_with_a_nearly_right_forward_earns_the_backward_ch
 @pytest.mark.parametrize("forward, backward", [
     (np.zeros_like, lambda x, d: np.zeros_like(x)),    # constant forward, zero gradient
     (lambda x: x, lambda x, d: d),                      # identity pair
-    (lambda x: np.sin(2 * x), lambda x, d: 2 * d * np.cos(2 * x)),  # consistent, but far off
+    (lambda x: 3 * x, lambda x, d: 3 * d),              # consistent, but unrelated
 ])
 def test_a_made_up_consistent_pair_earns_nothing(forward, backward):
     result = _judge(forward, backward)
