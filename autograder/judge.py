@@ -139,38 +139,6 @@ def _forward_right(check, reference, outputs):
                for key in check.forward if key in reference)
 
 
-GRADIENT_ALIGNED = 0.5  # cosine with the reference gradient above which a gradient "points the right way"
-
-
-def _may_grade_against_own_forward(check, case, reference, outputs):
-    """Whether a backward that agrees with a wrong forward may earn its check.
-
-    Only a gradient that points roughly the right way (cosine with the reference gradient of at
-    least GRADIENT_ALIGNED) qualifies, as it does for a forward with a sign, a factor or one
-    activation wrong and the backward derived for it: a made-up pair such as an identity forward
-    with an identity backward, or zeros with zeros, is consistent too and must earn nothing. The
-    probe's midpoint must also match the forward returned at x, as it does for any smooth
-    forward, so that probe values invented in the student's process do not pass on their own."""
-    grads = [outputs.get(key) for key in check.keys]
-    if any(g is None or g.shape != np.shape(reference[k]) or not np.all(np.isfinite(g))
-           for k, g in zip(check.keys, grads)):
-        return False
-    mine = np.concatenate([np.ravel(g) for g in grads])
-    right = np.concatenate([np.ravel(reference[k]) for k in check.keys])
-    norms = float(np.linalg.norm(mine) * np.linalg.norm(right))
-    if norms == 0.0 or float(mine @ right) / norms < GRADIENT_ALIGNED:
-        return False
-    outs = [outputs.get(key) for key in check.forward]
-    if len(outs) == 1 and outs[0] is not None:
-        dout, out = case.arrays.get("dout"), outs[0]
-        if dout is None or np.shape(dout) == out.shape:
-            centre = float(np.sum(out * dout) if dout is not None else np.sum(out))
-            plus, minus = float(outputs["probe_plus"]), float(outputs["probe_minus"])
-            if abs((plus + minus) / 2 - centre) > 1e-6 * max(1.0, abs(centre), abs(plus), abs(minus)):
-                return False
-    return True
-
-
 def _check_case(task, check, case, reference, outputs, dtypes, variants, context):
     """Verdict of one check on one case whose call returned normally."""
     if check.compare is not None:
@@ -184,13 +152,12 @@ def _check_case(task, check, case, reference, outputs, dtypes, variants, context
     agrees = probed[0]
     forward_right = _forward_right(check, reference, outputs)
     if check.forward and not forward_right and agrees:
-        if _may_grade_against_own_forward(check, case, reference, outputs):
-            return Verdict(True, "your forward pass is wrong (see its check), but this gradient agrees "
-                                 "with a numerical derivative of your own forward pass, so it was "
-                                 "graded against your forward and earns this check")
-        verdict.message = ("your forward pass is already wrong: this gradient agrees with your "
-                           "forward, but does not point the way the right gradient does, so it is "
-                           "graded against the correct forward pass: " + verdict.message)
+        # No points for agreeing with a wrong forward: a made-up pair (zeros with zeros, an
+        # identity forward with an identity backward) agrees too, and so do probe values made up
+        # in the student's process. The feedback still says where the problem is.
+        verdict.message = ("your forward pass is wrong (see its check), and this gradient agrees "
+                           "with a numerical derivative of your own forward: fix the forward, and "
+                           "the backward you derived for it may need the same fix: " + verdict.message)
         return verdict
     if forward_right and not agrees:
         verdict.message = ("your forward pass is right and your backward pass disagrees with it "

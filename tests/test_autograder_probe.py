@@ -40,11 +40,11 @@ def test_a_correct_backward_passes_both_references():
     assert result.score == 2
 
 
-def test_a_backward_consistent_with_a_nearly_right_forward_earns_the_backward_check():
+def test_a_backward_consistent_with_a_wrong_forward_is_named_but_earns_nothing():
     result = _judge(lambda x: np.sin(x) + 0.05 * x, lambda x, d: d * (np.cos(x) + 0.05))
     forward, backward = result.checks
-    assert not forward.passed and backward.passed and result.score == 1
-    assert "your own forward" in backward.message
+    assert not forward.passed and not backward.passed and result.score == 0
+    assert "agrees with a numerical derivative of your own forward" in backward.message
 
 
 @pytest.mark.parametrize("forward, backward", [
@@ -55,22 +55,7 @@ def test_a_backward_consistent_with_a_nearly_right_forward_earns_the_backward_ch
 def test_a_made_up_consistent_pair_earns_nothing(forward, backward):
     result = _judge(forward, backward)
     assert result.score == 0
-    assert "already wrong" in result.checks[1].message
-
-
-def test_invented_probe_values_do_not_earn_the_check():
-    forward = lambda x: np.sin(x) + 0.05 * x  # noqa: E731 - nearly right
-    task = _task()
-    (case,) = task.make_cases(None, True)
-    x, dout = case.arrays["x"], case.arrays["dout"]
-    garbage = np.ones_like(x)
-    u, eps = case.arrays["probe_u_x"], float(case.arrays["probe_eps"])
-    claimed = float(np.sum(u * garbage))
-    # probe values fitted to the claimed slope, but not centred on the forward's value at x
-    outputs = {"out": forward(x), "grad_x": garbage,
-               "probe_plus": np.asarray(eps * claimed), "probe_minus": np.asarray(-eps * claimed)}
-    run = TaskRun(cases=[{"error": None, "dtypes": {}}], outputs=[outputs])
-    assert judge_task(task, [case], [True], run).checks[1].passed is False
+    assert "forward pass is wrong" in result.checks[1].message
 
 
 def test_a_wrong_backward_after_a_right_forward_is_said_to_disagree_with_it():

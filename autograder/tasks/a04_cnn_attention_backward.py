@@ -18,10 +18,9 @@ RTOL = 1e-12        # float64 with a different summation order agrees to ~1e-15
 KINK_MARGIN = 1e-3  # probed pre-activations stay this far from ReLU's kink
 
 
-# The probe (the contract's second reference) lets judge.py grant a gradient check whose values
-# disagree with torch when they agree with the student's own, nearly right, forward; judge.py
-# refuses made-up consistent pairs (zeros with zeros). With False, the probe only explains (a
-# zero-weight check per task).
+# The probe (the contract's second reference) explains a failing gradient check: "your forward
+# is right and your backward disagrees with it" or "your forward is wrong". With False, it also
+# gets a zero-weight check of its own per task.
 PROBE_GRANTS = True
 
 

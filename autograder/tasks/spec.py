@@ -35,8 +35,10 @@ class Check:
     hint: str = ""  # shown when the check fails, e.g. "restore x[i] after perturbing it"
     # The contract's second reference (see ``add_probe``): the gradient keys ``grad_<name>`` are
     # also checked against the student's *own* forward along the case's random direction, and
-    # `forward` names the output keys that hold that forward's result. A backward that disagrees
-    # with the reference but agrees with a wrong forward earns the check; feedback says which.
+    # `forward` names the output keys that hold that forward's result, so that feedback can say
+    # "your forward is right and your backward disagrees with it" apart from "your forward is
+    # wrong and your backward agrees with it". Agreeing with a wrong forward earns no points
+    # (judge.py says why).
     probe: bool = False
     forward: tuple = ()
     # False: the notebook's visible self-check leaves this check out and says so, because its
