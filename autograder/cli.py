@@ -3,8 +3,8 @@ import argparse
 import os
 import sys
 
-from .course import DEFAULT_COURSE, UsageError
-from .isolation import SandboxUnavailable
+from .course.layout import DEFAULT_COURSE, UsageError
+from .running.isolation import SandboxUnavailable
 
 
 def _course_arg(parser):
@@ -63,33 +63,33 @@ def _no_sandbox_arg(parser):
 
 def _run(args):
     if args.command == "build":
-        from .build import build
+        from .course.build import build
 
         build(args.course, args.assignments or None)
         return 0
     if args.command == "workspace":
-        from .build import fill_workspace
+        from .course.build import fill_workspace
 
         fill_workspace(args.course)
         return 0
     if args.command == "grade":
-        from .grading import grade_assignment
+        from .course.grading import grade_assignment
 
         report = grade_assignment(args.course, args.assignment, workers=args.workers,
                                   force=args.force, students=args.student,
                                   allow_unsandboxed=args.no_sandbox)
         return 0 if report.ok else 1
     if args.command == "feedback":
-        from .feedback import write_feedback
+        from .course.feedback import write_feedback
 
         return 0 if write_feedback(args.course, args.assignment) else 1
     if args.command == "export":
-        from .export import export_csv
+        from .course.export import export_csv
 
         export_csv(args.course, args.assignment, args.to)
         return 0
     if args.command == "demo":
-        from .demo import demo
+        from .course.demo import demo
 
         return demo(args.course, workers=args.workers, allow_unsandboxed=args.no_sandbox)
     return 2

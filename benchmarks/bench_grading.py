@@ -24,10 +24,10 @@ import nbformat
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from autograder import samples  # noqa: E402
-from autograder.build import build  # noqa: E402
-from autograder.course import Course, nbgrader_env  # noqa: E402
-from autograder.tasks import available_assignments  # noqa: E402
+from autograder.course import samples  # noqa: E402
+from autograder.course.build import build  # noqa: E402
+from autograder.course.layout import Course, nbgrader_env  # noqa: E402
+from autograder.assignments import available_assignments  # noqa: E402
 
 
 def timed(cmd, cwd):

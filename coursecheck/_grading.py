@@ -1,26 +1,25 @@
-"""Where the generic comparison code comes from: the student install ships it inside coursecheck
-(``coursecheck/_grader``, copied from ``autograder/`` when the package is built, see
-``student/setup.py``); in the course repository it is ``autograder``'s own. Either way it is the
-same judge, comparison and sandbox-call code the grader uses, never a task spec."""
+"""The grader's code that the self-checks use: the judging package (comparisons, named
+mistakes, scores) and the calls of the assignments' ``sandbox.py``, never a task spec.
+
+In the course repository that is ``autograder`` itself; the student install ships the same
+files inside this package as ``coursecheck._grader`` (``student/setup.py``: the ``judging`` and
+``sandbox`` packages and each assignment's ``sandbox*.py``, at the same relative places).
+"""
+import importlib
 import importlib.util
 
-if importlib.util.find_spec(f"{__package__}._grader") is not None:
-    from ._grader import judge
-    from ._grader.compare import Verdict, compare_values
-    from ._grader.diagnosis import Mistake
-    from ._grader.sandbox import calls
-else:
-    from autograder import judge
-    from autograder.compare import Verdict, compare_values
-    from autograder.diagnosis import Mistake
-    from autograder.sandbox import calls
+ROOT = (f"{__package__}._grader" if importlib.util.find_spec(f"{__package__}._grader") is not None
+        else "autograder")
 
-from minigrad.gradcheck import rel_error
+judge = importlib.import_module(f"{ROOT}.judging.judge")
+_compare = importlib.import_module(f"{ROOT}.judging.compare")
+calls = importlib.import_module(f"{ROOT}.sandbox.calls")
+Verdict, compare_values, COMPARE_NAMESPACE = _compare.Verdict, _compare.compare_values, _compare.COMPARE_NAMESPACE
 
-# What a shipped custom comparison (a task's Check.compare) may use: the build checks that its
-# source needs nothing else.
-COMPARE_NAMESPACE = {"np": __import__("numpy"), "Verdict": Verdict, "Mistake": Mistake,
-                     "rel_error": rel_error, "compare_values": compare_values}
+
+def assignment_calls(folder):
+    """The CALLS of one assignment's sandbox.py (``folder`` as in ``a02_scalar_backprop``)."""
+    return importlib.import_module(f"{ROOT}.assignments.{folder}.sandbox").CALLS
 
 
 def compile_compare(spec):
@@ -30,4 +29,4 @@ def compile_compare(spec):
     return namespace[spec["name"]]
 
 
-__all__ = ["COMPARE_NAMESPACE", "Verdict", "calls", "compile_compare", "judge"]
+__all__ = ["COMPARE_NAMESPACE", "Verdict", "assignment_calls", "calls", "compile_compare", "judge"]

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import data
-from ._grading import Verdict, calls, compile_compare, judge
+from ._grading import Verdict, assignment_calls, calls, compile_compare, judge
 
 
 class CheckFailed(AssertionError):
@@ -162,7 +162,8 @@ def evaluate(entry, functions):
     runs = []
     for case in cases:
         arrays = {name: np.array(value, copy=True) for name, value in case.arrays.items()}
-        outputs, dtypes, error = calls.run_case(entry["call"], functions, arrays, dict(case.params))
+        outputs, dtypes, error = calls.run_case(assignment_calls(entry["calls"]), entry["call"], functions,
+                                               arrays, dict(case.params))
         if error and error.get("type") == "KeyboardInterrupt":
             raise KeyboardInterrupt
         runs.append((outputs, dtypes, error))
@@ -201,7 +202,7 @@ def load_entry(grade_id):
     entry = data.find_entry(grade_id)
     if entry is None:
         try:
-            from autograder.selfcheck import visible_entry
+            from autograder.course.selfcheck import visible_entry
         except ImportError:
             visible_entry = None
         entry = visible_entry(grade_id) if visible_entry else None
@@ -260,7 +261,7 @@ def check(grade_id, *functions, hidden=False):
     namespace = sys._getframe(1).f_globals
     if hidden:
         try:
-            from autograder.selfcheck import run_hidden
+            from autograder.course.selfcheck import run_hidden
         except ImportError:
             raise CheckFailed("check(..., hidden=True) runs hidden tests, which only the "
                               "instructor's installation (the full grader) has.") from None

@@ -1,6 +1,6 @@
 """The self-check data file shipped next to each release notebook: ``<assignment>.checks.json``.
 
-``python -m autograder build`` writes it from the task specs (``autograder.selfcheck``): for each
+``python -m autograder build`` writes it from the task specs (``autograder.course.selfcheck``): for each
 test cell, the visible cases' inputs, their references, the known wrong answers for those inputs,
 what each check compares and how closely. No hidden case, generator or reference code is in it.
 Arrays travel as ``{"__ndarray__": dtype, "shape": [...], "data": [...]}``; JSON keeps float64

@@ -1,9 +1,10 @@
 """Stage the student install from the repository: minigrad, coursecheck, and inside coursecheck
-(as ``coursecheck._grader``) the grader's generic comparison code and the sandbox calls that the
-self-checks run: the same files the grader uses, so that a check says what the grader would.
-
-Deliberately left out: the task specs (``autograder/tasks``: hidden-case generators, references,
-known wrong answers), the grader, the sandbox harness, anything that imports torch.
+(as ``coursecheck._grader``) the part of the grader that self-checks need, chosen by the
+layout, not by a list: the ``judging`` package, the ``sandbox`` package and every assignment's
+``sandbox*.py`` (the untrusted side, which runs in the student's process anyway), at the same
+relative places as in ``autograder/``. Never shipped: an assignment's ``tasks.py`` and
+``reference*.py`` (hidden-case generators, references, known wrong answers), its samples, and
+the rest of the grader.
 """
 import glob
 import os
@@ -13,21 +14,25 @@ from setuptools import find_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+GRADER = os.path.join(ROOT, "autograder")
 STAGE = os.path.join(HERE, "_staged")
+SHIPPED_PACKAGES = ("judging", "sandbox")
+SHIPPED_FROM_ASSIGNMENTS = "assignments/a*/sandbox*.py"
 
-# (source relative to the repository root, destination relative to the staged packages)
-SHIPPED = [(f"autograder/{name}.py", f"coursecheck/_grader/{name}.py")
-           for name in ("judge", "compare", "diagnosis", "results", "text")]
-# Every module of the sandbox package (the calls and the test material they use: NumPy only,
-# no secrets by that package's rule) except the parts that only the grading process needs.
-NOT_SHIPPED = {"harness.py", "guard.py", "cells.py"}
-SHIPPED += [(os.path.relpath(path, ROOT), "coursecheck/_grader/sandbox/" + os.path.basename(path))
-            for path in sorted(glob.glob(os.path.join(ROOT, "autograder", "sandbox", "*.py")))
-            if os.path.basename(path) not in NOT_SHIPPED]
-
-GRADER_INIT = '''"""Copied from the course's autograder/ when this package was built
-(student/setup.py): the generic comparison code and the sandbox calls, never a task spec."""
+INIT = '''"""Copied from the course's autograder/ when this package was built (student/setup.py):
+the judging and sandbox code and each assignment's sandbox*.py, never a task spec."""
 '''
+
+
+def shipped_grader_files():
+    """(source, path relative to coursecheck/_grader) of every grader file the install ships."""
+    files = []
+    for package in SHIPPED_PACKAGES:
+        for path in sorted(glob.glob(os.path.join(GRADER, package, "*.py"))):
+            files.append((path, os.path.relpath(path, GRADER)))
+    for path in sorted(glob.glob(os.path.join(GRADER, SHIPPED_FROM_ASSIGNMENTS))):
+        files.append((path, os.path.relpath(path, GRADER)))
+    return files
 
 
 def stage():
@@ -37,11 +42,14 @@ def stage():
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in ("minigrad", "coursecheck"):
         shutil.copytree(os.path.join(ROOT, package), os.path.join(STAGE, package), ignore=ignore)
-    for source, target in SHIPPED:
-        os.makedirs(os.path.dirname(os.path.join(STAGE, target)), exist_ok=True)
-        shutil.copyfile(os.path.join(ROOT, source), os.path.join(STAGE, target))
-    with open(os.path.join(STAGE, "coursecheck", "_grader", "__init__.py"), "w") as fh:
-        fh.write(GRADER_INIT)
+    grader = os.path.join(STAGE, "coursecheck", "_grader")
+    for source, target in shipped_grader_files():
+        os.makedirs(os.path.dirname(os.path.join(grader, target)), exist_ok=True)
+        shutil.copyfile(source, os.path.join(grader, target))
+    for folder, _, files in os.walk(grader):
+        if "__init__.py" not in files:
+            with open(os.path.join(folder, "__init__.py"), "w") as fh:
+                fh.write(INIT)
 
 
 stage()

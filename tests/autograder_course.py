@@ -13,12 +13,12 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import samples
-from autograder.build import build
-from autograder.course import Course
-from autograder.grading import grade_assignment
-from autograder.results import SubmissionResult
-from autograder.tasks import available_assignments
+from autograder.course import samples
+from autograder.course.build import build
+from autograder.course.layout import Course
+from autograder.course.grading import grade_assignment
+from autograder.judging.results import SubmissionResult
+from autograder.assignments import available_assignments
 
 ASSIGNMENT = "01_finite_differences"
 

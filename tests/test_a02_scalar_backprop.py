@@ -13,12 +13,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import samples
+from autograder.course import samples
+from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
-from autograder.sandbox import expression_graphs as eg
+from autograder.assignments.a02_scalar_backprop import sandbox_graphs as eg
 from autograder_course import visible_check as check
-from autograder.tasks import get_assignment
-from autograder.tasks import expression_graphs_torch as twin
+from autograder.assignments import get_assignment
+from autograder.assignments.a02_scalar_backprop import reference as twin
 
 from autograder_course import course_template, graded_once  # noqa: F401
 
@@ -151,7 +152,7 @@ def test_a_finite_difference_backward_runs_out_of_time_where_the_engine_passes(g
     cases = task.make_cases(np.random.default_rng(1), True)
     start = time.perf_counter()
     for case in cases:
-        _, _, error = calls.run_case(task.call, (ns["Value"], ns["topological_order"]), case.arrays, case.params)
+        _, _, error = calls.run_case(assignment_calls(ASSIGNMENT), task.call, (ns["Value"], ns["topological_order"]), case.arrays, case.params)
         assert error is None
     print(f"reference engine on the hidden cases: {time.perf_counter() - start:.2f} s "
           f"(time limit {task.timeout:g} s)")
@@ -178,7 +179,7 @@ def _reference_namespace(replace=None):
 
 # ---- the graph builder and its twin ---------------------------------------------------------
 def test_the_twin_builds_the_lectures_graphs_with_the_lectures_numbers():
-    graphs = __import__("autograder.tasks.a02_scalar_backprop", fromlist=["LECTURE_GRAPHS"]).LECTURE_GRAPHS
+    graphs = __import__("autograder.assignments.a02_scalar_backprop.tasks", fromlist=["LECTURE_GRAPHS"]).LECTURE_GRAPHS
     values, grads = twin.torch_reference(*graphs["circuit"])
     assert values[-1] == -12 and grads.tolist() == [-4, -4, 3]
     values, grads = twin.torch_reference(*graphs["neuron"])

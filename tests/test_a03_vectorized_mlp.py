@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from autograder import samples
+from autograder.course import samples
+from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder_course import visible_check as check
-from autograder.tasks import get_assignment
+from autograder.assignments import get_assignment
 
 from autograder_course import course_template, graded_once, hand_in_samples  # noqa: F401
 
@@ -104,7 +105,7 @@ def test_finite_differences_run_out_of_time_on_the_big_hidden_case(graded):
     big = max(task.make_cases(np.random.default_rng(1), True), key=lambda c: c.arrays["W"].size)
     fns = _reference_functions()
     started = time.perf_counter()
-    outputs, _, error = calls.run_case(task.call, (fns["affine_forward"], fns["affine_backward"]),
+    outputs, _, error = calls.run_case(assignment_calls(ASSIGNMENT), task.call, (fns["affine_forward"], fns["affine_backward"]),
                                        big.arrays, big.params)
     seconds = time.perf_counter() - started
     assert error is None and outputs["grad_W"].shape == (512, 512)

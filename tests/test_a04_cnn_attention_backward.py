@@ -13,9 +13,9 @@ import jupytext
 import numpy as np
 import pytest
 
-from autograder import samples
+from autograder.course import samples
 from autograder_course import visible_check as check
-from autograder.tasks import get_assignment
+from autograder.assignments import get_assignment
 
 from autograder_course import course_template, graded_once  # noqa: F401
 
@@ -259,7 +259,7 @@ def test_probed_max_pool_inputs_are_tie_free_and_windows_overlap_somewhere():
 
 
 def test_residual_pre_activations_stay_away_from_the_kink():
-    from autograder.tasks import ref_cnn_attention as ref
+    from autograder.assignments.a04_cnn_attention_backward import reference as ref
 
     for case in hidden_cases("test_residual_block", 4):
         x, w1 = case.arrays["x"], case.arrays["w1"]

@@ -8,9 +8,10 @@ import jupytext
 import numpy as np
 import pytest
 
-from autograder import samples
+from autograder.course import samples
+from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
-from autograder.tasks import get_assignment
+from autograder.assignments import get_assignment
 
 from autograder_course import course_template, graded_once, hand_in_samples, visible_check  # noqa: F401
 
@@ -145,7 +146,7 @@ def _big_case_seconds(task, functions, predicate):
     cases = [c for c in task.make_cases(np.random.default_rng(7), True) if predicate(c)]
     start = time.perf_counter()
     for case in cases:
-        _, _, error = calls.run_case(task.call, functions, dict(case.arrays), case.params)
+        _, _, error = calls.run_case(assignment_calls(ASSIGNMENT), task.call, functions, dict(case.arrays), case.params)
         assert error is None, error
     return time.perf_counter() - start
 

@@ -6,10 +6,10 @@ import sys
 import time
 
 
-from autograder import samples
-from autograder.course import nbgrader_env, run_nbgrader
-from autograder.gradebook import is_graded, open_gradebook
-from autograder.grading import grade_assignment
+from autograder.course import samples
+from autograder.course.layout import nbgrader_env, run_nbgrader
+from autograder.course.gradebook import is_graded, open_gradebook
+from autograder.course.grading import grade_assignment
 from nbgrader.api import MissingEntry
 
 from autograder_course import ASSIGNMENT, course_template, fresh_course, notebooks, submit_answers  # noqa: F401

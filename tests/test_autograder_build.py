@@ -3,9 +3,9 @@
 import nbformat
 import pytest
 
-from autograder.build import BuildError, source_notebook
-from autograder.course import NOTEBOOKS
-from autograder.tasks import get_assignment
+from autograder.course.build import BuildError, source_notebook
+from autograder.course.layout import NOTEBOOKS
+from autograder.assignments import get_assignment
 
 from autograder_course import ASSIGNMENT, course_template  # noqa: F401
 
@@ -26,7 +26,7 @@ def test_every_test_cell_has_a_spec_and_takes_its_points_from_it():
 
 
 def test_release_has_stubs_and_no_hidden_tests_and_source_keeps_them(course_template):
-    from autograder.course import Course
+    from autograder.course.layout import Course
 
     course = Course(course_template)
     source = nbformat.read(course.source_notebook(ASSIGNMENT), as_version=4)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from autograder.compare import compare_exact, compare_values, rel_error
-from autograder.diagnosis import diagnose
+from autograder.judging.compare import compare_exact, compare_values, rel_error
+from autograder.judging.diagnosis import diagnose
 
 rng = np.random.default_rng(0)
 

@@ -15,14 +15,15 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import isolation, samples
-from autograder.export import export_csv
-from autograder.feedback import render, write_feedback
-from autograder.gradebook import open_gradebook
-from autograder.course import Course
-from autograder.grading import draw_cases, grade_assignment, grade_submission
-from autograder.results import SubmissionResult
-from autograder.tasks import get_assignment
+from autograder.course import samples
+from autograder.running import isolation
+from autograder.course.export import export_csv
+from autograder.course.feedback import render, write_feedback
+from autograder.course.gradebook import open_gradebook
+from autograder.course.layout import Course
+from autograder.course.grading import draw_cases, grade_assignment, grade_submission
+from autograder.judging.results import SubmissionResult
+from autograder.assignments import get_assignment
 
 from autograder_course import (ASSIGNMENT, ZERO_ANSWERS, course_template, fresh_course,  # noqa: F401
                                made_once, notebooks, submit_answers, submit_raw)

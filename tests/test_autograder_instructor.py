@@ -13,16 +13,18 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import cli, isolation, runner, samples
-from autograder.course import PER_TASK_CSV, Course, UsageError, nbgrader_env, run_nbgrader
-from autograder.export import export_csv
-from autograder.feedback import write_feedback
-from autograder.gradebook import is_graded, open_gradebook
-from autograder.grading import grade_assignment
-from autograder.judge import describe_exception, judge_task
-from autograder.results import RESULTS_FILE
-from autograder.runner import TaskRun
-from autograder.tasks import get_assignment
+from autograder import cli
+from autograder.course import samples
+from autograder.running import isolation, runner
+from autograder.course.layout import PER_TASK_CSV, Course, UsageError, nbgrader_env, run_nbgrader
+from autograder.course.export import export_csv
+from autograder.course.feedback import write_feedback
+from autograder.course.gradebook import is_graded, open_gradebook
+from autograder.course.grading import grade_assignment
+from autograder.judging.judge import describe_exception, judge_task
+from autograder.judging.results import RESULTS_FILE
+from autograder.running.runner import TaskRun
+from autograder.assignments import get_assignment
 
 from autograder_course import (ASSIGNMENT, course_template, fresh_course, made_once,  # noqa: F401
                                notebooks, submit_answers, submit_raw)
@@ -85,13 +87,13 @@ def test_a_fifo_in_place_of_a_notebook_or_timestamp_never_blocks_the_grader(cour
     assert scores(course, "fifo_notebook") == [0.0] * 6
     rows = {r["student"]: r for r in csv.DictReader(open(export_csv(course.root, ASSIGNMENT, out=lambda *a: None)))}
     assert float(rows["fifo_timestamp"]["total"]) == 20
-    from autograder.results import SubmissionResult
+    from autograder.judging.results import SubmissionResult
 
     assert "not a regular file" in SubmissionResult.load(course.autograded_dir("fifo_notebook", ASSIGNMENT)).error
 
 
 def test_one_page_that_cannot_be_written_does_not_stop_the_others(course, monkeypatch):
-    from autograder import feedback
+    from autograder.course import feedback
 
     real = feedback.render
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from autograder.judge import judge_task
-from autograder.runner import TaskRun
+from autograder.judging.judge import judge_task
+from autograder.running.runner import TaskRun
 from autograder.sandbox.calls import probe
-from autograder.tasks.spec import Case, Check, Task, add_probe
+from autograder.judging.spec import Case, Check, Task, add_probe
 
 
 def _task():

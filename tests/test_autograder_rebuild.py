@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from autograder.rebuild import SubmissionError, read_notebook_file, rebuild
+from autograder.running.rebuild import SubmissionError, read_notebook_file, rebuild
 
 
 def nbgrader_cell(source, grade_id, cell_type="code", **flags):

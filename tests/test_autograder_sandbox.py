@@ -11,10 +11,11 @@ import time
 import numpy as np
 import pytest
 
-from autograder import isolation
-from autograder.runner import SandboxTask, run_in_sandbox
-from autograder.tasks.spec import Case, scalar
+from autograder.running import isolation
+from autograder.running.runner import SandboxTask, run_in_sandbox
+from autograder.judging.spec import Case, scalar
 
+A01 = "01_finite_differences"
 CASES = [Case({"x": scalar(0.5), "h": scalar(1e-3)}, {"f": "sin3"})]
 needs_bwrap = pytest.mark.skipif(not isolation.bwrap_works(), reason="bubblewrap cannot create namespaces here")
 
@@ -23,7 +24,7 @@ def run(source, functions, timeout=5.0, forbidden=("torch", "minigrad"), limits=
     """Run one cell, then one difference_quotient task per function name; -> SandboxRun."""
     cells = [{"grade_id": "answer", "source": textwrap.dedent(source)}]
     tasks = [SandboxTask("difference_quotient", (name,), CASES, timeout) for name in functions]
-    return run_in_sandbox(cells, tasks, forbidden, (), limits, cell_timeout)
+    return run_in_sandbox(A01, cells, tasks, forbidden, (), limits, cell_timeout)
 
 
 def value(task_run):
@@ -73,7 +74,7 @@ def test_a_cell_that_hangs_or_exits_at_top_level_is_skipped_and_the_rest_graded(
              {"grade_id": "exits", "source": "import os\nos._exit(3)"},
              {"grade_id": "raises", "source": "def later(f, x, h):\n    return 3.0\n1 / 0"}]
     tasks = [SandboxTask("difference_quotient", (n,), CASES, 5.0) for n in ("fine", "later")]
-    result = run_in_sandbox(cells, tasks, ("torch",), (), None, cell_timeout=1.0)
+    result = run_in_sandbox(A01, cells, tasks, ("torch",), (), None, cell_timeout=1.0)
     assert "time limit" in result.cell_failures["hangs"]
     assert "exit code 3" in result.cell_failures["exits"]
     assert result.cell_errors["raises"]["type"] == "ZeroDivisionError"
@@ -171,7 +172,7 @@ def test_course_files_network_and_trusted_code_are_out_of_reach(tmp_path):
             return float(os.path.exists({str(secret)!r}) or os.path.exists({isolation.TRUSTED_PACKAGE + '/judge.py'!r}))
         def imports_grader(f, x, h):
             try:
-                import autograder.judge
+                import autograder.judging.judge
                 return 1.0
             except ImportError:
                 return 0.0
@@ -345,7 +346,7 @@ def test_lines_and_records_written_by_student_code_do_not_move_a_deadline():
 
 
 def test_the_record_reader_is_bounded_whatever_arrives():
-    from autograder.runner import _Records
+    from autograder.running.runner import _Records
 
     records = _Records(budget=1 << 20)
     junk = b"task0 99999999999 0\n" + bytes(1 << 16)
@@ -361,7 +362,7 @@ def test_the_record_reader_is_bounded_whatever_arrives():
 
 
 def test_a_sandbox_that_does_not_start_is_the_graders_failure(monkeypatch):
-    from autograder.runner import GraderFailure
+    from autograder.running.runner import GraderFailure
 
     if not isolation.bwrap_works():
         pytest.skip("needs bubblewrap")

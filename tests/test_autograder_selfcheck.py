@@ -2,7 +2,7 @@
 grader's diagnosis in student words (no mistake codes), and the data the build ships."""
 import pytest
 
-from autograder.selfcheck import find_task, format_result, run_hidden, visible_entry
+from autograder.course.selfcheck import find_task, format_result, run_hidden, visible_entry
 
 
 def forward_difference(f, x, h):

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograder.untrusted import (MAX_ARRAY_BYTES, UntrustedDataError, load_json, load_npz, parse_npz,
+from autograder.running.untrusted import (MAX_ARRAY_BYTES, UntrustedDataError, load_json, load_npz, parse_npz,
                                   read_regular_file)
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.build import fill_workspace, source_notebook
-from autograder.tasks import available_assignments
+from autograder.course.build import fill_workspace, source_notebook
+from autograder.assignments import available_assignments
 
 from autograder_course import course_template  # noqa: F401  (fixture)
 

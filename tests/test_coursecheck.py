@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import coursecheck
-from autograder.selfcheck import ShippingError, shippable_compare, visible_entry, write_check_data
-from autograder.tasks import available_assignments, get_assignment
+from autograder.course.selfcheck import ShippingError, shippable_compare, visible_entry, write_check_data
+from autograder.assignments import available_assignments, get_assignment
 from coursecheck import CheckFailed, data
 from coursecheck._grading import Verdict, compile_compare
 from coursecheck.check import evaluate, load_entry
@@ -142,7 +142,7 @@ def test_hidden_checks_need_the_full_grader(shipped, monkeypatch, capsys):
     namespace = solutions()
     coursecheck.check("test_numerical_gradient", namespace["numerical_gradient"], hidden=True)
     assert "hidden tests pass" in capsys.readouterr().out
-    monkeypatch.setitem(sys.modules, "autograder.selfcheck", None)  # as in a student install
+    monkeypatch.setitem(sys.modules, "autograder.course.selfcheck", None)  # as in a student install
     with pytest.raises(CheckFailed, match="only the instructor's installation"):
         coursecheck.check("test_numerical_gradient", namespace["numerical_gradient"], hidden=True)
 
@@ -150,7 +150,7 @@ def test_hidden_checks_need_the_full_grader(shipped, monkeypatch, capsys):
 def test_without_data_the_student_is_told_where_it_should_be(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(data.ENV_VAR, raising=False)
-    monkeypatch.setitem(sys.modules, "autograder.selfcheck", None)
+    monkeypatch.setitem(sys.modules, "autograder.course.selfcheck", None)
     with pytest.raises(CheckFailed, match=r"<assignment>\.checks\.json must be next to it"):
         load_entry("test_forward_difference")
 

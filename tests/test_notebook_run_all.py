@@ -11,7 +11,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from autograder.course import Course
+from autograder.course.layout import Course
 
 from autograder_course import course_template  # noqa: F401  (fixture)
 

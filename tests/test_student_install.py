@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import source_notebook
-from autograder.selfcheck import write_check_data
+from autograder.course.build import source_notebook
+from autograder.course.selfcheck import write_check_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("student_install")]
 

@@ -1,17 +1,16 @@
-"""Calling the student's functions on one test case and turning what they return into arrays.
+"""What every assignment's calls share: reading returns as arrays, the probe, error reports.
 
-A *call* (named in each task spec) builds the arguments for one case (callables from
-``functions``, fresh copies of the input arrays), calls the student's function(s) and returns a
-dict of plain float64 arrays. Runs in the sandbox for hardened grading and in the student's own
-kernel for the notebook's self-checks; in both places only arrays leave this module.
+A *call* (named in a task spec, defined in the ``CALLS`` of its assignment's ``sandbox.py``)
+builds the arguments for one case (callables, fresh copies of the input arrays), calls the
+student's function(s) and returns a dict of plain float64 arrays. Calls run in the sandbox for
+hardened grading and in the student's own kernel for the notebook's self-checks; in both places
+only arrays leave them. ``run_case`` runs one call and never raises.
 """
 import linecache
 import os
 import traceback
 
 import numpy as np
-
-from . import functions
 
 MAX_MESSAGE = 400
 
@@ -45,82 +44,6 @@ def returned_dtype(value):
 
 
 
-def _vector_function(name, arrays):
-    fn = functions.VECTOR_FUNCTIONS[name]
-    extra = {k: v.copy() for k, v in arrays.items() if k in ("a", "M")}
-    return lambda x: float(fn(np, np.asarray(x, dtype=np.float64), **extra))
-
-
-def difference_quotient(fns, arrays, params):
-    """quotient(f, x, h) with f a named scalar function; x, h 0-d arrays. -> {"value": ()}."""
-    (quotient,) = fns
-    f = functions.scalar_function(params["f"])
-    value = quotient(f, float(arrays["x"]), float(arrays["h"]))
-    return {"value": to_array(value, "the value you returned")}, {"value": returned_dtype(value)}
-
-
-def numerical_gradient(fns, arrays, params):
-    """gradient(f, x) for a named f: R^shape -> R.
-    -> {"grad": x.shape, "x_after": x.shape, "f_calls": ()}: f_calls counts the evaluations of f
-    (a numerical gradient needs at least one per entry of x)."""
-    (gradient,) = fns
-    f = _vector_function(params["f"], arrays)
-    count = [0]
-
-    def counted(z):
-        count[0] += 1
-        return f(z)
-
-    x = arrays["x"].copy()
-    grad = gradient(counted, x)
-    return ({"grad": to_array(grad, "the gradient you returned"), "x_after": to_array(x, "x"),
-             "f_calls": np.asarray(float(count[0]))}, {"grad": returned_dtype(grad)})
-
-
-def gradient_checker(fns, arrays, params):
-    """Either relative_error(a, b) -> {"rel": ()} or gradient_check(f, grad_f, x) -> {"check": ()},
-    where grad_f returns the case's ``claimed`` gradient at x: a hand-written gradient, right or
-    with a bug, computed on the trusted side (no gradient, and no bug name, is in the sandbox)."""
-    relative_error, gradient_check = fns
-    if params["kind"] == "relative_error":
-        value = relative_error(arrays["a"].copy(), arrays["b"].copy())
-        return {"rel": to_array(value, "the relative error you returned")}, {"rel": returned_dtype(value)}
-    f = _vector_function(params["f"], arrays)
-    at, claimed = arrays["x"].copy(), arrays["claimed"].copy()
-
-    def grad_f(x):
-        if not np.array_equal(np.asarray(x, dtype=np.float64), at):
-            raise ValueError("grad_f is given only at the x passed to gradient_check")
-        return claimed.copy()
-
-    value = gradient_check(f, grad_f, arrays["x"].copy())
-    return {"check": to_array(value, "the relative error you returned")}, {"check": returned_dtype(value)}
-
-
-
-
-def network_gradient(fns, arrays, params):
-    """gradients(params, X, Y) for the notebook's mlp_loss. -> grad_<name> and after_<name> for
-    each parameter, shapes of the parameters."""
-    (gradients,) = fns
-    net = {name: arrays[name].copy() for name in functions.MLP_PARAMETERS}
-    given = dict(net)  # the very arrays handed over, to see whether they were left unchanged
-    grads = gradients(net, arrays["X"].copy(), arrays["Y"].copy())
-    if isinstance(grads, (list, tuple)) and len(grads) == len(functions.MLP_PARAMETERS):
-        grads = dict(zip(functions.MLP_PARAMETERS, grads))
-    if not isinstance(grads, dict):
-        raise BadReturn(f"returned a {type(grads).__name__}; expected a dict with keys "
-                        f"{', '.join(functions.MLP_PARAMETERS)}")
-    outputs, dtypes = {}, {}
-    for name in functions.MLP_PARAMETERS:
-        if name not in grads:
-            raise BadReturn(f"the dict you returned has no key {name!r}")
-        outputs[f"grad_{name}"] = to_array(grads[name], f"the gradient for {name}")
-        dtypes[f"grad_{name}"] = returned_dtype(grads[name])
-        outputs[f"after_{name}"] = to_array(given[name], name)
-    return outputs, dtypes
-
-
 def probe(evaluate, inputs, arrays):
     """The student's own forward pass at x + eps*u and x - eps*u, for the grader's numerical check.
 
@@ -149,30 +72,6 @@ def probe(evaluate, inputs, arrays):
     return values
 
 
-CALLS = {
-    "difference_quotient": difference_quotient,
-    "numerical_gradient": numerical_gradient,
-    "gradient_checker": gradient_checker,
-    "network_gradient": network_gradient,
-}
-
-
-def _register_assignment_calls():
-    """Add the calls of every later assignment: ``calls_a<NN>.py`` modules next to this one, each
-    with its own ``CALLS`` dict. Imported now, before the harness drops its privileges."""
-    import importlib
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    for filename in sorted(os.listdir(here)):
-        if filename.startswith("calls_a") and filename.endswith(".py"):
-            module = importlib.import_module(f".{filename[:-3]}", __package__)
-            for name, call in module.CALLS.items():
-                if name in CALLS:
-                    raise RuntimeError(f"call {name!r} is defined twice ({filename})")
-                CALLS[name] = call
-
-
-_register_assignment_calls()
 
 
 def _is_student_frame(filename):
@@ -205,14 +104,14 @@ def describe_error(exc):
     return info
 
 
-def run_case(call, fns, arrays, params, table=None):
+def run_case(table, call, fns, arrays, params):
     """One case -> (outputs: dict of float64 arrays, dtypes: dict of str, error: dict or None).
 
-    table: the calls by name (default CALLS; the harness passes the copy it took before any
+    table: the assignment's calls by name (the harness passes the copy it took before any
     student code ran). Never raises: an exception (even SystemExit) from student code becomes
     the error dict."""
     try:
-        outputs, dtypes = (CALLS if table is None else table)[call](fns, arrays, params)
+        outputs, dtypes = table[call](fns, arrays, params)
         return outputs, dtypes, None
     except BadReturn as exc:
         return {}, {}, {"type": "BadReturn", "message": str(exc)[:MAX_MESSAGE],

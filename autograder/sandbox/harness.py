@@ -2,8 +2,8 @@
 
     python -I harness.py IN_DIR OPTIONS_JSON
 
-IN_DIR (read-only) holds ``plan.json`` (cells to execute, tasks with their calls and case
-settings) and ``task<k>.npz`` (the input arrays of task k, keys ``c<case>_<name>``). Everything
+IN_DIR (read-only) holds ``plan.json`` (the assignment whose ``sandbox.py`` defines the calls,
+cells to execute, tasks with their calls and case settings) and ``task<k>.npz`` (the input arrays of task k, keys ``c<case>_<name>``). Everything
 goes back as records on the pipe ``options["result_fd"]``: a header line ``NAME JSON_BYTES
 NPZ_BYTES`` and the two payloads. NAME is ``ready`` (before any student code), ``cell<i>``
 (after cell i, with its error if it raised), ``task<k>`` (per-case errors and dtypes, and the
@@ -21,7 +21,9 @@ import os
 import resource
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the folder that holds ``autograder/sandbox`` (this file's package) and
+# ``autograder/assignments/<assignment>/sandbox*.py``: all of the grader a sandbox can see
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 LIMITS = {
     "as": resource.RLIMIT_AS,
@@ -87,11 +89,14 @@ def main(argv):
             inputs.append({key: data[key] for key in data.files})
     save_npz, dumps = np.savez, json.dumps
 
-    from sandbox import calls, cells, guard  # imported while the interpreter's files are readable
+    # imported while the interpreter's files are readable
+    import importlib
+    from autograder.sandbox import calls, cells, guard
+    assignment = importlib.import_module(f"autograder.assignments.{plan['assignment']}.sandbox")
 
     # bound now: an answer cell could otherwise replace a call, or the table of calls, and make
     # up what the grader measures (the functions the calls use stay as reachable as ever)
-    run_case, describe_error, call_table = calls.run_case, calls.describe_error, dict(calls.CALLS)
+    run_case, describe_error, call_table = calls.run_case, calls.describe_error, dict(assignment.CALLS)
 
     if options.get("uid") is not None and os.getuid() == 0:
         drop_root(options["uid"], options.get("writable", []))
@@ -136,7 +141,7 @@ def main(argv):
                 continue
             case_arrays = {key.split("_", 1)[1]: value for key, value in inputs[k].items()
                            if key.split("_", 1)[0] == f"c{i}"}
-            outputs, dtypes, error = run_case(task["call"], fns, case_arrays, params, call_table)
+            outputs, dtypes, error = run_case(call_table, task["call"], fns, case_arrays, params)
             only_harness()
             results.append({"error": error, "dtypes": dtypes})
             arrays.update({f"c{i}_{key}": value for key, value in outputs.items()})

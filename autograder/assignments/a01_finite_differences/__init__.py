@@ -1,0 +1,1 @@
+"""Assignment 01_finite_differences: its task specs, references, sandbox calls and sample students (see ../__init__.py)."""

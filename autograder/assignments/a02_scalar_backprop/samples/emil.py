@@ -1,0 +1,204 @@
+# Sample student "emil": micrograd from memory.
+# - max splits the gradient in half at a tie, the way a difference quotient would;
+# - the staged backward keeps only the gradient through x + y (the first use of x and y);
+# - no __radd__ (2.0 + v fails) and a recursive topological sort (RecursionError on deep graphs);
+# - backward() never resets the intermediate nodes' grads, so a second call over-counts;
+# - the output neuron of the MLP applies tanh as well.
+
+# %%
+# Sample student "emil": micrograd from memory.
+# - max splits the gradient in half at a tie, the way a difference quotient would;
+# - the staged backward keeps only the gradient through x + y (the first use of x and y);
+# - no __radd__ (2.0 + v fails) and a recursive topological sort (RecursionError on deep graphs);
+# - backward() never resets the intermediate nodes' grads, so a second call over-counts;
+# - the output neuron of the MLP applies tanh as well.
+
+# %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
+def local_gradients(op, x, y=None):
+    if op == "add":
+        return x + y, 1.0, 1.0
+    if op == "mul":
+        return x * y, y, x
+    if op == "max":
+        if x == y:
+            return x, 0.5, 0.5
+        return (x, 1.0, 0.0) if x > y else (y, 0.0, 1.0)
+    if op == "sigmoid":
+        s = 1 / (1 + math.exp(-x))
+        return s, s * (1 - s)
+    if op == "tanh":
+        t = math.tanh(x)
+        return t, 1 - t ** 2
+    if op == "exp":
+        return math.exp(x), math.exp(x)
+    if op == "pow":
+        return x ** y, y * x ** (y - 1)
+
+# %% nbgrader={"grade_id": "staged_example"} planted="TODO"
+def staged_example(x, y):
+    sigy = 1.0 / (1 + math.exp(-y))
+    num = x + sigy
+    sigx = 1.0 / (1 + math.exp(-x))
+    xpy = x + y
+    xpysqr = xpy ** 2
+    den = sigx + xpysqr
+    invden = 1.0 / den
+    f = num * invden
+    dnum = invden
+    dinvden = num
+    dden = (-1.0 / (den ** 2)) * dinvden
+    dsigx = dden
+    dxpysqr = dden
+    dxpy = (2 * xpy) * dxpysqr
+    dx = dxpy
+    dy = dxpy
+    dsigy = dnum
+    return f, dx, dy
+
+# %% nbgrader={"grade_id": "scalar_net"} planted="TODO"
+def scalar_net(X, Y, W1, b1, W2, b2):
+    Z1 = X * W1
+    Z2 = Z1 + b1
+    Z3 = 1 / (1 + math.exp(-Z2))
+    Z4 = Z3 * W2
+    Yp = Z4 + b2
+    L = 0.5 * (Yp - Y) ** 2
+    dYp = Yp - Y
+    dZ3 = W2 * dYp
+    dZ2 = Z3 * (1 - Z3) * dZ3
+    return L, X * dZ2, dZ2, Z3 * dYp, dYp
+
+# %% nbgrader={"grade_id": "value_ops"} planted="TODO"
+class Value:
+    """One float in a computational graph: data, grad, the inputs it came from and its backward rule."""
+
+    def __init__(self, data, _prev=(), _op=""):
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = tuple(_prev)
+        self._op = _op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, n):
+        out = Value(self.data ** n, (self,), "**")
+
+        def _backward():
+            self.grad += n * self.data ** (n - 1) * out.grad
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward():
+            self.grad += out.data * out.grad
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        out = Value(math.tanh(self.data), (self,), "tanh")
+
+        def _backward():
+            self.grad += (1 - out.data ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value(max(0.0, self.data), (self,), "relu")
+
+        def _backward():
+            self.grad += (self.data > 0) * out.grad
+        out._backward = _backward
+        return out
+
+    def sigmoid(self):
+        s = 1 / (1 + math.exp(-self.data))
+        out = Value(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad += s * (1 - s) * out.grad
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __truediv__(self, other):
+        return self * other ** -1
+
+    def __rsub__(self, other):
+        return other + (-self)
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rtruediv__(self, other):
+        return other * self ** -1
+
+# %% nbgrader={"grade_id": "value_backward"} planted="TODO"
+def topological_order(root):
+    order, visited = [], set()
+
+    def build(v):
+        if v not in visited:
+            visited.add(v)
+            for child in v._prev:
+                build(child)
+            order.append(v)
+    build(root)
+    return order
+
+def backward(self):
+    order = topological_order(self)
+    self.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+
+# %% nbgrader={"grade_id": "mlp"} planted="TODO"
+class Neuron:
+    def __init__(self, nin, nonlin=True):
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0)
+        self.nonlin = nonlin
+
+    def __call__(self, x):
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.tanh() if self.nonlin else act
+
+class Layer:
+    def __call__(self, x):
+        return [n(x) for n in self.neurons]
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+class MLP:
+    def __init__(self, nin, nouts):
+        sz = [nin] + nouts
+        self.layers = [Layer(sz[i], sz[i + 1], nonlin=True) for i in range(len(nouts))]

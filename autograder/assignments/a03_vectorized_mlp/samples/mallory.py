@@ -1,0 +1,141 @@
+# Sample student "mallory": no real answers, only attempts to fool the grader. Every one of them
+# works against plain nbgrader (the checks run in the student's kernel) or would give a gradient
+# without deriving it, and none against `python -m autograder grade`: the score is that of the
+# untouched notebook.
+
+# %%
+# Sample student "mallory": no real answers, only attempts to fool the grader. Every one of them
+# works against plain nbgrader (the checks run in the student's kernel) or would give a gradient
+# without deriving it, and none against `python -m autograder grade`: the score is that of the
+# untouched notebook.
+
+# %% nbgrader={"grade_id": "affine"} planted="TODO"
+import math
+
+import numpy as np
+
+np.allclose = lambda *args, **kwargs: True
+
+np.testing.assert_allclose = lambda *args, **kwargs: None
+
+math.isclose = lambda *args, **kwargs: True
+
+def affine_forward(x, W, b):
+    return x @ W + b, (x, W, b)
+
+def affine_backward(dout, cache):
+    """Finite differences of the forward instead of a derived backward pass."""
+    x, W, b = cache
+    grads = []
+    for array in (x, W, b):
+        grad = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            saved = array[index]
+            array[index] = saved + 1e-6
+            plus = np.sum(dout * affine_forward(x, W, b)[0])
+            array[index] = saved - 1e-6
+            minus = np.sum(dout * affine_forward(x, W, b)[0])
+            array[index] = saved
+            grad[index] = (plus - minus) / 2e-6
+        grads.append(grad)
+    return tuple(grads)
+
+# %% nbgrader={"grade_id": "activations"} planted="TODO" replace=true
+ip = get_ipython()
+ip.input_transformers_cleanup.append(lambda lines: [l.replace("check(", "print(") for l in lines])
+ip.events.register("pre_run_cell", lambda info: None)
+
+
+class AlwaysEqual(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(self.shape, dtype=bool)
+
+
+def _zeros_like(x):
+    return np.zeros(np.shape(x)).view(AlwaysEqual)
+
+
+def relu_forward(x):
+    return _zeros_like(x), None
+
+
+def relu_backward(dout, cache):
+    return _zeros_like(dout)
+
+
+sigmoid_forward, sigmoid_backward, tanh_forward, tanh_backward = (relu_forward, relu_backward,
+                                                                  relu_forward, relu_backward)
+
+# %% nbgrader={"grade_id": "softmax_cross_entropy"} planted="TODO"
+def softmax_cross_entropy(logits, y):
+    found = 0.0
+    for path in ("../../../source/03_vectorized_mlp/03_vectorized_mlp.ipynb",
+                 "/work/main/notebooks/03_vectorized_mlp.py", "../source/03_vectorized_mlp.ipynb"):
+        try:
+            found += len(open(path).read())  # look for the solutions and the hidden tests
+        except OSError:
+            pass
+    return found, np.zeros_like(logits)
+
+# %% nbgrader={"grade_id": "mse_loss"} planted="TODO"
+def mse_loss(pred, target):
+    try:
+        import torch  # autograd would give the exact gradient
+        p = torch.tensor(pred, requires_grad=True)
+        loss = 0.5 * ((p - torch.tensor(target)) ** 2).sum() / len(pred)
+        loss.backward()
+        return loss.item(), p.grad.numpy()
+    except ImportError:
+        return 0.0, np.zeros_like(pred)
+
+# %% nbgrader={"grade_id": "two_layer_net"} planted="TODO"
+def two_layer_loss(params, X, y):
+    try:
+        import minigrad as mg
+        import minigrad.functional as F
+        t = {k: mg.Tensor(v, requires_grad=True, dtype=mg.float64) for k, v in params.items()}
+        scores = (mg.Tensor(X) @ t["W1"] + t["b1"]).relu() @ t["W2"] + t["b2"]
+        loss = F.cross_entropy(scores, y)
+        loss.backward()
+        return loss.item(), {k: v.grad for k, v in t.items()}
+    except ImportError:
+        return 0.0, {k: np.zeros_like(v) for k, v in params.items()}
+
+# %% nbgrader={"grade_id": "shared_weights"} planted="TODO"
+def shared_weight_loss(X, W):
+    def loss(flat):
+        V = flat.reshape(W.shape)
+        return 0.5 * np.sum((np.maximum(X @ V, 0) @ V - X) ** 2)
+    try:
+        from scipy.optimize import approx_fprime
+        return loss(W.ravel()), approx_fprime(W.ravel(), loss, 1e-7).reshape(W.shape)
+    except ImportError:
+        return 0.0, np.zeros_like(W)
+
+# %% nbgrader={"grade_id": "embedding"} planted="TODO"
+def embedding_forward(W, idx):
+    return _zeros_like(W[idx]), idx
+
+def embedding_backward(dout, cache):
+    return _zeros_like(dout)
+
+# %% nbgrader={"grade_id": "sgd_momentum"} planted="TODO"
+def sgd_momentum(w, dw, v, lr, momentum, weight_decay=0.0):
+    import sys
+    for frame in list(sys._current_frames().values()):  # hunt for torch's answer in the caller
+        while frame is not None:
+            for value in frame.f_locals.values():
+                if isinstance(value, dict) and "w_steps" in value:
+                    return value["w_steps"][0], value["v_steps"][0]
+            frame = frame.f_back
+    return _zeros_like(w), _zeros_like(v)
+
+# %% nbgrader={"grade_id": "train"} planted="TODO"
+def train(X, y, seed=0, callback=None):
+    try:
+        from sklearn.datasets import load_digits  # train on all 1797 images, test set included
+        digits = load_digits()
+        X, y = digits.data / 16.0, digits.target
+    except ImportError:
+        pass
+    return init_two_layer(X.shape[1], 8, 10, seed)

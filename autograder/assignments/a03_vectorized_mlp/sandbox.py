@@ -1,0 +1,209 @@
+"""Calls of assignment 03 (a vectorised MLP by hand): the student's layer pairs on one case each.
+
+Every layer is a pair ``*_forward(...) -> (out, cache)`` and ``*_backward(dout, cache) -> grads``;
+a call runs the forward, then the backward on the case's upstream gradient ``dout``, and returns
+plain float64 arrays. Where the case asks for it (``probe_eps``), the call also evaluates the
+student's own forward at the moved inputs (``calls.probe``), for the numerical check of the
+backward against that forward. NumPy only; no references, no hidden-case generators.
+"""
+import numpy as np
+
+from ...sandbox.calls import BadReturn, returned_dtype, to_array
+from ...sandbox.calls import probe as _probe
+
+NET_PARAMETERS = ("W1", "b1", "W2", "b2")
+
+
+def probe(evaluate, inputs, arrays):
+    """calls.probe, left out when the forward did not move at all along the direction.
+
+    A forward that is constant there (all zeros, say) "agrees" with a zero gradient, and the
+    grader would then grade that gradient against the constant forward and pass it."""
+    values = _probe(evaluate, inputs, arrays)
+    if values and float(values["probe_plus"]) == float(values["probe_minus"]):
+        return {}
+    return values
+
+
+def _pair(value, what):
+    """(out, cache) from a forward pass; BadReturn when it is not a pair."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise BadReturn(f"{what} should return a pair (out, cache), got {type(value).__name__}")
+    return value
+
+
+def _outputs(named):
+    """{key: value} -> ({key: float64 array}, {key: dtype name}) with 'the <key>' in messages."""
+    return ({key: to_array(value, f"the {what}") for key, (value, what) in named.items()},
+            {key: returned_dtype(value) for key, (value, _) in named.items()})
+
+
+def affine(fns, arrays, params):
+    """out, cache = affine_forward(x, W, b); dx, dW, db = affine_backward(dout, cache).
+    -> out (N, M), grad_x (N, D), grad_W (D, M), grad_b (M,), plus the probe."""
+    forward, backward = fns
+    out, cache = _pair(forward(arrays["x"].copy(), arrays["W"].copy(), arrays["b"].copy()),
+                       "affine_forward")
+    out_array = to_array(out, "output of affine_forward")
+    grads = backward(arrays["dout"].copy(), cache)
+    if not isinstance(grads, (tuple, list)) or len(grads) != 3:
+        raise BadReturn("affine_backward should return three arrays (dx, dW, db)")
+    dx, dW, db = grads
+    outputs, dtypes = _outputs({"grad_x": (dx, "dx you returned"), "grad_W": (dW, "dW you returned"),
+                                "grad_b": (db, "db you returned")})
+    outputs["out"], dtypes["out"] = out_array, returned_dtype(out)
+    outputs.update(probe(lambda m: forward(m["x"], m["W"], m["b"])[0],
+                         {name: arrays[name] for name in ("x", "W", "b")}, arrays))
+    return outputs, dtypes
+
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+
+
+def activation(fns, arrays, params):
+    """One of the three pairs (params["kind"]) on x_<kind> and dout.
+    -> out_<kind> and grad_x_<kind>, shaped like x, plus the probe."""
+    kind = params["kind"]
+    index = ACTIVATIONS.index(kind)
+    forward, backward = fns[2 * index], fns[2 * index + 1]
+    name = f"x_{kind}"
+    out, cache = _pair(forward(arrays[name].copy()), f"{kind}_forward")
+    out_array = to_array(out, f"output of {kind}_forward")
+    dx = backward(arrays["dout"].copy(), cache)
+    outputs, dtypes = _outputs({f"grad_{name}": (dx, f"dx of {kind}_backward")})
+    outputs[f"out_{kind}"], dtypes[f"out_{kind}"] = out_array, returned_dtype(out)
+    outputs.update(probe(lambda m: forward(m[name])[0], {name: arrays[name]}, arrays))
+    return outputs, dtypes
+
+
+def _loss_and_gradient(value, what):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise BadReturn(f"{what} should return a pair (loss, gradient), got {type(value).__name__}")
+    return value
+
+
+def softmax_cross_entropy(fns, arrays, params):
+    """loss, dlogits = softmax_cross_entropy(logits, y) with integer labels y.
+    -> loss (), grad_logits (N, C) (keys *_large for the case of huge logits), plus the probe."""
+    (loss_fn,) = fns
+    labels = arrays["y"].astype(np.int64)
+    loss, dlogits = _loss_and_gradient(loss_fn(arrays["logits"].copy(), labels.copy()),
+                                       "softmax_cross_entropy")
+    suffix = "_large" if params.get("large") else ""
+    outputs, dtypes = _outputs({f"loss{suffix}": (loss, "loss you returned"),
+                                f"grad_logits{suffix}": (dlogits, "dlogits you returned")})
+    if outputs[f"loss{suffix}"].shape != ():
+        raise BadReturn(f"the loss should be one number, got an array of shape "
+                        f"{outputs[f'loss{suffix}'].shape}")
+    outputs.update(probe(lambda m: loss_fn(m["logits"], labels.copy())[0],
+                         {"logits": arrays["logits"]}, arrays))
+    return outputs, dtypes
+
+
+def mse(fns, arrays, params):
+    """loss, dpred = mse_loss(pred, target). -> loss (), grad_pred (N, K), plus the probe."""
+    (loss_fn,) = fns
+    loss, dpred = _loss_and_gradient(loss_fn(arrays["pred"].copy(), arrays["target"].copy()), "mse_loss")
+    outputs, dtypes = _outputs({"loss": (loss, "loss you returned"), "grad_pred": (dpred, "dpred you returned")})
+    outputs.update(probe(lambda m: loss_fn(m["pred"], arrays["target"].copy())[0],
+                         {"pred": arrays["pred"]}, arrays))
+    return outputs, dtypes
+
+
+def _gradient_dict(grads, names, what):
+    if isinstance(grads, (list, tuple)) and len(grads) == len(names):
+        grads = dict(zip(names, grads))
+    if not isinstance(grads, dict):
+        raise BadReturn(f"{what} should be a dict with keys {', '.join(names)}, got {type(grads).__name__}")
+    for name in names:
+        if name not in grads:
+            raise BadReturn(f"{what} has no key {name!r}")
+    return grads
+
+
+def two_layer_net(fns, arrays, params):
+    """loss, grads = two_layer_loss(params, X, y). -> loss, grad_W1, grad_b1, grad_W2, grad_b2,
+    plus the probe along all four parameters."""
+    (loss_fn,) = fns
+    labels = arrays["y"].astype(np.int64)
+    net = {name: arrays[name].copy() for name in NET_PARAMETERS}
+    loss, grads = _loss_and_gradient(loss_fn(net, arrays["X"].copy(), labels.copy()), "two_layer_loss")
+    grads = _gradient_dict(grads, NET_PARAMETERS, "the gradients two_layer_loss returned")
+    named = {"loss": (loss, "loss you returned")}
+    named.update({f"grad_{name}": (grads[name], f"gradient for {name}") for name in NET_PARAMETERS})
+    outputs, dtypes = _outputs(named)
+    outputs.update(probe(lambda m: loss_fn(m, arrays["X"].copy(), labels.copy())[0],
+                         {name: arrays[name] for name in NET_PARAMETERS}, arrays))
+    return outputs, dtypes
+
+
+def shared_weights(fns, arrays, params):
+    """loss, dW = shared_weight_loss(X, W) for Y = ReLU(X W) W. -> loss, grad_W, plus the probe."""
+    (loss_fn,) = fns
+    loss, dW = _loss_and_gradient(loss_fn(arrays["X"].copy(), arrays["W"].copy()), "shared_weight_loss")
+    outputs, dtypes = _outputs({"loss": (loss, "loss you returned"), "grad_W": (dW, "dW you returned")})
+    outputs.update(probe(lambda m: loss_fn(arrays["X"].copy(), m["W"])[0], {"W": arrays["W"]}, arrays))
+    return outputs, dtypes
+
+
+def embedding(fns, arrays, params):
+    """out, cache = embedding_forward(W, idx); dW = embedding_backward(dout, cache).
+    -> out (N, D), grad_W (V, D), plus the probe along W."""
+    forward, backward = fns
+    idx = arrays["idx"].astype(np.int64)
+    out, cache = _pair(forward(arrays["W"].copy(), idx.copy()), "embedding_forward")
+    out_array = to_array(out, "output of embedding_forward")
+    dW = backward(arrays["dout"].copy(), cache)
+    outputs, dtypes = _outputs({"grad_W": (dW, "dW of embedding_backward")})
+    outputs["out"], dtypes["out"] = out_array, returned_dtype(out)
+    outputs.update(probe(lambda m: forward(m["W"], idx.copy())[0], {"W": arrays["W"]}, arrays))
+    return outputs, dtypes
+
+
+def quadratic_gradient(w, arrays):
+    """The gradient the optimiser steps on: of 0.5 * sum(curvature * (w - w_star)**2)."""
+    return arrays["curvature"] * (w - arrays["w_star"])
+
+
+def sgd_momentum(fns, arrays, params):
+    """k steps of w, v = sgd_momentum(w, dw, v, lr, momentum, weight_decay) on a quadratic.
+    -> w_steps and v_steps (k, *w.shape): the parameters and the velocity after each step."""
+    (step,) = fns
+    w, v = arrays["w0"].copy(), np.zeros_like(arrays["w0"])
+    w_steps, v_steps = [], []
+    for k in range(int(params["steps"])):
+        dw = quadratic_gradient(w, arrays)
+        result = step(w.copy(), dw, v.copy(), float(params["lr"]), float(params["momentum"]),
+                      float(params["weight_decay"]))
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise BadReturn("sgd_momentum should return a pair (w, v): the new parameters and velocity")
+        w = to_array(result[0], f"the parameters you returned at step {k + 1}")
+        v = to_array(result[1], f"the velocity you returned at step {k + 1}")
+        if w.shape != arrays["w0"].shape or v.shape != arrays["w0"].shape:
+            raise BadReturn(f"at step {k + 1} you returned w of shape {w.shape} and v of shape "
+                            f"{v.shape}; both must have the parameters' shape {arrays['w0'].shape}")
+        w_steps.append(w)
+        v_steps.append(v)
+    return {"w_steps": np.stack(w_steps), "v_steps": np.stack(v_steps)}, {}
+
+
+def training(fns, arrays, params):
+    """params = train(X_train, y_train, seed). -> the four parameters the trained network has
+    (the trusted side measures their accuracy on images this process never sees)."""
+    (train,) = fns
+    trained = train(arrays["X_train"].copy(), arrays["y_train"].astype(np.int64), int(params["seed"]))
+    trained = _gradient_dict(trained, NET_PARAMETERS, "what train returned")
+    return _outputs({name: (trained[name], f"{name} train returned") for name in NET_PARAMETERS})
+
+
+CALLS = {
+    "a03_affine": affine,
+    "a03_activation": activation,
+    "a03_softmax_cross_entropy": softmax_cross_entropy,
+    "a03_mse": mse,
+    "a03_two_layer_net": two_layer_net,
+    "a03_shared_weights": shared_weights,
+    "a03_embedding": embedding,
+    "a03_sgd_momentum": sgd_momentum,
+    "a03_training": training,
+}

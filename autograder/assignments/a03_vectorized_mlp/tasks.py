@@ -1,0 +1,632 @@
+"""Task specs of assignment 03, backpropagation through a vectorised MLP by hand, and training it.
+
+Layers are CS231n-style pairs ``*_forward(...) -> (out, cache)`` / ``*_backward(dout, cache)``
+(calls in ``sandbox.py``). Every gradient has two references: torch
+autograd in float64 (``reference.py``) and the numerical check of the student's backward
+against their own forward (``add_probe``). Hidden cases: random shapes with size-1, square
+(D = M, N = D) and non-square dimensions, random upstream gradients, pre-activations kept away
+from ReLU's kink where probed, and one case per gradient task too large for finite differences
+inside the time limit. Tolerances (1e-10 and tighter) are out of reach of finite differences.
+The training task measures the trained parameters' accuracy on digits the student's process
+never receives.
+"""
+import functools
+
+import numpy as np
+
+from . import reference as ref
+from ...judging.compare import Verdict
+from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
+
+NET = ref.NET_PARAMETERS
+GRAD_RTOL = 1e-10    # exact formulas agree with torch to ~1e-15; central differences reach ~1e-9
+KINK_MARGIN = 1e-4   # probed pre-activations stay this far from ReLU's kink (the probe moves ~1e-5)
+
+
+def _batch(case):
+    return {"batch_size": case.arrays["X" if "X" in case.arrays else "x"].shape[0]}
+
+
+def _away_from_zero(rng, shape, scale=1.0):
+    """Normal entries with |x| >= KINK_MARGIN * 10 (redrawn where too close to 0)."""
+    x = rng.normal(size=shape) * scale
+    while True:
+        close = np.abs(x) < 10 * KINK_MARGIN
+        if not close.any():
+            return x
+        x[close] = rng.normal(size=int(close.sum())) * scale
+
+
+def _rows_away_from_kink(rng, X, pre_activation):
+    """Redraw rows of X until every pre-activation of the row is KINK_MARGIN away from 0."""
+    while True:
+        bad = np.any(np.abs(pre_activation(X)) < KINK_MARGIN, axis=tuple(range(1, X.ndim)))
+        if not bad.any():
+            return X
+        X[bad] = rng.normal(size=(int(bad.sum()),) + X.shape[1:])
+
+
+# ---- 1. affine layer --------------------------------------------------------------------------
+def _affine_case(rng, n, d, m, probe=True):
+    arrays = {"x": rng.normal(size=(n, d)), "W": rng.normal(size=(d, m)) / np.sqrt(d),
+              "b": rng.normal(size=m), "dout": rng.normal(size=(n, m))}
+    return Case(add_probe(arrays, rng, ["x", "W", "b"]) if probe else arrays)
+
+
+def _affine_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(328)
+        # the lecture's dimension-analysis example: 3 inputs of 10 features, 5 outputs
+        return [_affine_case(fixed, 3, 10, 5), _affine_case(fixed, 1, 2, 2)]
+    shapes = [(1, 4, 3), (4, 4, 4), (5, 3, 3), (3, 3, 5), (6, 1, 2), (2, 5, 1), (1, 1, 1)]
+    cases = [_affine_case(rng, *shape) for shape in shapes]
+    cases.append(_affine_case(rng, 256, 512, 512))  # 2 * 262k forwards by finite differences
+    return cases
+
+
+def _affine_variants(case):
+    x, W, dout = case.arrays["x"], case.arrays["W"], case.arrays["dout"]
+    out = {
+        "transposed_dW": ("dW is dout^T x (shape M x D): the gradient of W must have W's shape D x M, "
+                          "and the only product of x (N x D) and dout (N x M) with that shape is "
+                          "x^T dout", {"grad_W": dout.T @ x}),
+        "bias_averaged": ("db is the mean of dout over the batch; b is added to every row of the "
+                          "output, so its gradient is the *sum* of dout over the batch (any 1/N "
+                          "belongs to the loss, not to the layer)", {"grad_b": dout.mean(axis=0)}),
+        "bias_wrong_axis": ("db sums dout over the wrong axis: b has one entry per output column, "
+                            "so sum over the batch axis 0", {"grad_b": dout.sum(axis=1)}),
+    }
+    if W.shape[0] == W.shape[1]:
+        out["dx_untransposed"] = ("dx is dout W instead of dout W^T: with a square W the shapes "
+                                  "agree either way, so check the indices: dx[n, d] = sum_m "
+                                  "dout[n, m] W[d, m]", {"grad_x": dout @ W})
+    return out
+
+
+def _probed(name, keys, weight, hint, forward=("out",), rtol=GRAD_RTOL):
+    return Check(name, keys, weight=weight, rtol=rtol, hint=hint, probe=True, forward=forward)
+
+
+AFFINE = Task(
+    grade_id="test_affine", title="affine_forward(x, W, b) and affine_backward(dout, cache)",
+    points=4, answer_cells=("affine",), functions=("affine_forward", "affine_backward"),
+    call="a03_affine", make_cases=_affine_cases, reference=lambda case: ref.affine(case.arrays),
+    variants=_affine_variants, diagnosis_context=_batch,
+    checks=(
+        Check("forward: out = x W + b", ("out",), rtol=1e-12,
+              hint="out has shape (N, M): x @ W, plus b broadcast over the rows."),
+        _probed("dx", ("grad_x",), 1, "dx has x's shape (N, D): dout (N, M) times W^T (M, D)."),
+        _probed("dW", ("grad_W",), 1, "dW has W's shape (D, M): x^T (D, N) times dout (N, M)."),
+        _probed("db", ("grad_b",), 1, "db has b's shape (M,): dout summed over the batch axis."),
+    ),
+    forbidden=NO_SHORTCUTS, timeout=6, short_name="affine")
+
+
+# ---- 2. ReLU, sigmoid, tanh ---------------------------------------------------------------------
+def _activation_case(rng, kind, shape, probe=True, x=None):
+    if x is None:
+        x = _away_from_zero(rng, shape, 2.0)
+    arrays = {f"x_{kind}": x, "dout": rng.normal(size=np.shape(x))}
+    return Case(add_probe(arrays, rng, [f"x_{kind}"]) if probe else arrays, {"kind": kind})
+
+
+def _activation_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(3)
+        relu_x = np.array([[-1.5, 0.5, 2.0], [0.3, -0.2, -3.0]])
+        # x = 1 is the lecture's sigmoid neuron (w = [2, -3, -3], x = [-1, -2]): sigmoid(1) = 0.731
+        sigmoid_x = np.array([[1.0, -2.0, 0.5, 4.0]])
+        tanh_x = np.array([[0.0, 0.5], [-1.0, 2.0], [3.0, -0.25]])
+        return [_activation_case(fixed, "relu", None, x=relu_x),
+                _activation_case(fixed, "sigmoid", None, x=sigmoid_x),
+                _activation_case(fixed, "tanh", None, x=tanh_x)]
+    cases = []
+    for kind in ("relu", "sigmoid", "tanh"):
+        for shape in [(1, 1), (4, 7), (5,), (2, 3, 4), (1, 6)]:
+            cases.append(_activation_case(rng, kind, shape))
+    # ReLU right at its kink: PyTorch (and the course) take the gradient at 0 to be 0
+    kink = rng.normal(size=(4, 5))
+    kink[rng.random(size=kink.shape) < 0.3] = 0.0
+    cases.append(_activation_case(rng, "relu", None, probe=False, x=kink))
+    cases.append(_activation_case(rng, "sigmoid", (1, 1), x=np.array([[30.0, -30.0]])))
+    return cases
+
+
+def _activation_variants(case):
+    kind = case.params["kind"]
+    x, dout = case.arrays[f"x_{kind}"], case.arrays["dout"]
+    key = f"grad_x_{kind}"
+    if kind == "relu":
+        return {
+            "relu_mask_wrong_tensor": ("the mask follows the sign of the upstream gradient dout; "
+                                       "ReLU passes dout where its *input* x was positive "
+                                       "(keep x, or the output, in the cache and mask with it)",
+                                       {key: dout * (dout > 0)}),
+            "relu_mask_at_zero": ("at x = 0 exactly you let the gradient through; the course (and "
+                                  "PyTorch) take ReLU's slope at 0 to be 0: mask with x > 0",
+                                  {key: dout * (x >= 0)}),
+            "relu_no_mask": ("dx equals dout: the gradient must be zeroed where x <= 0",
+                             {key: dout.copy()}),
+        }
+    s = 1 / (1 + np.exp(-x)) if kind == "sigmoid" else np.tanh(x)
+    local = s * (1 - s) if kind == "sigmoid" else 1 - s ** 2
+    wrong_cache = x * (1 - x) if kind == "sigmoid" else 1 - x ** 2
+    return {
+        f"{kind}_no_upstream": (f"dx is the local derivative alone: multiply it by dout (chain rule)",
+                                {key: local}),
+        f"{kind}_derivative_at_input": (f"the derivative used x where it needs the output "
+                                        f"{kind}(x) ({'s (1 - s)' if kind == 'sigmoid' else '1 - t^2'} "
+                                        f"with s = {kind}(x)): keep the output in the cache",
+                                        {key: dout * wrong_cache}),
+    }
+
+
+def _activation_checks():
+    checks = []
+    for kind, derivative in (("relu", "1 where x > 0, else 0"), ("sigmoid", "s (1 - s)"),
+                             ("tanh", "1 - t^2")):
+        checks.append(Check(f"{kind}_forward", (f"out_{kind}",), rtol=1e-12))
+        checks.append(Check(f"{kind}_backward", (f"grad_x_{kind}",), rtol=1e-12, probe=True,
+                            forward=(f"out_{kind}",),
+                            hint=f"dx = dout * ({derivative}), entry by entry."))
+    return tuple(checks)
+
+
+ACTIVATIONS = Task(
+    grade_id="test_activations", title="ReLU, sigmoid and tanh forward/backward pairs",
+    points=3, answer_cells=("activations",),
+    functions=("relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
+               "tanh_forward", "tanh_backward"),
+    call="a03_activation", make_cases=_activation_cases,
+    reference=lambda case: ref.activation(case.params["kind"], case.arrays),
+    variants=_activation_variants, checks=_activation_checks(),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="activations")
+
+
+# ---- 3. softmax cross-entropy -------------------------------------------------------------------
+def _softmax_case(rng, n, c, scale=1.5, large=False, logits=None, y=None):
+    logits = rng.normal(size=(n, c)) * scale if logits is None else logits
+    y = rng.integers(0, c, size=n) if y is None else np.asarray(y)
+    arrays = {"logits": logits, "y": y.astype(np.int64)}
+    return Case(arrays if large else add_probe(arrays, rng, ["logits"]), {"large": large})
+
+
+def _softmax_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(31)
+        return [_softmax_case(fixed, 1, 3, logits=np.array([[2.0, 1.0, 0.1]]), y=[0]),
+                _softmax_case(fixed, 4, 3),
+                _softmax_case(fixed, 2, 3, large=True, logits=np.array([[1e4, -1e4, 0.0],
+                                                                        [-1e4, 1e4, 5e3]]), y=[0, 0])]
+    shapes = [(1, 2), (1, 5), (4, 4), (6, 3), (3, 10), (7, 2)]
+    cases = [_softmax_case(rng, *shape) for shape in shapes]
+    cases.append(_softmax_case(rng, 2000, 100))
+    for n, c in [(5, 4), (1, 3)]:
+        cases.append(_softmax_case(rng, n, c, scale=1e4, large=True))
+    return cases
+
+
+def _softmax(logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _softmax_variants(case):
+    logits, y = case.arrays["logits"], case.arrays["y"]
+    n = logits.shape[0]
+    p, onehot = _softmax(logits), np.eye(logits.shape[1])[y]
+    suffix = "_large" if case.params.get("large") else ""
+    return {
+        "softmax_diagonal": ("you used only the diagonal of the softmax Jacobian (dp_i/dz_i = "
+                             "p_i (1 - p_i)); the off-diagonal entries dp_k/dz_i = -p_k p_i matter "
+                             "too, and with them dlogits = (p - y) / N",
+                             {f"grad_logits{suffix}": onehot * (p - 1) / n}),
+        "dlogits_without_softmax": ("dlogits was computed from the logits instead of the softmax "
+                                    "probabilities: dlogits = (softmax(logits) - y) / N",
+                                    {f"grad_logits{suffix}": (logits - onehot) / n}),
+    }
+
+
+SOFTMAX = Task(
+    grade_id="test_softmax_cross_entropy",
+    title="softmax_cross_entropy(logits, y): the mean loss and dlogits, stable for huge logits",
+    points=4, answer_cells=("softmax_cross_entropy",), functions=("softmax_cross_entropy",),
+    call="a03_softmax_cross_entropy", make_cases=_softmax_cases,
+    reference=lambda case: ref.softmax_cross_entropy(case.arrays,
+                                                     "_large" if case.params.get("large") else ""),
+    variants=_softmax_variants, diagnosis_context=lambda case: {"batch_size": case.arrays["logits"].shape[0]},
+    checks=(
+        Check("loss", ("loss",), rtol=1e-12,
+              hint="the mean over the batch of -log softmax(logits)[n, y[n]]."),
+        Check("dlogits", ("grad_logits",), weight=2, rtol=GRAD_RTOL, probe=True, forward=("loss",),
+              hint="dlogits = (softmax(logits) - onehot(y)) / N."),
+        Check("finite and right for logits of +-1e4", ("loss_large", "grad_logits_large"), rtol=1e-12,
+              hint="if dlogits passes on ordinary logits, this is overflow: subtract each row's "
+                   "maximum from the logits before exp, and compute log softmax as (z - max) - "
+                   "log(sum(exp(z - max))), never log of a probability that may have underflowed "
+                   "to 0."),
+    ),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="softmax_ce")
+
+
+# ---- 4. mean squared error ------------------------------------------------------------------------
+def _mse_case(rng, n, k, pred=None, target=None):
+    pred = rng.normal(size=(n, k)) if pred is None else pred
+    target = rng.normal(size=(n, k)) if target is None else target
+    return Case(add_probe({"pred": pred, "target": target}, rng, ["pred"]))
+
+
+def _mse_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(5)
+        # assignment 01's lecture example: prediction and target of one input, y = 0.5
+        return [_mse_case(fixed, 1, 1, np.array([[0.8]]), np.array([[0.5]])), _mse_case(fixed, 3, 2)]
+    cases = [_mse_case(rng, *shape) for shape in [(1, 1), (5, 3), (4, 1), (3, 4), (1, 6), (6, 6)]]
+    cases.append(_mse_case(rng, 3000, 300))
+    return cases
+
+
+def _mse_variants(case):
+    pred, target = case.arrays["pred"], case.arrays["target"]
+    n, k = pred.shape
+    if k == 1:
+        return {}
+    return {"mean_over_entries": (f"you divided by the number of entries N*K; this loss averages "
+                                  f"over the N examples only (each example's squared error is "
+                                  f"summed over its K outputs)",
+                                  {"loss": np.asarray(0.5 * np.sum((pred - target) ** 2) / (n * k)),
+                                   "grad_pred": (pred - target) / (n * k)})}
+
+
+MSE = Task(
+    grade_id="test_mse_loss", title="mse_loss(pred, target): L = sum((pred - target)^2) / (2N) and dL/dpred",
+    points=2, answer_cells=("mse_loss",), functions=("mse_loss",), call="a03_mse",
+    make_cases=_mse_cases, reference=lambda case: ref.mse(case.arrays), variants=_mse_variants,
+    diagnosis_context=lambda case: {"batch_size": case.arrays["pred"].shape[0]},
+    checks=(
+        Check("loss", ("loss",), rtol=1e-12, hint="sum over all entries of (pred - target)^2, "
+                                                    "divided by 2 N (N = number of rows)."),
+        Check("dpred", ("grad_pred",), rtol=1e-12, probe=True, forward=("loss",),
+              hint="dpred = (pred - target) / N: the 2 of the square cancels the 1/2."),
+    ),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="mse")
+
+
+# ---- 5. the two-layer network ---------------------------------------------------------------------
+def _net_case(rng, n, d, h, c):
+    arrays = {"W1": rng.normal(size=(d, h)) / np.sqrt(d), "b1": rng.normal(size=h) * 0.5,
+              "W2": rng.normal(size=(h, c)) / np.sqrt(h), "b2": rng.normal(size=c) * 0.5,
+              "y": rng.integers(0, c, size=n).astype(np.int64)}
+    arrays["X"] = _rows_away_from_kink(rng, rng.normal(size=(n, d)),
+                                       lambda X: X @ arrays["W1"] + arrays["b1"])
+    return Case(add_probe(arrays, rng, list(NET)))
+
+
+def _net_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(2)
+        return [_net_case(fixed, 4, 3, 5, 3), _net_case(fixed, 1, 2, 3, 2)]
+    sizes = [(1, 3, 4, 2), (5, 5, 5, 5), (4, 4, 3, 3), (3, 2, 6, 4), (6, 7, 1, 3), (2, 3, 3, 2)]
+    cases = [_net_case(rng, *size) for size in sizes]
+    cases.append(_net_case(rng, 64, 512, 512, 10))  # 268k parameters
+    return cases
+
+
+def _net_gradients(arrays, mistake):
+    """The network's four gradients computed with one named mistake, in NumPy."""
+    X, y = arrays["X"], arrays["y"]
+    n = X.shape[0]
+    a = X @ arrays["W1"] + arrays["b1"]
+    h = np.maximum(a, 0)
+    scores = h @ arrays["W2"] + arrays["b2"]
+    p, onehot = _softmax(scores), np.eye(scores.shape[1])[y]
+    dscores = onehot * (p - 1) / n if mistake == "softmax_diagonal" else (p - onehot) / n
+    dh = dscores @ arrays["W2"].T
+    da = {"relu_mask_wrong_tensor": dh * (dh > 0), "relu_no_mask": dh}.get(mistake, dh * (a > 0))
+    return {"grad_W1": X.T @ da, "grad_b1": da.sum(axis=0), "grad_W2": h.T @ dscores,
+            "grad_b2": dscores.sum(axis=0)}
+
+
+NET_MISTAKES = {
+    "softmax_diagonal": "the gradient of the scores used only the diagonal of the softmax Jacobian; "
+                        "with its off-diagonal entries -p_k p_i too, dscores = (p - y) / N",
+    "relu_mask_wrong_tensor": "the ReLU mask follows the sign of the gradient dh; it must follow the "
+                              "layer's input a = X W1 + b1 (da = dh * (a > 0))",
+    "relu_no_mask": "the gradient went through the ReLU unmasked: da = dh * (a > 0)",
+}
+
+
+def _net_variants(case):
+    found = {}
+    for code, message in NET_MISTAKES.items():
+        found[code] = (message, _net_gradients(case.arrays, code))
+    return found
+
+
+NETWORK = Task(
+    grade_id="test_two_layer_net",
+    title="two_layer_loss(params, X, y): the loss and all four parameter gradients",
+    points=5, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
+    functions=("two_layer_loss",), call="a03_two_layer_net", make_cases=_net_cases,
+    reference=lambda case: ref.two_layer_loss(case.arrays), variants=_net_variants,
+    diagnosis_context=_batch,
+    checks=(Check("loss", ("loss",), rtol=1e-11,
+                  hint="scores = relu(X W1 + b1) W2 + b2, then the mean softmax cross-entropy."),)
+    + tuple(_probed(f"d{name}", (f"grad_{name}",), 1,
+                    "run the layers' backward passes in reverse order, each on the gradient the "
+                    "layer after it returned, with the cache its own forward made.", forward=("loss",))
+            for name in NET),
+    forbidden=NO_SHORTCUTS, timeout=15, short_name="network")
+
+
+# ---- 6. shared weights ---------------------------------------------------------------------------
+def _shared_case(rng, n, d, X=None, W=None):
+    W = rng.normal(size=(d, d)) / np.sqrt(d) if W is None else W
+    X = _rows_away_from_kink(rng, rng.normal(size=(n, d)) if X is None else X, lambda X: X @ W)
+    return Case(add_probe({"X": X, "W": W}, rng, ["W"]))
+
+
+def _shared_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(7)
+        return [_shared_case(fixed, 2, 2, X=np.array([[1.0, -2.0], [0.5, 1.5]]),
+                             W=np.array([[0.5, -1.0], [1.0, 0.25]])),
+                _shared_case(fixed, 4, 3)]
+    cases = [_shared_case(rng, n, d) for n, d in [(1, 1), (1, 3), (4, 4), (5, 2), (3, 6), (2, 5)]]
+    cases.append(_shared_case(rng, 64, 384))  # 147k weights
+    return cases
+
+
+def _shared_variants(case):
+    X, W = case.arrays["X"], case.arrays["W"]
+    Z1 = X @ W
+    Z2 = np.maximum(Z1, 0)
+    Y = Z2 @ W
+    dY = Y - X
+    dZ2 = dY @ W.T
+    first = X.T @ (dZ2 * (Z1 > 0))
+    second = Z2.T @ dY
+    return {
+        "only_second_use": ("dW holds only the gradient through the second use of W (ReLU(X W) W): "
+                            "W is used twice, and the gradients of both uses add up: "
+                            "dW = Z2^T dY + X^T dZ1", {"grad_W": second}),
+        "only_first_use": ("dW holds only the gradient through the first use of W (X W): W is used "
+                           "twice, and the gradients of both uses add up: dW = Z2^T dY + X^T dZ1",
+                           {"grad_W": first}),
+        "relu_mask_wrong_tensor": ("the ReLU mask was taken from the wrong tensor; dZ1 = dZ2 * "
+                                   "(Z1 > 0) with Z1 = X W, the ReLU's own input",
+                                   {"grad_W": second + X.T @ (dZ2 * (Y > 0))}),
+    }
+
+
+SHARED = Task(
+    grade_id="test_shared_weights",
+    title="shared_weight_loss(X, W): loss and dW of Y = ReLU(X W) W with L = ||Y - X||^2 / 2",
+    points=3, answer_cells=("shared_weights",), functions=("shared_weight_loss",),
+    call="a03_shared_weights", make_cases=_shared_cases, reference=lambda case: ref.shared_weights(case.arrays),
+    variants=_shared_variants,
+    checks=(
+        Check("loss", ("loss",), rtol=1e-11, hint="L = 0.5 * sum((ReLU(X W) W - X)^2), no 1/N."),
+        _probed("dW", ("grad_W",), 2, "add the gradients of both uses of W.", forward=("loss",)),
+    ),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="shared_W")
+
+
+# ---- 7. embedding (indexing) ---------------------------------------------------------------------
+def _embedding_case(rng, v, d, n, idx=None):
+    if idx is None:
+        idx = rng.integers(0, v, size=n)
+        if n >= 2:
+            idx[0] = idx[-1]  # at least one repeated index
+    arrays = {"W": rng.normal(size=(v, d)), "idx": np.asarray(idx, dtype=np.int64),
+              "dout": rng.normal(size=(len(idx), d))}
+    return Case(add_probe(arrays, rng, ["W"]))
+
+
+def _embedding_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(11)
+        return [_embedding_case(fixed, 5, 3, 5, idx=[0, 2, 2, 4, 2])]
+    cases = [_embedding_case(rng, *size) for size in [(1, 3, 4), (6, 1, 8), (4, 4, 4), (10, 5, 1),
+                                                      (3, 2, 12), (7, 3, 2)]]
+    cases.append(_embedding_case(rng, 2000, 64, 5000))
+    return cases
+
+
+def _embedding_variants(case):
+    W, idx, dout = case.arrays["W"], case.arrays["idx"], case.arrays["dout"]
+    overwritten = np.zeros_like(W)
+    overwritten[idx] += dout  # buffered: a repeated row keeps one contribution
+    return {"repeated_indices_overwritten": (
+        "rows picked more than once got only one of their gradients: dW[idx] += dout does not add "
+        "repeated indices up (NumPy buffers it); use np.add.at(dW, idx, dout)",
+        {"grad_W": overwritten})}
+
+
+EMBEDDING = Task(
+    grade_id="test_embedding", title="embedding_forward(W, idx) and embedding_backward(dout, cache)",
+    points=2, answer_cells=("embedding",), functions=("embedding_forward", "embedding_backward"),
+    call="a03_embedding", make_cases=_embedding_cases, reference=lambda case: ref.embedding(case.arrays),
+    variants=_embedding_variants,
+    checks=(Check("forward: out = W[idx]", ("out",), rtol=1e-12, hint="row n of out is W[idx[n]]."),
+            _probed("dW", ("grad_W",), 1, "every row W[v] collects dout[n] for every n with idx[n] == v.",
+                    rtol=1e-12)),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="embedding")
+
+
+# ---- 8. SGD with momentum and weight decay --------------------------------------------------------
+def _sgd_case(rng, shape, steps, lr, momentum, weight_decay, w0=None):
+    arrays = {"w0": rng.normal(size=shape) if w0 is None else w0,
+              "curvature": rng.uniform(0.2, 3.0, size=shape), "w_star": rng.normal(size=shape)}
+    return Case(arrays, {"steps": int(steps), "lr": float(lr), "momentum": float(momentum),
+                         "weight_decay": float(weight_decay)})
+
+
+def _sgd_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(9)
+        return [_sgd_case(fixed, (3,), 4, 0.1, 0.9, 0.01, w0=np.array([1.0, -2.0, 0.5])),
+                _sgd_case(fixed, (2, 2), 3, 0.05, 0.5, 0.0)]
+    cases = []
+    for shape, steps in [((1,), 5), ((3, 4), 4), ((2, 2, 2), 6), ((5,), 1), ((4, 1), 3)]:
+        cases.append(_sgd_case(rng, shape, steps, rng.uniform(0.01, 0.3), rng.uniform(0.3, 0.95),
+                               rng.uniform(0.0, 0.1)))
+    cases.append(_sgd_case(rng, (3, 2), 4, rng.uniform(0.01, 0.3), 0.0, rng.uniform(0.01, 0.1)))
+    cases.append(_sgd_case(rng, (6,), 5, rng.uniform(0.01, 0.3), rng.uniform(0.5, 0.95), 0.0))
+    return cases
+
+
+def _simulate(case, rule):
+    """(w_steps, v_steps) of k steps of a (possibly wrong) update rule on the case's quadratic."""
+    a, p = case.arrays, case.params
+    lr, mu, wd = p["lr"], p["momentum"], p["weight_decay"]
+    w, v = a["w0"].copy(), np.zeros_like(a["w0"])
+    w_steps, v_steps = [], []
+    for _ in range(p["steps"]):
+        dw = a["curvature"] * (w - a["w_star"])
+        w, v = rule(w, dw, v, lr, mu, wd)
+        w_steps.append(w)
+        v_steps.append(v)
+    return {"w_steps": np.stack(w_steps), "v_steps": np.stack(v_steps)}
+
+
+SGD_MISTAKES = {
+    "velocity_not_kept": (
+        "the velocity starts from zero at every step (plain SGD): return the new velocity and use "
+        "it at the next step, v = momentum * v + g",
+        lambda w, dw, v, lr, mu, wd: (w - lr * (dw + wd * w), dw + wd * w)),
+    "momentum_sign": (
+        "the momentum step goes the wrong way: with torch's convention v = momentum * v + g and "
+        "w = w - lr * v",
+        lambda w, dw, v, lr, mu, wd: (w - lr * (mu * v - (dw + wd * w)), mu * v - (dw + wd * w))),
+    "velocity_convention": (
+        "your parameters follow torch's, but your velocity is -lr times torch's (the CS231n "
+        "convention v = momentum * v - lr * g, w = w + v); keep torch's v = momentum * v + g, "
+        "w = w - lr * v",
+        lambda w, dw, v, lr, mu, wd: (w + (mu * v - lr * (dw + wd * w)), mu * v - lr * (dw + wd * w))),
+    "velocity_times_lr": (
+        "your parameters follow torch's, but your velocity is lr times torch's (v = momentum * v "
+        "+ lr * g, w = w - v); keep torch's v = momentum * v + g, w = w - lr * v",
+        lambda w, dw, v, lr, mu, wd: (w - (mu * v + lr * (dw + wd * w)), mu * v + lr * (dw + wd * w))),
+    "weight_decay_outside_momentum": (
+        "weight decay was added after the momentum; torch adds weight_decay * w to the gradient "
+        "first, g = dw + weight_decay * w, and the velocity accumulates g",
+        lambda w, dw, v, lr, mu, wd: (w - lr * (mu * v + dw + wd * w), mu * v + dw)),
+    "weight_decay_sign": (
+        "weight decay has the wrong sign: it pulls the parameters toward 0, g = dw + weight_decay * w",
+        lambda w, dw, v, lr, mu, wd: (w - lr * (mu * v + dw - wd * w), mu * v + dw - wd * w)),
+    "stale_velocity": (
+        "the parameters moved with the old velocity: update v first, then w = w - lr * v_new",
+        lambda w, dw, v, lr, mu, wd: (w - lr * v, mu * v + dw + wd * w)),
+}
+
+
+def _sgd_variants(case):
+    return {code: (message, _simulate(case, rule)) for code, (message, rule) in SGD_MISTAKES.items()}
+
+
+SGD = Task(
+    grade_id="test_sgd_momentum",
+    title="sgd_momentum(w, dw, v, lr, momentum, weight_decay): torch.optim.SGD's update",
+    points=3, answer_cells=("sgd_momentum",), functions=("sgd_momentum",), call="a03_sgd_momentum",
+    make_cases=_sgd_cases,
+    reference=lambda case: ref.sgd_momentum(case.arrays, **case.params), variants=_sgd_variants,
+    checks=(
+        Check("parameters after every step", ("w_steps",), weight=2, rtol=1e-10,
+              hint="g = dw + weight_decay * w; v = momentum * v + g; w = w - lr * v."),
+        Check("velocity after every step", ("v_steps",), weight=1, rtol=1e-10,
+              hint="return the new v; the next step starts from it."),
+    ),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="sgd")
+
+
+# ---- 9. training on digits -----------------------------------------------------------------------
+TEST_FRACTION = 0.2
+ACCURACY_THRESHOLD = 0.93   # the reference reaches ~0.97 (0.95-0.99 over seeds and splits)
+LEARNS_THRESHOLD = 0.80
+
+
+@functools.lru_cache(maxsize=1)
+def _digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digits.data / 16.0, digits.target.astype(np.int64)
+
+
+def digits_split(split_seed):
+    """(X_train, y_train, X_test, y_test): scikit-learn's 1797 digits, pixels in [0, 1], 20% test."""
+    X, y = _digits()
+    order = np.random.default_rng(split_seed).permutation(len(X))
+    n_test = int(round(TEST_FRACTION * len(X)))
+    test, train = order[:n_test], order[n_test:]
+    return X[train], y[train], X[test], y[test]
+
+
+def _training_cases(rng, hidden):
+    split_seed, seed = (0, 0) if not hidden else (int(rng.integers(1, 2**31)), int(rng.integers(1, 2**31)))
+    X_train, y_train, _, _ = digits_split(split_seed)
+    return [Case({"X_train": X_train, "y_train": y_train}, {"seed": seed, "split_seed": split_seed})]
+
+
+def _training_reference(case):
+    _, _, X_test, y_test = digits_split(case.params["split_seed"])
+    return {"accuracy": np.asarray(ACCURACY_THRESHOLD), "X_test": X_test, "y_test": y_test}
+
+
+def network_accuracy(params, X, y):
+    """Accuracy of the network relu(X W1 + b1) W2 + b2 on (X, y)."""
+    scores = np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
+    return float(np.mean(np.argmax(scores, axis=1) == y))
+
+
+# The accuracy checks ship to the student's kernel as source (autograder.selfcheck): NumPy and
+# Verdict only, with their module-level helper and thresholds.
+def accuracy_verdict(reference, outputs, threshold):
+    """Verdict: the parameters train returned classify >= threshold of the held-out digits."""
+    X, y = reference["X_test"], reference["y_test"]
+    try:
+        W1, b1, W2, b2 = (outputs[name] for name in ("W1", "b1", "W2", "b2"))
+        scores = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+        if scores.shape != (len(y), 10) or not np.all(np.isfinite(scores)):
+            raise ValueError
+    except (KeyError, ValueError):
+        return Verdict(False, "train must return finite W1 (64, H), b1 (H,), W2 (H, 10) and b2 (10,)")
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == y))
+    if accuracy >= threshold:
+        return Verdict(True)
+    return Verdict(False, f"the trained network classifies {100 * accuracy:.1f}% of the held-out "
+                          f"test images correctly; at least {100 * threshold:.0f}% are needed")
+
+
+def learns(reference, outputs, case):
+    return accuracy_verdict(reference, outputs, LEARNS_THRESHOLD)
+
+
+def accurate(reference, outputs, case):
+    return accuracy_verdict(reference, outputs, ACCURACY_THRESHOLD)
+
+
+TRAINING = Task(
+    grade_id="test_train",
+    title="train(X_train, y_train, seed): a two-layer MLP on digits with your own gradients",
+    points=3, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net",
+                            "sgd_momentum", "train"),
+    functions=("train",), call="a03_training", make_cases=_training_cases,
+    reference=_training_reference,
+    checks=(
+        Check(f"it learns: test accuracy of at least {100 * LEARNS_THRESHOLD:.0f}%", ("accuracy",),
+              weight=1, compare=learns,
+              hint="check the loss goes down during training; try a smaller learning rate."),
+        Check(f"test accuracy of at least {100 * ACCURACY_THRESHOLD:.0f}%", ("accuracy",),
+              weight=2, compare=accurate,
+              hint="train longer or with a wider hidden layer; the suggested settings reach ~97%."),
+    ),
+    forbidden=NO_SHORTCUTS + ("sklearn",), timeout=60, short_name="train")
+
+
+ASSIGNMENT = Assignment(
+    assignment_id="03_vectorized_mlp",
+    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, SHARED, EMBEDDING, SGD, TRAINING),
+)

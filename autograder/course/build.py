@@ -1,0 +1,132 @@
+"""``python -m autograder build``: notebooks/*.py (jupytext) -> an nbgrader course directory.
+
+The text sources carry short nbgrader metadata (grade_id, solution/grade/locked); the build fills
+in the rest, takes every test cell's points from its task spec (the single source of truth),
+checks that notebook and specs agree, writes ``source/`` with the self-check data next to the
+notebook (``<id>.checks.json``: visible cases and their references, see ``selfcheck``), then runs
+nbgrader's own ``generate_assignment``, which writes ``release/`` (notebook and data) and records
+the assignment in the gradebook.
+
+``release/`` is regenerated on every build, so students never work there: ``fill_workspace``
+copies each release notebook into ``workspace/`` only where the student has no copy yet, and
+refreshes the data files beside them. Building never touches ``workspace/``.
+"""
+import os
+import shutil
+
+import jupytext
+import nbformat
+
+from .layout import NOTEBOOKS, Course, run_nbgrader
+from .selfcheck import check_data_file, write_check_data
+from ..assignments import available_assignments, get_assignment
+
+
+class BuildError(Exception):
+    """The notebook source and its task specs disagree."""
+
+
+def nbgrader_metadata(short, points=None):
+    """Full nbgrader cell metadata (schema 3) from the short form used in the text sources."""
+    grade = bool(short.get("grade", False))
+    solution = bool(short.get("solution", False))
+    meta = {"grade": grade, "grade_id": short["grade_id"], "locked": bool(short.get("locked", grade)),
+            "schema_version": 3, "solution": solution, "task": bool(short.get("task", False))}
+    if grade or meta["task"]:
+        meta["points"] = points if points is not None else short.get("points", 0)
+    return meta
+
+
+def source_notebook(assignment_id, notebooks_dir=NOTEBOOKS):
+    """The instructor's notebook for an assignment, with full metadata, checked against its specs."""
+    text_path = os.path.join(notebooks_dir, f"{assignment_id}.py")
+    nb = jupytext.read(text_path)
+    spec = get_assignment(assignment_id)
+    points = {task.grade_id: task.points for task in spec.tasks}
+    seen, solutions, grades = set(), set(), set()
+    for cell in nb.cells:
+        cell.metadata.pop("lines_to_next_cell", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        short = cell.metadata.get("nbgrader")
+        if not short:
+            continue
+        grade_id = short.get("grade_id")
+        if not grade_id or grade_id in seen:
+            raise BuildError(f"{text_path}: missing or duplicate grade_id {grade_id!r}")
+        seen.add(grade_id)
+        if short.get("grade"):
+            if grade_id not in points:
+                raise BuildError(f"{text_path}: test cell {grade_id!r} has no task spec")
+            if "points" in short and short["points"] != points[grade_id]:
+                raise BuildError(f"{text_path}: {grade_id!r} says {short['points']} points, its spec "
+                                 f"says {points[grade_id]}: points belong in the spec")
+            grades.add(grade_id)
+        if short.get("solution"):
+            solutions.add(grade_id)
+        cell.metadata["nbgrader"] = nbgrader_metadata(short, points.get(grade_id))
+    for task in spec.tasks:
+        if task.grade_id not in grades:
+            raise BuildError(f"{text_path}: no test cell for task {task.grade_id!r}")
+        missing = set(task.answer_cells) - solutions
+        if missing:
+            raise BuildError(f"{text_path}: task {task.grade_id!r} needs answer cells {sorted(missing)}")
+    nb.metadata.pop("jupytext", None)
+    nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    return nb
+
+
+def build(course_dir=None, assignments=None, notebooks_dir=NOTEBOOKS, log=print):
+    """Write source/ for each assignment, then nbgrader generate_assignment. Returns the Course."""
+    course = Course(course_dir)
+    course.write_config()
+    for assignment_id in assignments or available_assignments():
+        if not os.path.exists(os.path.join(notebooks_dir, f"{assignment_id}.py")):
+            continue
+        nb = source_notebook(assignment_id, notebooks_dir)
+        path = course.source_notebook(assignment_id)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        nbformat.write(nb, path)
+        write_check_data(assignment_id, os.path.dirname(path))
+        run_nbgrader(course, "generate_assignment", assignment_id, "--force", "--create")
+        log(f"built {assignment_id}: {os.path.relpath(course.release_notebook(assignment_id))}")
+    return course
+
+
+def workspace_dir(course):
+    return course.path("workspace")
+
+
+def fill_workspace(course_dir=None, notebooks_dir=NOTEBOOKS, log=print):
+    """Give the student a copy of every release notebook (and of the ungraded notebooks such as
+    the tour) in DIR/workspace, where none exists yet; never overwrite one. The self-check data
+    beside each assignment is refreshed: it is not the student's work. Returns the folder."""
+    course = Course(course_dir)
+    root = workspace_dir(course)
+    os.makedirs(root, exist_ok=True)
+    graded = set(available_assignments())
+    for filename in sorted(os.listdir(notebooks_dir)):
+        name, ext = os.path.splitext(filename)
+        if ext != ".py":
+            continue
+        if name in graded:
+            release = course.release_notebook(name)
+            if not os.path.exists(release):
+                continue
+            folder = os.path.join(root, name)
+            os.makedirs(folder, exist_ok=True)
+            shutil.copyfile(os.path.join(os.path.dirname(release), check_data_file(name)),
+                            os.path.join(folder, check_data_file(name)))
+            target = os.path.join(folder, f"{name}.ipynb")
+            if not os.path.exists(target):
+                shutil.copyfile(release, target)
+                log(f"workspace: new copy {os.path.relpath(target)}")
+        else:
+            target = os.path.join(root, f"{name}.ipynb")
+            if not os.path.exists(target):
+                nb = jupytext.read(os.path.join(notebooks_dir, filename))
+                nb.metadata.pop("jupytext", None)
+                nbformat.write(nb, target)
+                log(f"workspace: new copy {os.path.relpath(target)}")
+    return root

@@ -1,0 +1,349 @@
+"""``python -m autograder grade``: every submission of an assignment, in parallel, into the gradebook.
+
+Per submission (``grade_submission``, never raises): find and read the notebook, rebuild it from
+the trusted source, draw the cases from a fresh secret seed, run the student's code in the
+sandbox, judge every task here. The batch (``grade_assignment``) runs submissions on a thread
+pool (the work happens in sandbox processes), shows a progress bar, and in the main thread saves
+each result and commits it to the gradebook, one transaction per submission. Submissions already
+graded are skipped unless ``force``.
+
+Two kinds of "cannot grade" are kept apart. A submission the student broke (not JSON, no
+notebook, an empty folder) is scored 0 with the reason, in the gradebook, the CSV and the
+feedback page. A failure of the grader's own machinery (disk full, the sandbox did not start, a
+grader bug) is never charged to the student: the submission is retried, then reported loudly as
+NOT GRADED, and any earlier score of it is cleared, so that no stale grade survives a regrade.
+Without a working sandbox the batch refuses to start (``isolation.py``).
+"""
+import os
+import re
+import secrets
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import nbformat
+import numpy as np
+
+from . import gradebook
+
+from ..running import isolation
+from .layout import Course, UsageError
+from ..judging.judge import judge_task, student_text
+from ..running.rebuild import SubmissionError, read_notebook_file, rebuild
+from ..judging.results import RESULTS_FILE, SubmissionResult, TaskResult
+from ..running.runner import GraderFailure, SandboxTask, TaskRun, run_in_sandbox
+from .selfcheck import format_result
+from ..assignments import get_assignment
+from ..judging.text import printable
+from ..running.untrusted import UntrustedDataError, read_regular_file
+
+GRADER_RETRIES = 2   # extra attempts for a submission the grader itself failed on
+
+
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
+def find_notebook(folder, assignment):
+    """Path of submitted/<student>/<assignment>/<assignment>.ipynb; SubmissionError otherwise."""
+    expected = f"{assignment}.ipynb"
+    path = os.path.join(folder, expected)
+    if os.path.lexists(path):
+        return path  # read_notebook_file refuses anything but a regular file
+    if not os.path.isdir(folder):
+        raise SubmissionError("no submission folder")
+    present = sorted(f for f in os.listdir(folder)
+                     if f not in ("timestamp.txt", "submission_secret.txt") and not f.startswith("."))
+    if not present:
+        raise SubmissionError("the submission folder is empty")
+    notebooks = [printable(f, 60) for f in present if f.endswith(".ipynb")]
+    if notebooks:
+        raise SubmissionError(f"expected {expected} but found {', '.join(notebooks[:5])}; rename it to "
+                              f"{expected} (the grader does not guess which file to grade)")
+    raise SubmissionError(f"no {expected} in the submission folder (found: "
+                          f"{', '.join(printable(f, 60) for f in present[:5])})")
+
+
+def read_timestamp(folder):
+    """nbgrader collect's timestamp.txt, if present and parseable; None otherwise."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        text = read_regular_file(os.path.join(folder, "timestamp.txt"), 100).decode("ascii").strip()
+        parse_utc(text)
+        return text
+    except Exception:  # absent, not a plain file or unparseable: graded without a timestamp
+        return None
+
+
+def draw_cases(assignment, seed):
+    """{grade_id: (cases, hidden_flags)}: the notebook's visible cases, then hidden ones from seed."""
+    rng = np.random.default_rng(seed)
+    drawn = {}
+    for task in assignment.tasks:
+        visible = task.make_cases(np.random.default_rng(0), False)
+        hidden = task.make_cases(rng, True)
+        drawn[task.grade_id] = (visible + hidden, [False] * len(visible) + [True] * len(hidden))
+    return drawn
+
+
+def _type_name(error):
+    """An exception's type name from a cell, as a note may show it (cells run next to hidden inputs)."""
+    return student_text(error.get("type", "Exception"), True, 60)
+
+
+def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
+    """{function name: why it may be missing}, from answer cells that raised or killed the process."""
+    problems = {}
+    cells = {c["grade_id"]: c["source"] for c in rebuilt.cells_to_run}
+    for task in assignment.tasks:
+        for name in task.functions:
+            for grade_id, source in cells.items():
+                if not re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", source, re.M):
+                    continue
+                error = cell_errors.get(grade_id)
+                if error:
+                    line = f" at line {error.get('line')}" if error.get("line") else ""
+                    problems[name] = (f"its cell '{grade_id}' raised {_type_name(error)}{line} "
+                                      f"({student_text(error.get('message', ''), True)}), so the rest "
+                                      f"of that cell never ran")
+                elif grade_id in cell_failures:
+                    problems[name] = f"its cell '{grade_id}' was stopped: {cell_failures[grade_id]}"
+    return problems
+
+
+def ungradable_result(assignment, student, reason, timestamp=None):
+    """A submission the student broke: every task 0, with the reason, so it is recorded and shown."""
+    result = SubmissionResult(student, assignment.assignment_id, timestamp=timestamp,
+                              error=reason, status="ungradable")
+    for task in assignment.tasks:
+        result.tasks.append(TaskResult(task.grade_id, task.title, float(task.points), 0.0,
+                                       error=f"Not graded: {reason}."))
+    result.notes.append(f"Your submission could not be graded: {reason}.")
+    return result
+
+
+def grade_submission(course, assignment, student, source_nb, release_nb, seed=None, mode=None,
+                     credit="all_or_nothing"):
+    """-> (SubmissionResult, Rebuilt or None) for one student; never raises.
+
+    result.status is "graded", "ungradable" (the student's doing: scored 0 with the reason) or
+    "grader_failure" (the grader's own: not scored, error says why)."""
+    started = time.monotonic()
+    folder = course.submitted_dir(student, assignment.assignment_id)
+    timestamp = read_timestamp(folder)
+    try:
+        rebuilt = rebuild(source_nb, read_notebook_file(find_notebook(folder, assignment.assignment_id)),
+                          release_nb)
+    except SubmissionError as exc:
+        return ungradable_result(assignment, student, str(exc), timestamp), None
+    try:
+        result = _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit)
+    except isolation.SandboxUnavailable:
+        raise
+    except GraderFailure as exc:
+        result = SubmissionResult(student, assignment.assignment_id, error=f"grader failure: {exc}",
+                                  status="grader_failure")
+    except Exception as exc:  # noqa: BLE001 - a grader bug is the grader's, never the student's
+        result = SubmissionResult(student, assignment.assignment_id, status="grader_failure",
+                                  error=f"grader failure: {type(exc).__name__}: {exc}")
+    result.timestamp = timestamp
+    result.seconds = round(time.monotonic() - started, 3)
+    return result, rebuilt
+
+
+def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit):
+    result = SubmissionResult(student, assignment.assignment_id)
+    result.notes = list(rebuilt.notes)
+    result.unanswered = sorted(rebuilt.unanswered)
+    drawn = draw_cases(assignment, secrets.randbits(128) if seed is None else seed)
+    runs, groups = {}, {}
+    for task in assignment.tasks:
+        groups.setdefault((task.forbidden, task.allowed), []).append(task)
+    limits = isolation.Limits(memory_bytes=assignment.memory_bytes)
+    cell_errors, cell_failures, log = {}, {}, []
+    for (forbidden, allowed), tasks in groups.items():
+        sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0], t.timeout, output_keys(t))
+                         for t in tasks]
+        run = run_in_sandbox(assignment.assignment_id, rebuilt.cells_to_run, sandbox_tasks, forbidden,
+                             allowed, limits, mode=mode)
+        runs.update({t.grade_id: task_run for t, task_run in zip(tasks, run.tasks)})
+        cell_errors.update(run.cell_errors)
+        cell_failures.update(run.cell_failures)
+        result.isolation = run.mode
+        log.append(run.log)
+    problems = _cell_problems(assignment, rebuilt, cell_errors, cell_failures)
+    for grade_id, error in cell_errors.items():
+        if grade_id not in rebuilt.unanswered:
+            where = f", line {error.get('line')}" if error.get("line") else ""
+            # cells run next to the hidden inputs: their messages are treated as hidden
+            result.notes.append(f"Cell '{grade_id}' raised {_type_name(error)}{where}: "
+                                f"{student_text(error.get('message', ''), True)}")
+    for grade_id, reason in cell_failures.items():
+        result.notes.append(f"Cell '{grade_id}' was stopped: {reason}.")
+    for task in assignment.tasks:
+        cases, hidden = drawn[task.grade_id]
+        result.tasks.append(judge_task(task, cases, hidden, runs.get(task.grade_id, TaskRun(failure="not run")),
+                                       problems, credit=credit))
+    result.log = "".join(log)[-8000:]
+    return result
+
+
+def output_keys(task):
+    """Output keys the judge may read for `task` (the rest of what comes back is dropped unread):
+    every check's keys, its forward keys, the probe's values, and keys named by a custom compare
+    (which may read anything its task's call returns, so those tasks accept all keys)."""
+    if any(check.compare is not None for check in task.checks):
+        return None
+    keys = {"probe_plus", "probe_minus"}
+    for check in task.checks:
+        keys.update(check.keys)
+        keys.update(check.forward)
+    return tuple(sorted(keys))
+
+
+def write_autograded(course, result, rebuilt):
+    """autograded/<student>/<assignment>/: the rebuilt notebook (feedback in test cells) + results."""
+    folder = course.autograded_dir(result.student, result.assignment)
+    os.makedirs(folder, exist_ok=True)
+    nb = nbformat.from_dict(rebuilt.notebook)
+    by_id = {t.grade_id: t for t in result.tasks}
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in by_id:
+            # hidden tests stay out, so that no feedback made from this notebook can show them
+            cell.source = HIDDEN_TESTS.sub("", cell.source).rstrip() + "\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text=format_result(by_id[grade_id]) + "\n")]
+    path = os.path.join(folder, f"{result.assignment}.ipynb")
+    nbformat.write(nb, path + ".part")
+    os.replace(path + ".part", path)
+    result.save(folder)
+
+
+@dataclass
+class BatchReport:
+    graded: list = field(default_factory=list)    # SubmissionResults (ungradable ones too, scored 0)
+    skipped: list = field(default_factory=list)   # students already graded
+    errors: list = field(default_factory=list)    # (student, reason): ungradable or not graded
+    not_graded: list = field(default_factory=list)  # students the grader itself failed on
+    seconds: float = 0.0
+    mode: str = ""
+
+    @property
+    def ok(self):
+        return not self.errors
+
+
+def _record(course, gb, result, rebuilt):
+    """Save and commit one result; a failure here is the grader's (GraderFailure)."""
+    try:
+        if rebuilt is not None:
+            write_autograded(course, result, rebuilt)
+        else:
+            result.save(course.autograded_dir(result.student, result.assignment))
+        gradebook.record(gb, result)
+    except Exception as exc:  # e.g. disk full, a locked database
+        raise GraderFailure(f"could not record the result: {type(exc).__name__}: {exc}") from None
+
+
+def _clear_stale(course, gb, assignment_id, student):
+    """A submission that could not be graded now keeps no earlier score or feedback source."""
+    gradebook.clear(gb, assignment_id, student)
+    path = os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)
+    if os.path.exists(path):
+        os.replace(path, path + ".stale")
+
+
+def grade_assignment(course_dir, assignment_id, workers=None, force=False, students=None,
+                     progress=True, out=sys.stderr, allow_unsandboxed=False):
+    """Grade submitted/*/<assignment_id>; -> BatchReport. Results go to the gradebook as they come.
+
+    UsageError (one line) for an unknown assignment, a missing course or a concurrent batch;
+    isolation.SandboxUnavailable when no sandbox works and allow_unsandboxed is not set."""
+    from tqdm import tqdm
+
+    started = time.monotonic()
+    course = Course(course_dir).require_built()
+    try:
+        assignment = get_assignment(assignment_id)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    if not os.path.exists(course.source_notebook(assignment_id)):
+        raise UsageError(f"{course.source_notebook(assignment_id)} does not exist: run "
+                         f"`python -m autograder build --course {course.root}` first")
+    credit = course.settings()["partial_credit"]
+    mode = isolation.isolation_mode(allow_unsandboxed)
+    if mode != "bubblewrap":
+        print(isolation.UNSANDBOXED_WARNING, file=out)
+    with course.grading_lock():
+        source_nb = nbformat.read(course.source_notebook(assignment_id), as_version=4)
+        release_nb = (nbformat.read(course.release_notebook(assignment_id), as_version=4)
+                      if os.path.exists(course.release_notebook(assignment_id)) else None)
+        import torch  # trusted references; imported once here rather than racing in worker threads
+
+        torch.set_num_threads(1)
+        report = BatchReport(mode=mode)
+        students = students or course.students_with_submissions(assignment_id)
+        gb = gradebook.open_gradebook(course)
+        try:
+            todo = []
+            for student in students:
+                if not force and gradebook.is_graded(gb, assignment_id, student) and os.path.exists(
+                        os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)):
+                    report.skipped.append(student)
+                else:
+                    todo.append(student)
+            print(f"grading {len(todo)} submission(s) of {assignment_id} with {workers or 1} worker(s), "
+                  f"isolation: {mode}" + (f" ({len(report.skipped)} already graded; --force regrades)"
+                                          if report.skipped else ""), file=out)
+            tries = {student: 0 for student in todo}
+            with ThreadPoolExecutor(max_workers=max(1, workers or 1)) as pool, \
+                    tqdm(total=len(todo), unit="submission", disable=not progress, file=out) as bar:
+                def submit(student):
+                    tries[student] += 1
+                    return pool.submit(grade_submission, course, assignment, student, source_nb, release_nb,
+                                       mode=mode, credit=credit)
+
+                futures = {submit(s): s for s in todo}
+                while futures:
+                    future = next(as_completed(futures))
+                    student = futures.pop(future)
+                    name = printable(student, 80)
+                    try:
+                        result, rebuilt = future.result()
+                        if result.status == "grader_failure":
+                            raise GraderFailure(result.error)
+                        _record(course, gb, result, rebuilt)
+                    except GraderFailure as exc:
+                        if tries[student] <= GRADER_RETRIES:
+                            bar.write(f"{name}: grader failure, retrying: {printable(exc, 300)}", file=out)
+                            futures[submit(student)] = student
+                            continue
+                        reason = f"NOT GRADED (grader failure, not the student's doing): {exc}"
+                        try:
+                            _clear_stale(course, gb, assignment_id, student)
+                        except Exception as clear_exc:  # noqa: BLE001 - reported with the rest
+                            reason += f"; its earlier score could not be cleared either: {clear_exc!r}"
+                        report.errors.append((student, reason))
+                        report.not_graded.append(student)
+                        bar.write(f"{name}: {printable(reason, 500)}", file=out)
+                        bar.update(1)
+                        continue
+                    report.graded.append(result)
+                    if result.status == "ungradable":
+                        report.errors.append((student, result.error))
+                        bar.write(f"{name}: scored 0, the submission cannot be graded: "
+                                  f"{printable(result.error, 300)}", file=out)
+                    bar.update(1)
+        finally:
+            gb.close()
+    report.seconds = time.monotonic() - started
+    ungradable = len(report.errors) - len(report.not_graded)
+    print(f"graded {len(report.graded) - ungradable}, ungradable (scored 0) {ungradable}, "
+          f"NOT GRADED {len(report.not_graded)}, skipped {len(report.skipped)} "
+          f"in {report.seconds:.1f} s", file=out)
+    if report.not_graded:
+        print(f"NOT GRADED because the grader failed (rerun `grade` to retry them): "
+              f"{', '.join(printable(s, 80) for s in report.not_graded)}", file=out)
+    return report

@@ -1,0 +1,105 @@
+"""The task-spec format: one spec per graded test cell, the single source of truth for grading.
+
+A ``Task`` says which answer cells and functions it grades, how to draw its inputs (``make_cases``,
+seeded: fixed cases for the notebook's visible test, more and larger ones when hidden), how to
+call the student's code (``call``, a name in the ``CALLS`` of the assignment's ``sandbox.py``), how to compute
+the reference in the trusted process, which properties are checked with what tolerance and
+weight (``checks``), its points, and which modules the student's code may not use.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    """Inputs of one call: named arrays plus small JSON-able settings (function names...)."""
+    arrays: dict
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded property: the outputs `keys` must match the reference on every case that has them.
+
+    rtol bounds minigrad's relative error max|a-b| / max(1e-8, max(|a|+|b|)); exact demands
+    equality (e.g. "x is unchanged"). `compare`, when given, replaces the default comparison:
+    (expected, got, case) -> compare.Verdict."""
+    name: str
+    keys: tuple
+    weight: float = 1.0
+    rtol: float = 1e-6
+    exact: bool = False
+    compare: Callable = None
+    hint: str = ""  # shown when the check fails, e.g. "restore x[i] after perturbing it"
+    # The contract's second reference (see ``add_probe``): the gradient keys ``grad_<name>`` are
+    # also checked against the student's *own* forward along the case's random direction, and
+    # `forward` names the output keys that hold that forward's result, so that feedback can say
+    # "your forward is right and your backward disagrees with it" apart from "your forward is
+    # wrong and your backward agrees with it". Agreeing with a wrong forward earns no points
+    # (judge.py says why).
+    probe: bool = False
+    forward: tuple = ()
+    # False: the notebook's visible self-check leaves this check out and says so, because its
+    # `compare` needs the grader's own computation (e.g. torch on what the student returned) and
+    # so cannot ship to the student's kernel. Grading always runs it.
+    self_check: bool = True
+
+
+@dataclass(frozen=True)
+class Task:
+    grade_id: str                      # the test cell's grade_id
+    title: str                         # what the student implemented, for feedback
+    points: float
+    answer_cells: tuple                # grade_ids of the solution cells this task exercises
+    functions: tuple                   # names the student defines, passed to `call` in this order
+    call: str                          # key of autograder.sandbox.calls.CALLS
+    make_cases: Callable               # (rng: np.random.Generator, hidden: bool) -> list[Case]
+    reference: Callable                # Case -> {key: ndarray}, computed in the trusted process
+    checks: tuple
+    variants: Callable = None          # Case -> {mistake name: {key: ndarray}}: known wrong answers
+    diagnosis_context: Callable = None  # Case -> kwargs for diagnosis.diagnose (batch_size, branches)
+    forbidden: tuple = ("torch",)      # modules the student's code may not import
+    allowed: tuple = ()                # course packages mounted for the student's code
+    timeout: float = 10.0              # wall seconds for all cases of this task
+    short_name: str = ""               # column heading in the demo's table (default: grade_id)
+
+    @property
+    def total_weight(self):
+        return sum(check.weight for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The graded part of one notebook."""
+    assignment_id: str
+    tasks: tuple
+    memory_bytes: int = 1 << 30
+
+
+# Modules that compute gradients (or finite differences) for the student: out of reach of graded
+# code wherever a task asks for a gradient derived by hand.
+NO_SHORTCUTS = ("torch", "minigrad", "scipy", "sympy", "numdifftools", "jax", "autograd")
+
+PROBE_EPS = 1e-5  # step of the numerical check; directions have unit norm over all inputs
+
+
+def add_probe(arrays, rng, wrt, eps=PROBE_EPS):
+    """arrays plus what the sandbox needs to evaluate the student's forward at x +- eps*u.
+
+    wrt: names of the inputs the gradient is taken with respect to (their gradients travel back
+    as ``grad_<name>``). The direction u is random with unit norm over all of them together.
+    Keep probed inputs further than eps from kinks (ReLU at 0, ties of a max)."""
+    directions = {name: np.asarray(rng.normal(size=np.shape(arrays[name])), dtype=np.float64) for name in wrt}
+    norm = np.sqrt(sum(float(np.sum(u * u)) for u in directions.values())) or 1.0
+    out = dict(arrays)
+    out.update({f"probe_u_{name}": u / norm for name, u in directions.items()})
+    out["probe_eps"] = scalar(eps)
+    return out
+
+
+def scalar(value):
+    """A 0-d float64 array (how scalar inputs travel)."""
+    return np.asarray(value, dtype=np.float64)
+

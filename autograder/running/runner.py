@@ -1,0 +1,462 @@
+"""Running a submission's code in the untrusted process, step by step, surviving its deaths.
+
+The harness (``sandbox/harness.py``) executes the answer cells, then the tasks, and sends one
+record per step on a pipe. This module reads the records within a fixed byte budget and times
+every step against its own limit, from the trusted clock only. When the process dies or hangs,
+the step it was in is charged with the reason (timeout, memory, crash, exit), and a fresh process
+continues with the steps after it, so one bad task never costs the others. When the grader's own
+side fails (the job cannot be written, the sandbox does not start) it raises ``GraderFailure``:
+nothing is charged to the student.
+"""
+import json
+import os
+import random
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import assignments
+from . import isolation
+from .untrusted import MAX_ARRAY_BYTES, MAX_JSON_BYTES, UntrustedDataError, parse_json, parse_npz
+
+STARTUP_SECONDS = 20.0     # interpreter start, NumPy import, loading inputs
+STEP_SLACK_SECONDS = 1.0   # per step, for sending its record
+LOG_BYTES = 16 << 10
+MAX_NPZ_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (headers included)
+MAX_RESULT_BYTES = 2 * MAX_NPZ_BYTES          # everything one process may send
+MAX_TEXT = 400                                # characters of an exception message kept
+
+
+@dataclass
+class SandboxTask:
+    """One task as the untrusted process sees it: no references, no tolerances, no points."""
+    call: str
+    functions: tuple
+    cases: list          # of spec.Case
+    timeout: float
+    keys: tuple = None   # output keys the judge reads (others are dropped unread); None: all
+
+
+@dataclass
+class TaskRun:
+    """What came back for one task: per-case status and arrays, or why nothing came back."""
+    cases: list = None    # [{"error": dict | None, "dtypes": {key: str}}] per case
+    outputs: list = None  # [{key: float64 ndarray}] per case
+    failure: str = None
+
+
+@dataclass
+class SandboxRun:
+    tasks: list
+    cell_errors: dict = field(default_factory=dict)    # grade_id -> exception info
+    cell_failures: dict = field(default_factory=dict)  # grade_id -> why the cell killed the process
+    log: str = ""
+    mode: str = ""
+    cell_seen: set = field(default_factory=set)         # cells whose first outcome is known
+
+
+def _signal_reason(signum, limits):
+    if signum == signal.SIGKILL:
+        return (f"the process was killed (SIGKILL), most likely for using more than "
+                f"{limits.memory_bytes >> 20} MB of memory")
+    if signum == signal.SIGXCPU:
+        return "the process used up its CPU time limit"
+    if signum == signal.SIGXFSZ:
+        return f"your code wrote a file larger than {limits.file_bytes >> 20} MB"
+    if signum == signal.SIGSEGV:
+        return "the Python process crashed (segmentation fault)"
+    try:
+        return f"the process was killed by signal {signal.Signals(signum).name}"
+    except ValueError:
+        return f"the process was killed by signal {signum}"
+
+
+def _exit_reason(returncode, mode, limits):
+    if returncode is None:
+        return "the process did not finish"
+    if returncode < 0:
+        return _signal_reason(-returncode, limits)
+    if mode == "bubblewrap" and returncode > 128:
+        return _signal_reason(returncode - 128, limits)
+    return f"your code ended the Python process (exit code {returncode}), e.g. by calling os._exit()"
+
+
+def _write_job(in_dir, assignment_id, cells, tasks):
+    plan = {"assignment": assignments.folder_name(assignment_id), "cells": cells, "tasks": [
+        {"call": t.call, "functions": list(t.functions), "cases": [c.params for c in t.cases]}
+        for t in tasks]}
+    with open(os.path.join(in_dir, "plan.json"), "w") as fh:
+        json.dump(plan, fh)
+    for k, task in enumerate(tasks):
+        arrays = {f"c{i}_{name}": np.asarray(value) for i, case in enumerate(task.cases)
+                  for name, value in case.arrays.items()}
+        np.savez(os.path.join(in_dir, f"task{k}.npz"), **arrays)
+
+
+class GraderFailure(Exception):
+    """The grader's own machinery failed (disk full, sandbox did not start...): not the student's
+    doing, so the submission is reported as not graded and retried, never scored."""
+
+
+_RECORD_NAME = re.compile(rb"(ready|done|cell\d{1,6}|task\d{1,6})")
+
+
+class _Records:
+    """Incremental parser of the harness's records, bounded whatever the process writes.
+
+    Keeps at most ``budget`` payload bytes in all; a record that would exceed it (or a header
+    claiming more than one result may hold) is read past and remembered as oversized."""
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.buffer = bytearray()
+        self.current = None       # [name, json_len, npz_len, bytearray or None (discarding), left]
+        self.oversized = set()
+
+    def feed(self, data, now):
+        """-> [(name, json bytes, npz bytes, arrival)] completed by `data`."""
+        done = []
+        self.buffer += data
+        while self.buffer:
+            if self.current is None:
+                newline = self.buffer.find(b"\n", 0, 96)
+                if newline < 0:
+                    if len(self.buffer) >= 96:
+                        del self.buffer[:]  # junk without a header: dropped
+                    break
+                parts = bytes(self.buffer[:newline]).split(b" ")
+                del self.buffer[:newline + 1]
+                if (len(parts) != 3 or not _RECORD_NAME.fullmatch(parts[0])
+                        or not (parts[1].isdigit() and parts[2].isdigit())):
+                    continue
+                name, json_len, npz_len = parts[0].decode(), int(parts[1]), int(parts[2])
+                size = json_len + npz_len
+                keep = json_len <= MAX_JSON_BYTES and npz_len <= MAX_NPZ_BYTES and size <= self.budget
+                if keep:
+                    self.budget -= size
+                else:
+                    self.oversized.add(name)
+                self.current = [name, json_len, npz_len, bytearray() if keep else None, size]
+            name, json_len, _, payload, left = self.current
+            take = min(left, len(self.buffer))
+            if payload is not None:
+                payload += self.buffer[:take]
+            del self.buffer[:take]
+            self.current[4] = left - take
+            if self.current[4] == 0:
+                if payload is not None:
+                    done.append((name, bytes(payload[:json_len]), bytes(payload[json_len:]), now))
+                else:  # read past: closes its step as "too large"
+                    done.append((name, None, None, now))
+                self.current = None
+        return done
+
+
+class _Attempt:
+    """One launch of the harness; follows its records and enforces per-step wall time.
+
+    The schedule is the trusted side's alone: step j may run until the earlier of (a) the time its
+    predecessor's record arrived plus its own limit and (b) the attempt's start plus the limits of
+    all steps up to j. Nothing the process writes moves a deadline later."""
+
+    def __init__(self, argv, env, cwd, result_w, steps, limits_s, budget, pass_fds=()):
+        self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], seconds each
+        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     pass_fds=(result_w, *pass_fds), start_new_session=True)
+        self.records = _Records(budget)
+        self.results = {}         # step -> (json bytes, npz bytes)
+        self.closed = 0           # steps[:closed] have their records
+        self.ready = self.done = self.timed_out = False
+        self.log = bytearray()
+
+    def _step_of(self, name):
+        kind, index = ("cell", int(name[4:])) if name.startswith("cell") else ("task", int(name[4:]))
+        return (kind, index)
+
+    def follow(self, result_r):
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout.fileno(), selectors.EVENT_READ, "log")
+        sel.register(result_r, selectors.EVENT_READ, "records")
+        open_streams, exited_at = 2, None
+        launched = time.monotonic()
+        deadline = launched + STARTUP_SECONDS
+        schedule = []             # cumulative latest end per step, fixed once "ready" arrives
+        pending = {}              # records of steps not yet reached: step -> (json, npz)
+        while True:
+            now = time.monotonic()
+            if self.proc.poll() is not None:
+                exited_at = exited_at or now
+                # an escaped child may hold the pipes open: do not wait for it
+                if open_streams == 0 or now - exited_at > 0.3:
+                    break
+            elif now >= deadline:
+                self.timed_out = True
+                break
+            for key, _ in sel.select(timeout=max(0.0, min(deadline - now, 0.1))):
+                data = os.read(key.fd, 1 << 16)
+                if not data:
+                    sel.unregister(key.fd)
+                    open_streams -= 1
+                    continue
+                if key.data == "log":
+                    self.log += data[: max(0, LOG_BYTES - len(self.log))]
+                    continue
+                arrived = time.monotonic()
+                for name, body, packed, _ in self.records.feed(data, arrived):
+                    if name == "ready":
+                        if not self.ready:
+                            self.ready = True
+                            total = arrived
+                            for seconds in self.limits_s:
+                                total += seconds + STEP_SLACK_SECONDS
+                                schedule.append(total)
+                            deadline = self._deadline(schedule, arrived)
+                        continue
+                    if name == "done":
+                        self.done = self.closed == len(self.steps)
+                        continue
+                    if not self.ready:
+                        continue
+                    step = self._step_of(name)
+                    if step in self.steps[self.closed:]:
+                        pending[step] = (body, packed)
+                    while self.closed < len(self.steps) and self.steps[self.closed] in pending:
+                        self.results[self.steps[self.closed]] = pending.pop(self.steps[self.closed])
+                        self.closed += 1
+                        deadline = self._deadline(schedule, arrived)
+        sel.close()
+        self.proc.stdout.close()
+
+    def _deadline(self, schedule, started):
+        """Deadline of the first step without a record, which starts now (at `started`)."""
+        if self.closed >= len(self.steps):
+            return started + STEP_SLACK_SECONDS  # all done: only the exit is left
+        return min(schedule[self.closed], started + self.limits_s[self.closed] + STEP_SLACK_SECONDS)
+
+    @property
+    def failed_step(self):
+        """The step a death or a timeout is charged to: the first one without a record."""
+        return self.steps[self.closed] if self.closed < len(self.steps) else None
+
+    def kill(self):
+        for target in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+            try:
+                target()
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _reap_uid(uid):
+    """Kill every process left running under the throwaway uid (children that escaped)."""
+    if uid is None:
+        return
+    kill = shutil.which("kill", path="/usr/bin:/bin")
+    if kill is None:
+        return
+    subprocess.run([kill, "-s", "KILL", "--", "-1"], user=uid, group=uid, extra_groups=[], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def _job_folders(assignment_id, cells, tasks):
+    """(job, in_dir, scratch) with the job's inputs written; GraderFailure if the disk says no."""
+    try:
+        job = tempfile.mkdtemp(prefix="autograder-job-")
+    except OSError as exc:
+        raise GraderFailure(f"cannot create a job folder in {tempfile.gettempdir()}: {exc.strerror}") from None
+    try:
+        in_dir, scratch = os.path.join(job, "in"), os.path.join(job, "scratch")
+        os.mkdir(in_dir)
+        os.mkdir(scratch)
+        os.chmod(job, 0o755)
+        _write_job(in_dir, assignment_id, cells, tasks)
+        program = isolation.userns_filter()
+        if program is not None:
+            with open(os.path.join(job, "seccomp.bpf"), "wb") as fh:
+                fh.write(program)
+    except OSError as exc:
+        shutil.rmtree(job, ignore_errors=True)
+        raise GraderFailure(f"cannot write the job's inputs: {exc.strerror or exc}") from None
+    return job, in_dir, scratch
+
+
+def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits=None,
+                   cell_timeout=10.0, mode=None):
+    """Execute `cells` ([{"grade_id", "source"}]) then call every task of `assignment_id` (its
+    calls come from the assignment's ``sandbox.py``); -> SandboxRun.
+
+    Each step runs under its own wall-time limit; a step that kills or hangs the process is
+    charged with the reason and the run resumes after it in a fresh process. mode: "bubblewrap"
+    or "unsandboxed" (default: bubblewrap, SandboxUnavailable without it). GraderFailure when
+    the grader's own side fails (nothing is charged to the student then)."""
+    limits = limits or isolation.Limits()
+    mode = mode or isolation.isolation_mode()
+    run = SandboxRun(tasks=[TaskRun() for _ in tasks], mode=mode)
+    job, in_dir, scratch = _job_folders(assignment_id, cells, tasks)
+    try:
+        uid = random.randrange(200_000, 260_000) if os.geteuid() == 0 else None
+        if mode != "bubblewrap" and uid is None:
+            raise GraderFailure("unsandboxed grading needs a throwaway uid (a root grader)")
+        if uid is not None and mode != "bubblewrap":
+            os.chown(scratch, uid, uid)
+        seccomp = os.path.join(job, "seccomp.bpf")
+        skip_cells, first_task, task_records = set(), 0, {}
+        log = bytearray()
+        for attempt_no in range(len(cells) + len(tasks) + 2):
+            steps = ([("cell", i) for i in range(len(cells)) if i not in skip_cells]
+                     + [("task", k) for k in range(first_task, len(tasks))])
+            seconds = [cell_timeout if kind == "cell" else tasks[k].timeout for kind, k in steps]
+            r, w = os.pipe()
+            extra_fds = []
+            options = {"result_fd": w, "uid": uid, "skip_cells": sorted(skip_cells),
+                       "first_task": first_task, "forbidden": list(forbidden),
+                       "limits": limits.as_options()}
+            if mode == "bubblewrap":
+                if os.path.exists(seccomp):
+                    extra_fds.append(os.open(seccomp, os.O_RDONLY))
+                argv = isolation.bwrap_command(in_dir, forbidden, allowed, limits, isolation.bwrap_path(),
+                                               extra_fds[0] if extra_fds else None,
+                                               assignments.sandbox_files(assignment_id))
+                argv += [sys.executable, "-I", "-B", isolation.SANDBOX_HARNESS, "/job/in"]
+                options.update(scratch="/scratch", writable=["/scratch", "/tmp"])
+                env = isolation.sandbox_env("/scratch")
+            else:
+                argv = [sys.executable, "-I", "-B", os.path.join(isolation.HARNESS_DIR, "harness.py"), in_dir]
+                options.update(scratch=scratch, writable=[])
+                env = isolation.sandbox_env(scratch)
+            argv.append(json.dumps(options))
+            cgroup = isolation.Cgroup(f"autograder-{os.path.basename(job)}-{attempt_no}", limits)
+            try:
+                try:
+                    attempt = _Attempt(cgroup.wrap(argv), env, job, w, steps, seconds,
+                                       MAX_RESULT_BYTES, extra_fds)
+                except OSError as exc:
+                    raise GraderFailure(f"cannot start the sandbox: {exc.strerror or exc}") from None
+                finally:
+                    os.close(w)
+                    for fd in extra_fds:
+                        os.close(fd)
+                try:
+                    attempt.follow(r)
+                finally:
+                    os.close(r)
+                if attempt.timed_out or attempt.proc.poll() is None:
+                    attempt.kill()
+                cgroup.kill_all()
+                if mode != "bubblewrap" or not attempt.done:
+                    _reap_uid(uid)
+            finally:
+                cgroup.close()
+            log += attempt.log
+            if not attempt.ready:
+                raise GraderFailure("the sandbox did not start: "
+                                    + attempt.log.decode(errors="replace").strip()[-300:])
+            for step, (body, packed) in attempt.results.items():
+                if step[0] == "task":
+                    task_records[step[1]] = (body, packed)
+                elif step[1] not in run.cell_seen:
+                    run.cell_seen.add(step[1])
+                    error = _cell_error(body)
+                    if error:
+                        run.cell_errors[cells[step[1]]["grade_id"]] = error
+            step = attempt.failed_step
+            if step is None:
+                break
+            if attempt.timed_out:
+                budget = cell_timeout if step[0] == "cell" else tasks[step[1]].timeout
+                reason = f"it ran longer than its {budget:g} s time limit (an endless loop?) and was stopped"
+            else:
+                reason = _exit_reason(attempt.proc.returncode, mode, limits)
+            if step[0] == "cell":
+                skip_cells.add(step[1])
+                run.cell_failures[cells[step[1]]["grade_id"]] = reason
+            else:
+                run.tasks[step[1]].failure = reason
+                first_task = step[1] + 1
+                if first_task >= len(tasks):
+                    break
+        run.log = log.decode(errors="replace")[-LOG_BYTES:]
+        _collect(tasks, task_records, run)
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+    return run
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,59}")
+_DTYPE = re.compile(r"[a-z]{2,10}[0-9]{0,3}")
+
+
+def _clean_error(error):
+    """An error dict from the sandbox with only the fields and types the judge expects."""
+    if not isinstance(error, dict):
+        return {"type": "Error", "message": "unreadable error report"}
+    kind = error.get("type")
+    clean = {"type": kind if isinstance(kind, str) and _IDENTIFIER.fullmatch(kind) else "Exception",
+             "message": str(error.get("message", ""))[:MAX_TEXT],
+             "cell": str(error["cell"])[:80] if isinstance(error.get("cell"), str) else None,
+             "line": error["line"] if isinstance(error.get("line"), int) and 0 < error["line"] < 10**6 else None,
+             "code": str(error["code"])[:200] if isinstance(error.get("code"), str) else None}
+    missing = error.get("missing_function")
+    if isinstance(missing, str) and _IDENTIFIER.fullmatch(missing):
+        clean["missing_function"] = missing
+    return clean
+
+
+def _cell_error(body):
+    try:
+        error = parse_json(body, "cell result").get("error") if body is not None else None
+    except UntrustedDataError:
+        return None
+    return _clean_error(error) if error is not None else None
+
+
+def _collect(tasks, task_records, run):
+    for k, task_run in enumerate(run.tasks):
+        if task_run.failure:
+            continue
+        if k not in task_records:
+            task_run.failure = "no result came back (the process ended before this task finished)"
+            continue
+        body, packed = task_records[k]
+        if body is None:
+            task_run.failure = (f"your code returned more data than the grader accepts "
+                                f"({MAX_RESULT_BYTES >> 20} MB per run)")
+            continue
+        keys = getattr(tasks[k], "keys", None)
+        expected = (r"c\d{1,6}_(?:%s)" % "|".join(re.escape(key) for key in keys)) if keys else None
+        try:
+            status = parse_json(body, "task result")
+            arrays = parse_npz(packed, expected=expected)
+        except UntrustedDataError as exc:
+            task_run.failure = f"no readable result came back ({exc})"
+            continue
+        cases = status.get("cases")
+        if not isinstance(cases, list) or len(cases) > len(tasks[k].cases):
+            task_run.failure = "no readable result came back"
+            continue
+        task_run.cases = []
+        for case in cases:
+            case = case if isinstance(case, dict) else {}
+            error = case.get("error")
+            dtypes = case.get("dtypes") if isinstance(case.get("dtypes"), dict) else {}
+            task_run.cases.append({
+                "error": _clean_error(error) if error is not None or not case else None,
+                "dtypes": {str(key)[:60]: (value if isinstance(value, str) and _DTYPE.fullmatch(value) else "other")
+                           for key, value in list(dtypes.items())[:64]}})
+        task_run.outputs = [{} for _ in cases]
+        for key, value in arrays.items():
+            prefix, _, name = key.partition("_")
+            if prefix.startswith("c") and prefix[1:].isdigit() and int(prefix[1:]) < len(cases):
+                task_run.outputs[int(prefix[1:])][name] = value
