@@ -10,12 +10,13 @@ import json
 import os
 import shutil
 
+import jupytext
 import nbformat
 import pytest
 
 from autograder.course import samples
 from autograder.course.build import build
-from autograder.course.layout import Course
+from autograder.course.layout import NOTEBOOKS, Course
 from autograder.course.grading import grade_assignment
 from autograder.judging.results import SubmissionResult
 from autograder.assignments import available_assignments
@@ -146,3 +147,17 @@ def visible_check(grade_id, *functions):
         return report
     codes = sorted({m.code for failure in report.failures for m in failure.verdict.mistakes})
     raise AssertionError(report.explanation() + "\nmistake codes: " + ", ".join(codes))
+
+
+def reference_namespace(assignment_id, replace=None):
+    """The source notebook's read-only cells and solutions (answers in `replace` instead, by
+    grade_id), executed top to bottom in one fresh namespace: {name: object}."""
+    nb = jupytext.read(os.path.join(NOTEBOOKS, f"{assignment_id}.py"))
+    answers = {**samples.reference_answers(nb), **(replace or {})}
+    namespace = {"__name__": "reference"}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") or meta.get("locked"):
+            source = answers[meta["grade_id"]] if meta.get("solution") else cell.source
+            exec(compile(source, meta["grade_id"], "exec"), namespace)
+    return namespace

@@ -4,12 +4,10 @@ Plus: the expression-graph builder and its torch twin on their own, the lecture'
 hidden cases' variety, the visible self-check in the student's kernel, and one Run-All of the
 source notebook.
 """
-import math
 import os
 import time
 
 import jupytext
-import nbformat
 import numpy as np
 import pytest
 
@@ -17,7 +15,7 @@ from autograder.course import samples
 from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder.assignments.a02_scalar_backprop import sandbox_graphs as eg
-from autograder_course import visible_check as check
+from autograder_course import reference_namespace, visible_check as check
 from autograder.assignments import get_assignment
 from autograder.assignments.a02_scalar_backprop import reference as twin
 
@@ -148,7 +146,7 @@ def test_a_finite_difference_backward_runs_out_of_time_where_the_engine_passes(g
     assert graded["ada_reference"].task("test_value_backward").score == 6
     # the same hidden cases, run in this process with the reference engine: seconds vs the limit
     task = _task("test_value_backward")
-    ns = _reference_namespace()
+    ns = reference_namespace(ASSIGNMENT)
     cases = task.make_cases(np.random.default_rng(1), True)
     start = time.perf_counter()
     for case in cases:
@@ -160,21 +158,6 @@ def test_a_finite_difference_backward_runs_out_of_time_where_the_engine_passes(g
 
 def _task(grade_id):
     return next(t for t in get_assignment(ASSIGNMENT).tasks if t.grade_id == grade_id)
-
-
-def _reference_namespace(replace=None):
-    """The source notebook's answer cells (and read-only cells), run in a fresh namespace."""
-    nb = jupytext.read(NOTEBOOK)
-    answers = samples.reference_answers(nb)
-    answers.update(replace or {})
-    ns = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            exec(answers[meta["grade_id"]], ns)
-        elif meta.get("locked"):
-            exec(cell.source, ns)
-    return ns
 
 
 # ---- the graph builder and its twin ---------------------------------------------------------
@@ -202,7 +185,7 @@ def test_replay_without_a_mistake_matches_torch_on_random_graphs():
 
 
 def test_the_builder_works_with_any_value_like_class_and_checks_orders_by_property():
-    ns = _reference_namespace()
+    ns = reference_namespace(ASSIGNMENT)
     description, leaves = twin.random_graph(np.random.default_rng(1), 3, 30)
     built_leaves, nodes = eg.build_with(ns["Value"], description, leaves)
     assert np.allclose(eg.datas(nodes), twin.torch_reference(description, leaves)[0], rtol=1e-12)
@@ -265,7 +248,7 @@ def test_hidden_mlps_have_size_1_and_non_square_layers_and_plain_numbers_hit_tie
 
 # ---- the visible self-check in the student's kernel -----------------------------------------------
 def test_the_visible_self_checks_pass_on_the_reference():
-    ns = _reference_namespace()
+    ns = reference_namespace(ASSIGNMENT)
     for grade_id, names in [("test_local_gradients", ["local_gradients"]), ("test_staged_backprop", ["staged_example"]),
                             ("test_scalar_net", ["scalar_net"]), ("test_value_ops", ["Value"]),
                             ("test_value_backward", ["Value", "topological_order"]),
@@ -328,21 +311,21 @@ Value.backward = backward
 
 
 def test_the_visible_self_check_names_a_recursive_per_path_backward():
-    ns = _reference_namespace({"value_backward": RECURSIVE_PER_PATH})
+    ns = reference_namespace(ASSIGNMENT, {"value_backward": RECURSIVE_PER_PATH})
     with pytest.raises(AssertionError) as failure:
         check("test_value_backward", ns["Value"], ns["topological_order"])
     assert "recursive_per_path" in str(failure.value)
 
 
 def test_the_visible_self_check_explains_a_recursion_error_on_a_deep_chain():
-    ns = _reference_namespace({"value_backward": RECURSIVE_SORT})
+    ns = reference_namespace(ASSIGNMENT, {"value_backward": RECURSIVE_SORT})
     with pytest.raises(AssertionError) as failure:
         check("test_value_backward", ns["Value"], ns["topological_order"])
     assert "RecursionError" in str(failure.value) and "explicit stack" in str(failure.value)
 
 
 def test_the_visible_self_check_names_a_missing_radd():
-    ns = _reference_namespace()
+    ns = reference_namespace(ASSIGNMENT)
     del ns["Value"].__radd__
     with pytest.raises(AssertionError) as failure:
         check("test_value_ops", ns["Value"])

@@ -7,15 +7,13 @@ import time
 from pathlib import Path
 
 import jupytext
-import nbformat
 import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course import samples
 from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
-from autograder_course import visible_check as check
+from autograder_course import reference_namespace, visible_check as check
 from autograder.assignments import get_assignment
 
 from autograder_course import course_template, graded_once, hand_in_samples  # noqa: F401
@@ -82,20 +80,6 @@ def test_mistakes_are_named_in_words_a_student_can_act_on(graded):
     assert not stability.passed and "subtract each row's maximum" in stability.message
 
 
-def _reference_functions():
-    """The source notebook's read-only cells and solutions, executed: {name: object}."""
-    source = nbformat.from_dict(jupytext.read(NOTEBOOK))
-    answers = samples.reference_answers(source)
-    namespace = {}
-    for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            exec(answers[meta["grade_id"]], namespace)
-        elif meta.get("locked"):
-            exec(cell.source, namespace)
-    return namespace
-
-
 def test_finite_differences_run_out_of_time_on_the_big_hidden_case(graded):
     mallory = graded["mallory"].task("test_affine")
     assert mallory.score == 0 and "time limit" in mallory.error
@@ -103,7 +87,7 @@ def test_finite_differences_run_out_of_time_on_the_big_hidden_case(graded):
     # How long the intended solution needs on the large case (printed, not asserted).
     task = SPEC.tasks[TASKS.index("test_affine")]
     big = max(task.make_cases(np.random.default_rng(1), True), key=lambda c: c.arrays["W"].size)
-    fns = _reference_functions()
+    fns = reference_namespace(ASSIGNMENT)
     started = time.perf_counter()
     outputs, _, error = calls.run_case(assignment_calls(ASSIGNMENT), task.call, (fns["affine_forward"], fns["affine_backward"]),
                                        big.arrays, big.params)
@@ -153,7 +137,7 @@ def test_probed_relu_inputs_stay_away_from_the_kink():
 
 
 def test_the_visible_self_check_passes_the_reference_and_names_a_transposed_dW():
-    fns = _reference_functions()
+    fns = reference_namespace(ASSIGNMENT)
     check("test_affine", fns["affine_forward"], fns["affine_backward"])
     check("test_two_layer_net", fns["two_layer_loss"])
 
@@ -167,7 +151,7 @@ def test_the_visible_self_check_passes_the_reference_and_names_a_transposed_dW()
 
 
 def test_the_self_check_says_when_the_backward_disagrees_with_a_right_forward():
-    fns = _reference_functions()
+    fns = reference_namespace(ASSIGNMENT)
 
     def unmasked(dout, cache):
         return dout.copy()

@@ -279,8 +279,7 @@ def solution_namespace(replace=None):
 
 
 def sample_answers(student):
-    text = jupytext.read(os.path.join(samples.SAMPLES_DIR, ASSIGNMENT, f"{student}.py"))
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in text.cells if c.metadata.get("nbgrader")}
+    return samples.sample_answers(ASSIGNMENT, student, jupytext.read(NOTEBOOK))[0]
 
 
 def test_the_visible_self_check_passes_on_the_reference(capsys):

@@ -13,7 +13,7 @@ from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder.assignments import get_assignment
 
-from autograder_course import course_template, graded_once, hand_in_samples, visible_check  # noqa: F401
+from autograder_course import course_template, graded_once, hand_in_samples, reference_namespace, visible_check  # noqa: F401
 
 ASSIGNMENT = "05_autodiff_internals"
 SPEC = get_assignment(ASSIGNMENT)
@@ -63,7 +63,7 @@ def checkpointed_backward(layers, x, grad_out, segments):
 METER_PATCH = '''
 import sys
 for name, module in list(sys.modules.items()):
-    if name.endswith("graphs_a05"):
+    if name.endswith("sandbox_graphs"):
         module.Meter.record = lambda self: None
 
 def checkpointed_backward(layers, x, grad_out, segments):
@@ -130,18 +130,6 @@ def test_storing_everything_and_recomputing_everything_are_partial(graded):
     assert plain.score < chen.score < chen.points and "recomputes_everything" in chen.mistake_codes
 
 
-def _reference_namespace():
-    """The source notebook's read-only cells and solutions, executed in one namespace."""
-    nb = jupytext.read(NOTEBOOK)
-    answers = samples.reference_answers(nb)
-    namespace = {"__name__": "reference"}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("locked") or meta.get("solution"):
-            exec(compile(answers.get(meta["grade_id"], cell.source), meta["grade_id"], "exec"), namespace)
-    return namespace
-
-
 def _big_case_seconds(task, functions, predicate):
     cases = [c for c in task.make_cases(np.random.default_rng(7), True) if predicate(c)]
     start = time.perf_counter()
@@ -155,7 +143,7 @@ def test_finite_differences_cannot_finish_the_big_hidden_case(graded):
     ops = graded["mallory"].task("test_ops")  # her Sigmoid.backward is a central difference
     assert ops.score < ops.points and "time limit" in (ops.error + " ".join(c.message for c in ops.checks))
     assert graded["ada_reference"].task("test_ops").score == ops.points
-    namespace = _reference_namespace()
+    namespace = reference_namespace(ASSIGNMENT)
     task = next(t for t in SPEC.tasks if t.grade_id == "test_ops")
     functions = [namespace[name] for name in task.functions]
     seconds = _big_case_seconds(task, functions, lambda c: max(np.size(v) for v in c.arrays.values()) > 50_000)
@@ -182,7 +170,7 @@ def test_hidden_cases_have_random_shapes_and_upstream_gradients():
 
 
 def test_visible_self_checks_pass_on_the_reference_and_name_mistakes_on_wrong_code(capsys):
-    namespace = _reference_namespace()
+    namespace = reference_namespace(ASSIGNMENT)
     for task in SPEC.tasks:
         visible_check(task.grade_id, *(namespace[name] for name in task.functions))
     assert "all" in capsys.readouterr().out

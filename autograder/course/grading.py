@@ -36,7 +36,7 @@ from ..running.runner import GraderFailure, SandboxTask, TaskRun, run_in_sandbox
 from .selfcheck import format_result
 from ..assignments import get_assignment
 from ..judging.text import printable
-from ..running.untrusted import UntrustedDataError, read_regular_file
+from ..running.untrusted import read_regular_file
 
 GRADER_RETRIES = 2   # extra attempts for a submission the grader itself failed on
 

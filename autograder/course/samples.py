@@ -6,8 +6,9 @@ student changed, starting from the reference solution:
 * a cell whose ``nbgrader`` metadata names an answer cell, with ``planted="..."`` saying which
   mistake it plants, changes that answer cell: each function or class it defines replaces the
   reference's definition of the same name (a class replaces, or adds, only the methods it
-  defines); other statements go at the end of the cell. With ``replace=true`` the cell replaces
-  the reference's cell whole (an answer left as the release's stub, say);
+  defines); other statements go at the end of the cell. ``remove=["helper", "Value.__radd__"]``
+  names definitions the student left out. With ``replace=true`` the cell replaces the
+  reference's cell whole (an answer left as the release's stub, say);
 * a cell without ``nbgrader`` metadata is a scratch cell the student added at the end;
 * answer cells the sample does not name keep the reference's answer.
 
@@ -55,16 +56,29 @@ def _text(lines, node):
     return "".join(lines[first:last + 1])
 
 
+def _is_docstring(node):
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
 def _by_name(body):
     return {node.name: node for node in body if isinstance(node, _DEFINITIONS)}
 
 
-def merge_definitions(reference, changes):
+def _same_header(one, other):
+    """Two class definitions with the same bases, keywords and decorators."""
+    def header(node):
+        return [ast.dump(part) for part in node.bases + node.keywords + node.decorator_list]
+    return header(one) == header(other)
+
+
+def merge_definitions(reference, changes, remove=()):
     """The reference cell's code with the definitions in `changes` put in place of its own.
 
     A top-level function or class in `changes` replaces the one of the same name; for a class
-    defined on both sides, only the methods `changes` defines are replaced (or added at the
-    class's end). Anything else in `changes` is appended to the cell."""
+    defined on both sides with the same bases, only the methods `changes` defines are replaced
+    (or added at the class's end). Anything else in `changes` is appended to the cell. `remove` names definitions
+    the student left out ("helper", "Value.__radd__")."""
+    reference = _without(reference, remove)
     ref_lines = reference.splitlines(keepends=True)
     if ref_lines and not ref_lines[-1].endswith("\n"):
         ref_lines[-1] += "\n"
@@ -76,9 +90,11 @@ def merge_definitions(reference, changes):
         target = ref_defs.get(getattr(node, "name", None))
         if target is None or type(target) is not type(node):
             appended.append(_text(new_lines, node))
-        elif isinstance(node, ast.ClassDef):
+        elif isinstance(node, ast.ClassDef) and _same_header(node, target):
             members = _by_name(target.body)
             for member in node.body:
+                if _is_docstring(member):
+                    continue  # the reference's docstring stays
                 old = members.get(getattr(member, "name", None))
                 if old is not None:
                     edits.append((*_span(old), _text(new_lines, member)))
@@ -93,6 +109,24 @@ def merge_definitions(reference, changes):
     for text in appended:
         merged = merged.rstrip("\n") + "\n\n\n" + text
     return merged
+
+
+def _without(source, names):
+    """source with the named top-level definitions or class members ("Class.method") cut out."""
+    lines = source.splitlines(keepends=True)
+    spans = []
+    top = _by_name(ast.parse(source).body)
+    for name in names:
+        owner, _, member = name.partition(".")
+        node = top.get(owner)
+        if node is not None and member:
+            node = _by_name(node.body).get(member) if isinstance(node, ast.ClassDef) else None
+        if node is None:
+            raise SampleError(f"cannot remove {name!r}: the reference cell does not define it")
+        spans.append(_span(node))
+    for first, last in sorted(spans, reverse=True):
+        del lines[first:last + 1]
+    return "".join(lines)
 
 
 def student_notebook(release_nb, answers=None, extra_cells=()):
@@ -129,13 +163,11 @@ def sample_changes(assignment, student):
     return changes
 
 
-def sample_notebook(assignment, student, source_nb, release_nb):
-    """The notebook the sample student `student` hands in."""
-    if student == UNTOUCHED:
-        return student_notebook(release_nb)
+def sample_answers(assignment, student, source_nb):
+    """({grade_id: source} of every answer cell, [scratch cell sources]) of a sample student."""
     answers = reference_answers(source_nb)
     if student == REFERENCE:
-        return student_notebook(release_nb, answers)
+        return answers, []
     extra = []
     for grade_id, source, metadata in sample_changes(assignment, student):
         if grade_id is None:
@@ -145,8 +177,15 @@ def sample_notebook(assignment, student, source_nb, release_nb):
         elif metadata.get("replace"):
             answers[grade_id] = source
         else:
-            answers[grade_id] = merge_definitions(answers[grade_id], source)
-    return student_notebook(release_nb, answers, extra)
+            answers[grade_id] = merge_definitions(answers[grade_id], source, metadata.get("remove", ()))
+    return answers, extra
+
+
+def sample_notebook(assignment, student, source_nb, release_nb):
+    """The notebook the sample student `student` hands in."""
+    if student == UNTOUCHED:
+        return student_notebook(release_nb)
+    return student_notebook(release_nb, *sample_answers(assignment, student, source_nb))
 
 
 def submit(course, assignment, student, nb):

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from .untrusted import UntrustedDataError, read_regular_file
+from .untrusted import MAX_JSON_DEPTH, UntrustedDataError, json_depth, read_regular_file
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -54,6 +54,9 @@ def read_notebook_file(path):
         raise SubmissionError(f"cannot read the notebook: {exc}") from None
     if not raw.strip():
         raise SubmissionError("the notebook file is empty")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise SubmissionError(f"the notebook is not valid: its JSON nests deeper than {MAX_JSON_DEPTH} "
+                              "levels (a notebook has about ten); was it written by Jupyter?")
     try:
         nb = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -18,6 +18,14 @@ import zipfile
 import numpy as np
 
 MAX_JSON_BYTES = 4 << 20
+# Deepest nesting of arrays and objects any JSON here may have. A notebook is about ten levels
+# deep; Python's json recursion would otherwise meet a file of 5 million brackets with a
+# RecursionError, which is no error of the file's and can escape whoever reads it.
+MAX_JSON_DEPTH = 200
+_BRACKET_STEP = np.zeros(256, dtype=np.int8)
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 MAX_ARRAY_BYTES = 64 << 20   # all arrays of one result, counted as float64
 MAX_ARRAYS = 4096
 _NPY_HEADER_SLACK = 1 << 16  # magic + header of one .npy member
@@ -59,10 +67,19 @@ def read_regular_file(path, max_bytes):
     return data
 
 
+def json_depth(data):
+    """How deeply arrays and objects nest in JSON bytes (strings skipped), counted without parsing."""
+    codes = np.frombuffer(_JSON_STRING.sub(b'""', data), dtype=np.uint8)
+    return int(np.cumsum(_BRACKET_STEP[codes], dtype=np.int64).max(initial=0))
+
+
 def parse_json(data, what="result", max_bytes=MAX_JSON_BYTES):
-    """JSON object from bytes; UntrustedDataError if too big, not UTF-8 JSON or not an object."""
+    """JSON object from bytes; UntrustedDataError if too big, too deep, not UTF-8 JSON or not an
+    object."""
     if len(data) > max_bytes:
         raise UntrustedDataError(f"{what} is larger than {max_bytes} bytes")
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise UntrustedDataError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -9,20 +9,9 @@ backward against that forward. NumPy only; no references, no hidden-case generat
 import numpy as np
 
 from ...sandbox.calls import BadReturn, returned_dtype, to_array
-from ...sandbox.calls import probe as _probe
+from ...sandbox.calls import probe
 
 NET_PARAMETERS = ("W1", "b1", "W2", "b2")
-
-
-def probe(evaluate, inputs, arrays):
-    """calls.probe, left out when the forward did not move at all along the direction.
-
-    A forward that is constant there (all zeros, say) "agrees" with a zero gradient, and the
-    grader would then grade that gradient against the constant forward and pass it."""
-    values = _probe(evaluate, inputs, arrays)
-    if values and float(values["probe_plus"]) == float(values["probe_minus"]):
-        return {}
-    return values
 
 
 def _pair(value, what):

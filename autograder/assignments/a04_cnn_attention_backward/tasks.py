@@ -18,24 +18,10 @@ RTOL = 1e-12        # float64 with a different summation order agrees to ~1e-15
 KINK_MARGIN = 1e-3  # probed pre-activations stay this far from ReLU's kink
 
 
-# The probe (the contract's second reference) explains a failing gradient check: "your forward
-# is right and your backward disagrees with it" or "your forward is wrong". With False, it also
-# gets a zero-weight check of its own per task.
-PROBE_GRANTS = True
-
-
 def _grad_check(name, keys, weight, hint=""):
-    return Check(name, keys, weight=weight, rtol=RTOL, probe=PROBE_GRANTS, forward=("out",), hint=hint)
-
-
-def _with_probe(*checks, forward=("out",)):
-    """checks, plus (unless the probe grants) one zero-weight check of every gradient key against
-    the torch reference *and* the student's own forward, whose messages say which one failed."""
-    if PROBE_GRANTS:
-        return checks
-    keys = tuple(k for c in checks for k in c.keys if k.startswith("grad_"))
-    return checks + (Check("your gradients against a numerical derivative of your own forward (no points)",
-                           keys, weight=0, rtol=RTOL, probe=True, forward=forward),)
+    """A gradient check against torch, with the probe (the contract's second reference) to say
+    "your forward is right and your backward disagrees with it" or "your forward is wrong"."""
+    return Check(name, keys, weight=weight, rtol=RTOL, probe=True, forward=("out",), hint=hint)
 
 
 def _forward_check(name, weight=1, hint=""):
@@ -179,7 +165,7 @@ CONV_BACKWARD = Task(
     points=6, answer_cells=("conv2d_forward", "conv2d_backward"),
     functions=("conv2d_forward", "conv2d_backward"), call="a04_conv_backward",
     make_cases=_conv_backward_cases, reference=_conv_reference, variants=_conv_backward_variants,
-    checks=_with_probe(
+    checks=(
         _grad_check("dx", ("grad_x",), 3,
                     hint="dx = pad(dout) * flip(w) for stride 1; in general every dout[n, f, i, j] "
                          "adds dout * w[f, :, p, q] to x_pad[n, :, i*stride + p, j*stride + q], and the "
@@ -240,7 +226,7 @@ RELU = Task(
     answer_cells=("relu",), functions=("relu_forward", "relu_backward"), call="a04_relu",
     make_cases=_relu_cases, reference=lambda c: ref.relu(c.arrays["x"], c.arrays["dout"]),
     variants=_relu_variants,
-    checks=_with_probe(_forward_check("ReLU output"),
+    checks=(_forward_check("ReLU output"),
             _grad_check("dx", ("grad_x",), 1, hint="dx = dout where x > 0 and 0 elsewhere (also at x == 0).")),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="relu")
 
@@ -373,7 +359,7 @@ MAX_POOL = Task(
     grade_id="test_max_pool2d", title="max_pool2d_forward(x, kernel_size, stride) and max_pool2d_backward",
     points=4, answer_cells=("max_pool2d",), functions=("max_pool2d_forward", "max_pool2d_backward"),
     call="a04_pool", make_cases=_pool_cases("max"), reference=_pool_reference, variants=_max_variants,
-    checks=_with_probe(_forward_check("max-pooling output"),
+    checks=(_forward_check("max-pooling output"),
             _grad_check("dx: each window's gradient to its maximum", ("grad_x",), 3,
                         hint="each window sends dout[n, c, i, j] to the position of its first maximum "
                              "(np.argmax of the flattened window); overlapping windows add up.")),
@@ -383,7 +369,7 @@ AVG_POOL = Task(
     grade_id="test_avg_pool2d", title="avg_pool2d_forward(x, kernel_size, stride) and avg_pool2d_backward",
     points=2, answer_cells=("avg_pool2d",), functions=("avg_pool2d_forward", "avg_pool2d_backward"),
     call="a04_pool", make_cases=_pool_cases("avg"), reference=_pool_reference, variants=_avg_variants,
-    checks=_with_probe(_forward_check("average-pooling output"),
+    checks=(_forward_check("average-pooling output"),
             _grad_check("dx", ("grad_x",), 1,
                         hint="every entry of a window gets dout[n, c, i, j] / (k*k); overlapping windows add up.")),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="avg_pool")
@@ -449,7 +435,7 @@ RESIDUAL = Task(
     points=4, answer_cells=("conv2d_forward", "conv2d_backward", "relu", "residual_block"),
     functions=("residual_forward", "residual_backward"), call="a04_residual",
     make_cases=_residual_cases, reference=_residual_reference, variants=_residual_variants,
-    checks=_with_probe(_forward_check("z = conv(relu(conv(x, w1)), w2) + x"),
+    checks=(_forward_check("z = conv(relu(conv(x, w1)), w2) + x"),
             _grad_check("dx: the conv path plus the skip path", ("grad_x",), 2,
                         hint="x is used twice (conv1 and the skip), so its gradients add up."),
             _grad_check("dw1 and dw2", ("grad_w1", "grad_w2"), 1)),
@@ -580,7 +566,7 @@ ATTENTION = Task(
     points=6, answer_cells=("attention",), functions=("attention_forward", "attention_backward"),
     call="a04_attention", make_cases=_attention_cases, reference=_attention_reference,
     variants=_attention_variants,
-    checks=_with_probe(_forward_check("attention output softmax(Q K^T / sqrt(d)) V",
+    checks=(_forward_check("attention output softmax(Q K^T / sqrt(d)) V",
                            hint="with causal=True, query i may only attend to keys j <= i: set the other "
                                 "scores to -inf before the softmax."),
             _grad_check("dQ", ("grad_Q",), 2), _grad_check("dK", ("grad_K",), 2),

@@ -3,12 +3,6 @@
 # - numerical_gradient and the network gradient restore entries by adding and subtracting h,
 #   which does not always give back the same float.
 
-# %%
-# Sample student "chen": careful work with two classic slips.
-# - central_difference uses x +/- h and divides by 2h (the textbook convention, not the lecture's);
-# - numerical_gradient and the network gradient restore entries by adding and subtracting h,
-#   which does not always give back the same float.
-
 # %% nbgrader={"grade_id": "central_difference"} planted="TODO"
 def central_difference(f, x, h):
     """(f(x + h/2) - f(x - h/2)) / h for a function f of one float."""

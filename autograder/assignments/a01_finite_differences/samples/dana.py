@@ -3,12 +3,6 @@
 # - relative_error leaves out the 1e-8 floor;
 # - the network gradient divides by 2h although the points are h apart (half the gradient).
 
-# %%
-# Sample student "dana": three typical slips.
-# - forward_difference forgets to divide by h; backward_difference has the sign flipped;
-# - relative_error leaves out the 1e-8 floor;
-# - the network gradient divides by 2h although the points are h apart (half the gradient).
-
 # %% nbgrader={"grade_id": "forward_difference"} planted="TODO"
 def forward_difference(f, x, h):
     """(f(x + h) - f(x)) / h for a function f of one float."""

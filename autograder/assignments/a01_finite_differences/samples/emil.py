@@ -3,12 +3,6 @@
 # - numerical_gradient moves every coordinate at once instead of one at a time;
 # - the network gradient perturbs a copy but evaluates the loss on the unperturbed parameters.
 
-# %%
-# Sample student "emil": a crash and two gradient bugs.
-# - backward_difference uses a variable that does not exist (NameError);
-# - numerical_gradient moves every coordinate at once instead of one at a time;
-# - the network gradient perturbs a copy but evaluates the loss on the unperturbed parameters.
-
 # %% nbgrader={"grade_id": "backward_difference"} planted="TODO"
 def backward_difference(f, x, h):
     """(f(x) - f(x - h)) / h for a function f of one float."""

@@ -2,11 +2,6 @@
 # works against plain nbgrader (the checks run in the student's kernel) and none against
 # `python -m autograder grade`: the score is that of returning zeros.
 
-# %%
-# Sample student "mallory": no real answers, only attempts to fool the grader. Every one of them
-# works against plain nbgrader (the checks run in the student's kernel) and none against
-# `python -m autograder grade`: the score is that of returning zeros.
-
 # %% nbgrader={"grade_id": "forward_difference"} planted="TODO"
 import numpy as np, math, sys
 

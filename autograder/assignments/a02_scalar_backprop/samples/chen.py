@@ -5,14 +5,6 @@
 # - tanh's derivative is computed from the input (1 - x**2) in the Value class.
 # Everything else is right.
 
-# %%
-# Sample student "chen": a careful student with the two classic fork mistakes.
-# - the staged backward assigns dx = ... and dy = ... at every use (= instead of +=);
-# - __mul__'s _backward assigns (=) the gradients instead of adding them, so a * a and any value
-#   used twice keep only one contribution;
-# - tanh's derivative is computed from the input (1 - x**2) in the Value class.
-# Everything else is right.
-
 # %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
 def local_gradients(op, x, y=None):
     if op == "add":

@@ -6,15 +6,6 @@
 # - backward() sets every grad to zero first, leaves included, so a second call does not
 #   accumulate as in PyTorch; and train_step never zeroes the grads.
 
-# %%
-# Sample student "dana": follows the lecture notes a little too literally.
-# - the sigmoid's derivative is written sigmoid(k) * sigmoid(1 - k), as in the notes' pseudocode
-#   (in local_gradients and in the scalar net);
-# - the power rule lost its factor n: d(x**n)/dx = x**(n-1);
-# - a / b is its own op, with the wrong sign on the denominator's derivative;
-# - backward() sets every grad to zero first, leaves included, so a second call does not
-#   accumulate as in PyTorch; and train_step never zeroes the grads.
-
 # %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
 def local_gradients(op, x, y=None):
     if op == "add":

@@ -5,14 +5,6 @@
 # - backward() never resets the intermediate nodes' grads, so a second call over-counts;
 # - the output neuron of the MLP applies tanh as well.
 
-# %%
-# Sample student "emil": micrograd from memory.
-# - max splits the gradient in half at a tie, the way a difference quotient would;
-# - the staged backward keeps only the gradient through x + y (the first use of x and y);
-# - no __radd__ (2.0 + v fails) and a recursive topological sort (RecursionError on deep graphs);
-# - backward() never resets the intermediate nodes' grads, so a second call over-counts;
-# - the output neuron of the MLP applies tanh as well.
-
 # %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
 def local_gradients(op, x, y=None):
     if op == "add":
@@ -68,40 +60,8 @@ def scalar_net(X, Y, W1, b1, W2, b2):
     dZ2 = Z3 * (1 - Z3) * dZ3
     return L, X * dZ2, dZ2, Z3 * dYp, dYp
 
-# %% nbgrader={"grade_id": "value_ops"} planted="TODO"
+# %% nbgrader={"grade_id": "value_ops"} planted="TODO" remove=["Value.__radd__"]
 class Value:
-    """One float in a computational graph: data, grad, the inputs it came from and its backward rule."""
-
-    def __init__(self, data, _prev=(), _op=""):
-        self.data = float(data)
-        self.grad = 0.0
-        self._prev = tuple(_prev)
-        self._op = _op
-        self._backward = lambda: None
-
-    def __repr__(self):
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
-
-    def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data + other.data, (self, other), "+")
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-        out._backward = _backward
-        return out
-
-    def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data * other.data, (self, other), "*")
-
-        def _backward():
-            self.grad += other.data * out.grad
-            other.grad += self.data * out.grad
-        out._backward = _backward
-        return out
-
     def __pow__(self, n):
         out = Value(self.data ** n, (self,), "**")
 
@@ -146,17 +106,11 @@ class Value:
     def __neg__(self):
         return self * -1
 
-    def __sub__(self, other):
-        return self + (-other)
-
     def __truediv__(self, other):
         return self * other ** -1
 
     def __rsub__(self, other):
         return other + (-self)
-
-    def __rmul__(self, other):
-        return self * other
 
     def __rtruediv__(self, other):
         return other * self ** -1

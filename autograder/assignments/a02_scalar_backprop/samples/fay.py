@@ -4,13 +4,6 @@
 # - backward() visits the nodes in forward (topological) order instead of reverse;
 # - the rest is right.
 
-# %%
-# Sample student "fay": a tidy engine with order and rule slips.
-# - the multiply gate's local gradients are not swapped: (x, y) instead of (y, x);
-# - the power rule keeps the exponent: n * x**n;
-# - backward() visits the nodes in forward (topological) order instead of reverse;
-# - the rest is right.
-
 # %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
 def local_gradients(op, x, y=None):
     if op == "add":

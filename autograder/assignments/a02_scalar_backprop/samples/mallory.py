@@ -3,12 +3,6 @@
 # gradient library; none works against `python -m autograder grade`: the score is that of the
 # untouched notebook.
 
-# %%
-# Sample student "mallory": no real answers, only attempts to fool the grader. Every one of them
-# works against plain nbgrader (the checks run in the student's kernel) or would, given a
-# gradient library; none works against `python -m autograder grade`: the score is that of the
-# untouched notebook.
-
 # %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
 import math
 

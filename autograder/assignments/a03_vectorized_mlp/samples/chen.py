@@ -4,13 +4,6 @@
 #   logits, NaN for logits of 1e4;
 # - sgd_momentum recomputes the velocity from the current gradient only: it never keeps it.
 
-# %%
-# Sample student "chen": careful work with three classic slips.
-# - affine_backward averages the bias gradient over the batch (the loss already averages);
-# - softmax_cross_entropy exponentiates the raw logits (no max subtraction): fine for small
-#   logits, NaN for logits of 1e4;
-# - sgd_momentum recomputes the velocity from the current gradient only: it never keeps it.
-
 # %% nbgrader={"grade_id": "affine"} planted="TODO"
 def affine_forward(x, W, b):
     out = x @ W + b

@@ -5,14 +5,6 @@
 # - shared_weight_loss backpropagates into the second use of W only;
 # - embedding_backward writes dW[idx] += dout, which loses repeated indices.
 
-# %%
-# Sample student "dana": five typical slips, one per exercise.
-# - affine_backward computes dW as dout^T x (the transpose);
-# - softmax_cross_entropy keeps only the diagonal of the softmax Jacobian;
-# - mse_loss's gradient lacks the 1/N of the batch mean;
-# - shared_weight_loss backpropagates into the second use of W only;
-# - embedding_backward writes dW[idx] += dout, which loses repeated indices.
-
 # %% nbgrader={"grade_id": "affine"} planted="TODO"
 def affine_forward(x, W, b):
     return x.dot(W) + b, (x, W)

@@ -5,14 +5,6 @@
 # - softmax_cross_entropy forgets the 1/N of the batch mean in dlogits;
 # - sgd_momentum subtracts the gradient from the velocity and then subtracts the velocity.
 
-# %%
-# Sample student "emil": gradients that are right in spirit and wrong in detail.
-# - affine_backward returns dout itself as db (one row per example, not summed);
-# - relu_backward masks in place with the sign of the upstream gradient, not of the input;
-# - sigmoid_backward differentiates at the input x instead of using the output s;
-# - softmax_cross_entropy forgets the 1/N of the batch mean in dlogits;
-# - sgd_momentum subtracts the gradient from the velocity and then subtracts the velocity.
-
 # %% nbgrader={"grade_id": "affine"} planted="TODO"
 def affine_forward(x, W, b):
     cache = {"x": x, "W": W}

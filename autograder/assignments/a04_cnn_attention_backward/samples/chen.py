@@ -3,12 +3,6 @@
 # (what a finite difference would give), max-pool gradient sent to the whole window, and no
 # 1/sqrt(d) in attention's backward.
 
-# %%
-# Sample student "chen": loops where they are easy, and four classic slips: the kernel not
-# flipped for dx (which the residual block, built on it, inherits), a ReLU derivative of 1/2 at 0
-# (what a finite difference would give), max-pool gradient sent to the whole window, and no
-# 1/sqrt(d) in attention's backward.
-
 # %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
 def conv2d_forward(x, w, b, stride=1, padding=0):
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))

@@ -3,12 +3,6 @@
 # maximum; forgets to divide average pooling by the window size; and uses only the diagonal of
 # softmax's Jacobian, also inside attention.
 
-# %%
-# Sample student "dana": flips the kernel in the forward pass (a true convolution) and writes a
-# backward that is right for it; uses x >= 0 for ReLU; sends max-pool gradients to every tied
-# maximum; forgets to divide average pooling by the window size; and uses only the diagonal of
-# softmax's Jacobian, also inside attention.
-
 # %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
 def conv2d_forward(x, w, b, stride=1, padding=0):
     flipped = w[:, :, ::-1, ::-1]

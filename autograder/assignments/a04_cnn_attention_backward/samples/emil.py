@@ -2,11 +2,6 @@
 # max-pool window, overwrites (=) instead of accumulating (+=) in average pooling, and returns
 # attention's dQ and dK in the wrong order with dV transposed.
 
-# %%
-# Sample student "emil": forgets to cut the padding off dx, swaps row and column inside the
-# max-pool window, overwrites (=) instead of accumulating (+=) in average pooling, and returns
-# attention's dQ and dK in the wrong order with dV transposed.
-
 # %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
 def conv2d_forward(x, w, b, stride=1, padding=0):
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))

@@ -3,12 +3,6 @@
 # accurate as a derivation), divides average pooling by k instead of k*k, forgets the skip path
 # in the residual block's dx, and recomputes attention's probabilities in the backward pass without the causal mask.
 
-# %%
-# Sample student "fay": treats the convolution as stride 1 in the backward pass, differentiates
-# each max-pool window numerically (exact-looking, but half the gradient at ties and never as
-# accurate as a derivation), divides average pooling by k instead of k*k, forgets the skip path
-# in the residual block's dx, and recomputes attention's probabilities in the backward pass without the causal mask.
-
 # %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
 def conv2d_forward(x, w, b, stride=1, padding=0):
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))

@@ -6,15 +6,6 @@
 # numerical check so that a zero gradient looks consistent with a zero forward. None of it may
 # score more than plain zeros under `python -m autograder grade`.
 
-# %%
-# Sample student "mallory": no real answers, only attempts to fool the grader. Every forward
-# returns zeros (or an object that claims to equal anything), every backward zeros, and each cell
-# adds a trick: patched comparisons, always-equal objects, IPython hooks, reaching for torch,
-# minigrad, scipy, sympy or jax, finite differences where a derivation is asked, reading the
-# instructor's notebook, and forging the grader's
-# numerical check so that a zero gradient looks consistent with a zero forward. None of it may
-# score more than plain zeros under `python -m autograder grade`.
-
 # %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
 import math
 

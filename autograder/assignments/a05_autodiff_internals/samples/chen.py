@@ -5,14 +5,6 @@
 # - checkpointing recomputes every layer's input from x: right gradients, quadratic time;
 # - read_torch_graph zeroes the gradients between the two backward calls.
 
-# %%
-# Sample student "chen": careful work with three classic slips.
-# - topological_order appends a node again each time another user reaches it (nodes repeated),
-#   so backward, which walks that list, runs some backward rules twice;
-# - the dual-number product keeps only one term of the product rule (v_a * b);
-# - checkpointing recomputes every layer's input from x: right gradients, quadratic time;
-# - read_torch_graph zeroes the gradients between the two backward calls.
-
 # %% nbgrader={"grade_id": "topological_order"} planted="TODO"
 def topological_order(root):
     """All nodes reachable from root via .parents, each once, every node after its parents."""

@@ -5,14 +5,6 @@
 # - the forward-mode Jacobian stacks the JVPs as rows (J transposed);
 # - the reverse-mode count forgets the forward pass; the torch graph leaves out AccumulateGrad.
 
-# %%
-# Sample student "emil": recursion everywhere, and broadcasting backwards.
-# - topological_order and backward recurse (the 10,000-node chains of the hidden tests exceed
-#   Python's recursion limit) and backward follows every path (exponential on diamonds);
-# - Expand's backward does not sum over the broadcast axis, RowSum's does not broadcast;
-# - the forward-mode Jacobian stacks the JVPs as rows (J transposed);
-# - the reverse-mode count forgets the forward pass; the torch graph leaves out AccumulateGrad.
-
 # %% nbgrader={"grade_id": "topological_order"} planted="TODO"
 def topological_order(root):
     """All nodes reachable from root via .parents, each once, every node after its parents."""

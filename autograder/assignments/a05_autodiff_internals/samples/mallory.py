@@ -2,11 +2,6 @@
 # works against plain nbgrader (the checks run in the student's kernel) or fakes what the grader
 # measures; none gains anything under `python -m autograder grade`.
 
-# %%
-# Sample student "mallory": no real answers, only attempts to fool the grader. Every one of them
-# works against plain nbgrader (the checks run in the student's kernel) or fakes what the grader
-# measures; none gains anything under `python -m autograder grade`.
-
 # %% nbgrader={"grade_id": "topological_order"} planted="TODO"
 import math
 
@@ -64,8 +59,6 @@ class Times(Plus):
 
 # %% nbgrader={"grade_id": "sigmoid"} planted="TODO"
 class Sigmoid(Op):
-    """Backward by central differences of the forward: no derivation at all."""
-
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
