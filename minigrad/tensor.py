@@ -1,8 +1,8 @@
 """`Tensor`: a NumPy array that remembers how it was computed, with PyTorch's names."""
 import numpy as np
 
-from .autograd import Function, is_grad_enabled, run_backward
-from .ops import arithmetic, pointwise, reduce, shape
+from .autograd import Function, is_grad_enabled, run_backward, set_tensor_type
+from .ops import arithmetic, pointwise, reduce, shape, softmax as softmax_ops
 from .ops.reduce import normalize_dims
 
 
@@ -298,16 +298,13 @@ class Tensor:
         return Tensor._wrap(np.argmax(self.data, axis=dim, keepdims=keepdim), False)
 
     def softmax(self, dim):
-        from .ops.softmax import Softmax
-        return Softmax.apply(self, dim=dim)
+        return softmax_ops.Softmax.apply(self, dim=dim)
 
     def log_softmax(self, dim):
-        from .ops.softmax import LogSoftmax
-        return LogSoftmax.apply(self, dim=dim)
+        return softmax_ops.LogSoftmax.apply(self, dim=dim)
 
     def logsumexp(self, dim, keepdim=False):
-        from .ops.softmax import LogSumExp
-        return LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+        return softmax_ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
 
     # ---- shape ----------------------------------------------------------------------------
     def reshape(self, *sizes):
@@ -354,6 +351,9 @@ class Tensor:
 
     def __getitem__(self, index):
         return shape.GetItem.apply(self, index=_raw_index(index))
+
+
+set_tensor_type(Tensor)  # from now on every Function.apply returns Tensors (see autograd.py)
 
 
 class _Cast(Function):
