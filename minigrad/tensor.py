@@ -1,6 +1,7 @@
 """`Tensor`: a NumPy array that remembers how it was computed, with PyTorch's names."""
 import numpy as np
 
+from . import rng
 from .autograd import Function, is_grad_enabled, run_backward, set_tensor_type
 from .ops import arithmetic, pointwise, reduce, shape, softmax as softmax_ops
 from .ops.reduce import normalize_dims
@@ -435,8 +436,7 @@ ones = _factory(np.ones)
 def randn(*shape, dtype=np.float32, requires_grad=False, generator=None):
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     if generator is None:  # the generator mg.manual_seed seeds, as torch.manual_seed does randn
-        from .nn import init
-        generator = init._rng
+        generator = rng.default
     return Tensor(generator.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
 
 
