@@ -8,7 +8,7 @@ from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .engine import Value
 from .tensor import Tensor, cat, ones, randn, stack, tensor, zeros
 from . import functional, gradcheck, nn, optim
-from .nn.init import manual_seed
+from .rng import manual_seed
 
 import numpy as _np
 

@@ -7,6 +7,10 @@ An op is a subclass of `Function` with two static methods written side by side:
 
 `ctx.save_for_backward(...)` is the explicit list of what the graph keeps alive between the
 forward and the backward pass: that memory is the price of reverse mode.
+
+This module sits below the Tensor type and never imports tensor.py (as in HIPS autograd, the
+machinery comes first and the array type plugs into it): tensor.py imports the ops, the ops
+import this module, and tensor.py tells it which type to wrap outputs in, set_tensor_type(Tensor).
 """
 import contextlib
 import threading
@@ -80,6 +84,19 @@ class Context:
         return self.saved
 
 
+_tensor_type = None  # the class Function.apply wraps its outputs in; tensor.py sets it
+
+
+def set_tensor_type(cls):
+    """Make `cls` the type Function.apply recognises as inputs and wraps its outputs in.
+
+    tensor.py calls this once, right after defining Tensor. Importing Tensor here instead would
+    make a circle (tensor -> ops -> autograd -> tensor); a registration keeps the arrows one way.
+    """
+    global _tensor_type
+    _tensor_type = cls
+
+
 class Function:
     """Base class of every differentiable op; `apply` runs it and records the graph node.
 
@@ -99,8 +116,9 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
-
+        Tensor = _tensor_type
+        if Tensor is None:
+            raise RuntimeError("Function.apply: no tensor type registered; import minigrad first.")
         ctx = Context()
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         tensors = [a for a in args if isinstance(a, Tensor)]

@@ -1,6 +1,7 @@
 """Functions with torch.nn.functional's names and signatures (NCHW layout)."""
 import numpy as np
 
+from . import rng
 from .ops import attention, conv, linear as linear_op, normalization, pool, softmax as softmax_ops
 from .tensor import Tensor
 
@@ -73,16 +74,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return normalization.LayerNorm.apply(x, weight, bias, ndim=len(normalized_shape), eps=eps)
 
 
-_dropout_rng = np.random.default_rng()
-
-
 def dropout(x, p=0.5, training=True, generator=None):
     """Inverted dropout: identity when not training or p == 0."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, got {p}.")
     if not training or p == 0.0:
         return x
-    return normalization.Dropout.apply(x, p=p, rng=generator or _dropout_rng)
+    return normalization.Dropout.apply(x, p=p, rng=generator or rng.dropout)
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale=None):

@@ -5,6 +5,9 @@ balances that truncation error against round-off (≈ machine epsilon / h).
 """
 import numpy as np
 
+from .autograd import no_grad
+from .tensor import Tensor
+
 
 def forward_difference(f, x, h=1e-6):
     return (f(x + h) - f(x)) / h
@@ -75,8 +78,6 @@ def gradcheck(f, inputs, mode="full", samples=20, eps=1e-6, tol=1e-6, seed=0, ra
                       (L(x + εv) - L(x - εv)) / 2ε: two evaluations, whatever the size.
     Returns True, or raises GradcheckError naming the input and the worst error.
     """
-    from .autograd import no_grad
-
     rng = np.random.default_rng(seed)
     inputs = list(inputs)
     for t in inputs:
@@ -152,8 +153,6 @@ def compare_with_torch(f_minigrad, f_torch, arrays, torch, seed=0):
     array becomes an input that requires grad; a random upstream gradient is pushed back.
     Returns {"forward": rel error of outputs, "grads": [rel error per input]}.
     """
-    from .tensor import Tensor
-
     rng = np.random.default_rng(seed)
     arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
     ours = [Tensor(a.copy(), requires_grad=True) for a in arrays]

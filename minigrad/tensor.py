@@ -1,8 +1,9 @@
 """`Tensor`: a NumPy array that remembers how it was computed, with PyTorch's names."""
 import numpy as np
 
-from .autograd import Function, is_grad_enabled, run_backward
-from .ops import arithmetic, pointwise, reduce, shape
+from . import rng
+from .autograd import Function, is_grad_enabled, run_backward, set_tensor_type
+from .ops import arithmetic, pointwise, reduce, shape, softmax as softmax_ops
 from .ops.reduce import normalize_dims
 
 
@@ -298,16 +299,13 @@ class Tensor:
         return Tensor._wrap(np.argmax(self.data, axis=dim, keepdims=keepdim), False)
 
     def softmax(self, dim):
-        from .ops.softmax import Softmax
-        return Softmax.apply(self, dim=dim)
+        return softmax_ops.Softmax.apply(self, dim=dim)
 
     def log_softmax(self, dim):
-        from .ops.softmax import LogSoftmax
-        return LogSoftmax.apply(self, dim=dim)
+        return softmax_ops.LogSoftmax.apply(self, dim=dim)
 
     def logsumexp(self, dim, keepdim=False):
-        from .ops.softmax import LogSumExp
-        return LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+        return softmax_ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
 
     # ---- shape ----------------------------------------------------------------------------
     def reshape(self, *sizes):
@@ -354,6 +352,9 @@ class Tensor:
 
     def __getitem__(self, index):
         return shape.GetItem.apply(self, index=_raw_index(index))
+
+
+set_tensor_type(Tensor)  # from now on every Function.apply returns Tensors (see autograd.py)
 
 
 class _Cast(Function):
@@ -435,8 +436,7 @@ ones = _factory(np.ones)
 def randn(*shape, dtype=np.float32, requires_grad=False, generator=None):
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     if generator is None:  # the generator mg.manual_seed seeds, as torch.manual_seed does randn
-        from .nn import init
-        generator = init._rng
+        generator = rng.default
     return Tensor(generator.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
 
 

@@ -4,19 +4,12 @@
 """
 import numpy as np
 
-_rng = np.random.default_rng()
-
-
-def manual_seed(seed):
-    """Seed the generator used by layer initialisation, mg.randn and dropout."""
-    global _rng
-    _rng = np.random.default_rng(seed)
-    from .. import functional
-    functional._dropout_rng = np.random.default_rng(seed + 1)
+from .. import rng
+from ..rng import manual_seed  # noqa: F401  (also reachable as mg.nn.init.manual_seed)
 
 
 def uniform(shape, bound, dtype=np.float32):
-    return _rng.uniform(-bound, bound, size=shape).astype(dtype)
+    return rng.default.uniform(-bound, bound, size=shape).astype(dtype)
 
 
 def default_bound(fan_in):

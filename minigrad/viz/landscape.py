@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from matplotlib.colors import LogNorm
 
+from ..autograd import no_grad
 from ._figure import power_label, under_nbgrader
 
 # The grid used under nbgrader, where a landscape must not slow grading down.
@@ -70,7 +71,6 @@ def _no_grad(model):
         with sys.modules["torch"].no_grad():
             yield
     else:
-        from .. import no_grad
         with no_grad():
             yield
 
