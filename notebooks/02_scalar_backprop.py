@@ -50,8 +50,10 @@ class needs_answer:
     def __exit__(self, kind, error, traceback):
         if kind is None or not issubclass(kind, NotImplementedError):
             return False
-        wanted = " and ".join(f"Exercise {number} ({name})" for number, name in self.exercises)
-        print(f"This demonstration needs your answer to {wanted}; skipped.")
+        parts = [f"{number} ({name})" for number, name in self.exercises]
+        wanted = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        print(f"This demonstration needs your answer{'s' if len(parts) > 1 else ''} to "
+              f"Exercise{'s' if len(parts) > 1 else ''} {wanted}; skipped.")
         return True
 
 # %% [markdown]
