@@ -27,12 +27,34 @@
 # your answer cells, in order, so an answer cell must not rely on variables from the demonstration
 # cells. Use plain Python and NumPy: `torch`, `minigrad`, `scipy`, `sympy` and other
 # differentiation libraries are not available to graded code, and finite differences are too slow
-# and too inexact to pass.
+# and too inexact to pass. A demonstration cell that needs an exercise you have not answered yet
+# says so in one line and lets Run All carry on.
 
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import math
 
 import numpy as np
+
+
+class needs_answer:
+    """For demonstration cells: `with needs_answer((5, "backward")):` runs the indented block; if it
+    stops at an exercise that still raises NotImplementedError, one line says which exercise it
+    needs and Run All goes on with the next cell. Graded code never uses this."""
+
+    def __init__(self, *exercises):
+        self.exercises = exercises  # (number, function name) pairs
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None or not issubclass(kind, NotImplementedError):
+            return False
+        parts = [f"{number} ({name})" for number, name in self.exercises]
+        wanted = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        print(f"This demonstration needs your answer{'s' if len(parts) > 1 else ''} to "
+              f"Exercise{'s' if len(parts) > 1 else ''} {wanted}; skipped.")
+        return True
 
 # %% [markdown]
 # ## 1. The chain rule on a single path
@@ -72,13 +94,22 @@ print(f"central difference check: {(2 / math.sin(math.exp(-(x + h / 2))) - 2 / m
 # %% [markdown]
 # An aside on the lecture's example point $x = -4.499$: there $b = e^{4.499} \approx 89.93$, and the
 # notes conclude $f = 2$ and $\mathrm{d}f/\mathrm{d}x = 0$ because "$\sin 90 = 1$, $\cos 90 = 0$". That
-# holds only with the sine in *degrees*. In radians, which is what every library uses,
-# $\sin(89.93)$ is about $0.92$. The cell shows both.
+# holds only with the sine in *degrees* (and even then only roughly: $89.93$ is not $90$). In
+# radians, which is what every library uses, $\sin(89.93)$ is about $0.92$, so $f \approx 2.16$, and
+# the slope is far from flat: $\mathrm{d}f/\mathrm{d}x \approx -80.39$. The cell runs the same
+# backward pass as above in both units (in degrees, $\sin$ has the derivative
+# $\cos \cdot \pi/180$) and checks the radian slope with a central difference.
 
 # %%
-b_lecture = math.exp(4.499)
-print(f"b = {b_lecture:.4f}; in degrees: f = {2 / math.sin(math.radians(b_lecture)):.6f}; "
-      f"in radians: f = {2 / math.sin(b_lecture):.6f}")
+x_lecture = -4.499
+b_lecture = math.exp(-x_lecture)
+for unit, to_angle, angle_slope in [("degrees", math.radians, math.pi / 180), ("radians", float, 1.0)]:
+    c_unit = math.sin(to_angle(b_lecture))
+    slope = (-2.0 / c_unit ** 2) * math.cos(to_angle(b_lecture)) * angle_slope * b_lecture * -1.0
+    print(f"in {unit:>7}: f(-4.499) = {2 / c_unit:.6f}, df/dx(-4.499) = {slope:.4f}")
+h = 1e-6
+f_lecture = lambda v: 2 / math.sin(math.exp(-v))  # noqa: E731
+print(f"central difference in radians: {(f_lecture(x_lecture + h) - f_lecture(x_lecture - h)) / (2 * h):.4f}")
 
 # %% [markdown]
 # ## 2. Circuits: gates with local gradients
@@ -97,25 +128,34 @@ print(f"b = {b_lecture:.4f}; in degrees: f = {2 / math.sin(math.radians(b_lectur
 # arriving at its output by its local gradients and passes the products to its inputs, without
 # knowing anything about the rest of the circuit.
 #
-# The gates you will use, with their local gradients (written with the *output* wherever that is
-# simpler, because the forward pass has already computed it):
+# Add and multiply you have just seen at work. The other gates you will need, and where to start
+# on each one's local gradient (you derive them in Exercise 1):
 #
-# | gate | output | local gradients |
+# | gate | output | start from |
 # |---|---|---|
-# | add | $x + y$ | $1,\ 1$ (distributes the gradient) |
-# | multiply | $x y$ | $y,\ x$ (swaps the inputs) |
-# | max | $\max(x, y)$ | $1, 0$ if $x \ge y$, else $0, 1$ (routes the gradient) |
-# | sigmoid | $s = \sigma(x) = 1/(1+e^{-x})$ | $s(1 - s)$ |
-# | tanh | $t = \tanh x$ | $1 - t^2$ |
-# | exp | $e = e^{x}$ | $e$ |
-# | power (constant $n$) | $x^n$ | $n x^{n-1}$ |
+# | add | $x + y$ | done above: $1,\ 1$ |
+# | multiply | $x y$ | done above: $y,\ x$ |
+# | max | $\max(x, y)$ | the cases $x > y$ and $x < y$ separately: in each, the output *is* one of the inputs |
+# | sigmoid | $s = \sigma(x) = 1/(1+e^{-x})$ | $(1+e^{-x})^{-1}$ and the chain rule; then write the result with $s$ alone |
+# | tanh | $t = \tanh x = \sinh x/\cosh x$ | the quotient rule, $\sinh' = \cosh$, $\cosh' = \sinh$; then write it with $t$ alone |
+# | exp | $e^{x}$ | the one function that is its own derivative |
+# | power (constant $n$) | $x^n$ | the power rule; $n$ is a constant, not an input |
 #
-# Derivation of the sigmoid's: $\sigma'(x) = e^{-x}/(1+e^{-x})^2 =
-# \frac{1}{1+e^{-x}}\cdot\frac{e^{-x}}{1+e^{-x}} = \sigma(x)\,(1-\sigma(x))$. (Careful: the lecture's
-# pseudocode writes this as `sigmoid(k) * sigmoid(1 - k)`, which is a different, wrong number;
-# $1 - \sigma(k)$ is not $\sigma(1 - k)$.) For tanh, $\tanh' = 1 - \tanh^2$. At a tie of max
-# ($x = y$) the function has a kink; like PyTorch's gates we route the whole gradient to one input,
-# here the first. (A difference quotient across the tie would give $1/2$ to each.)
+# Writing a local gradient with the gate's *output* (where that is possible) is what an engine
+# wants: the forward pass has already computed the output, so the backward pass gets it for free.
+#
+# **Numbers to check your formulas against.** At $x = 0$: $\sigma(0) = 1/2$, and nudging the input
+# from $0$ to $0.001$ moves $\sigma$ from $0.5$ to $0.50025$, a slope of about $1/4$; whatever your
+# formula for $\sigma'$ is, written with $s$ it must give $1/4$ at $s = 1/2$. The same nudge moves
+# $\tanh$ from $0$ to $0.001$: slope $1$ at $t = 0$. And $\max(2, -1) = 2$ does not change at all when
+# $-1$ is nudged.
+#
+# **Ties.** At $x = y$, $\max$ has a kink and no derivative. Any split of the incoming gradient
+# into $\alpha$ for $x$ and $1 - \alpha$ for $y$, with $0 \le \alpha \le 1$, is a valid
+# *subgradient* there, and the grader accepts every one of them. Two are common: sending all of it
+# to the first input ($x \ge y$ counts as "$x$ is larger"), a convention that is simple to code,
+# and splitting it $1/2$, $1/2$, which is PyTorch's own rule for `torch.maximum` and `amax` (and
+# what a difference quotient across the tie measures). Neither is a mistake; pick one.
 #
 # ### Exercise 1 (3 points): gates
 #
@@ -123,6 +163,25 @@ print(f"b = {b_lecture:.4f}; in degrees: f = {2 / math.sin(math.radians(b_lectur
 # `(out, d_out/dx, d_out/dy)` for the two-input gates `"add"`, `"mul"`, `"max"`, and `(out, d_out/dx)`
 # for `"sigmoid"`, `"tanh"`, `"exp"` and for `"pow"`, where `y` is the constant exponent $n$ (not an
 # input, so it has no gradient). Plain floats in, plain floats out.
+#
+# <details><summary>Hint 1</summary>
+#
+# Do each derivative on paper first, with the "start from" column. For max, ask: if $x > y$ and
+# you nudge $x$ a little, how much does the output move? And if you nudge $y$? Then the same for
+# $x < y$. For sigmoid and tanh, your first result will contain $e^{-x}$ or $\cosh x$; keep going
+# until only $s$ (or $t$) appears.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Sigmoid: $\frac{d}{dx}(1+e^{-x})^{-1} = \frac{e^{-x}}{(1+e^{-x})^2}$. Split it into the product
+# $\frac{1}{1+e^{-x}} \cdot \frac{e^{-x}}{1+e^{-x}}$: the first factor is $s$; add and subtract $1$
+# in the second one's numerator to write it with $s$. Tanh: the quotient rule gives
+# $(\cosh^2 x - \sinh^2 x)/\cosh^2 x$; divide each term by $\cosh^2 x$. For `"sigmoid"`, large
+# negative $x$ overflows `math.exp(-x)`: for $x < 0$ compute $s$ as $e^{x}/(1+e^{x})$ instead.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "local_gradients", "solution": true}
 def local_gradients(op, x, y=None):
@@ -157,6 +216,26 @@ check("test_local_gradients", local_gradients, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Check your derivation.** The local gradients, each written with the output where it helps:
+#
+# | gate | output | local gradients |
+# |---|---|---|
+# | add | $x + y$ | $1,\ 1$: distributes the gradient unchanged |
+# | multiply | $x y$ | $y,\ x$: swaps the inputs |
+# | max | $\max(x, y)$ | $1, 0$ if $x > y$; $0, 1$ if $x < y$; at a tie any $\alpha, 1-\alpha$: routes the gradient |
+# | sigmoid | $s = \sigma(x)$ | $s(1 - s)$ |
+# | tanh | $t = \tanh x$ | $1 - t^2$ |
+# | exp | $e = e^{x}$ | $e$ |
+# | power (constant $n$) | $x^n$ | $n x^{n-1}$ |
+#
+# The sigmoid's in full: $\sigma'(x) = \frac{e^{-x}}{(1+e^{-x})^2} = \frac{1}{1+e^{-x}}\cdot
+# \frac{(1+e^{-x}) - 1}{1+e^{-x}} = \sigma(x)\,(1-\sigma(x))$; at $x = 0$ that is $\tfrac12\cdot\tfrac12 =
+# \tfrac14$, the slope measured above. (The lecture's pseudocode writes `sigmoid(k) * sigmoid(1 - k)`:
+# a different, wrong number, because $1 - \sigma(k)$ is not $\sigma(1 - k)$. At $k = 0$ it gives
+# $0.5 \cdot 0.73 \approx 0.37$ instead of $0.25$.) Tanh: $\frac{\cosh^2 - \sinh^2}{\cosh^2} = 1 - \tanh^2$,
+# which is $1$ at $t = 0$. Max: where $x > y$ the output is $x$ itself, slope $1$, and nudging $y$
+# changes nothing, slope $0$; mirrored for $x < y$.
+#
 # Your gates, chained by hand: first the circuit $(x + y) z$, then the lecture's sigmoid neuron
 # $f = \sigma(w_0 x_0 + w_1 x_1 + w_2)$ with $w = [2, -3, -3]$ and $x = [-1, -2]$. Grouping the
 # whole sigmoid into one gate is allowed because the chain rule does not care how we cut the
@@ -166,15 +245,40 @@ check("test_local_gradients", local_gradients, hidden=True)
 # $\mathrm{d}x \approx (0.393, -0.590)$.
 
 # %%
-q, dq_dx, dq_dy = local_gradients("add", -2.0, 5.0)
-f, df_dq, df_dz = local_gradients("mul", q, -4.0)
-print("circuit:", f, [df_dq * dq_dx, df_dq * dq_dy, df_dz])
+with needs_answer((1, "local_gradients")):
+    q, dq_dx, dq_dy = local_gradients("add", -2.0, 5.0)
+    f, df_dq, df_dz = local_gradients("mul", q, -4.0)
+    print("circuit:", f, [df_dq * dq_dx, df_dq * dq_dy, df_dz])
 
-w, xs = [2.0, -3.0, -3.0], [-1.0, -2.0]
-dot = w[0] * xs[0] + w[1] * xs[1] + w[2]
-f, ddot = local_gradients("sigmoid", dot)
-print(f"neuron: f = {f:.4f}, dw = {[round(v * ddot, 3) for v in (xs[0], xs[1], 1.0)]}, "
-      f"dx = {[round(v * ddot, 3) for v in w[:2]]}")
+    w, xs = [2.0, -3.0, -3.0], [-1.0, -2.0]
+    dot = w[0] * xs[0] + w[1] * xs[1] + w[2]
+    f, ddot = local_gradients("sigmoid", dot)
+    print(f"neuron: f = {f:.4f}, dw = {[round(v * ddot, 3) for v in (xs[0], xs[1], 1.0)]}, "
+          f"dx = {[round(v * ddot, 3) for v in w[:2]]}")
+
+# %% [markdown]
+# **The multiply gate and the scale of the data.** A multiply gate hands each input the *other*
+# input's value (times the gradient arriving from above). So if one input is huge and the other
+# small, the small one receives a huge gradient and the large one a small gradient. In a neuron,
+# the weights are multiplied by the data: scale every input by 1000 during preprocessing and the
+# gradient on every weight grows by 1000, while the gradient on the inputs does not change at
+# all. A learning rate that worked before now takes steps 1000 times too long. The experiment
+# below measures this with nudges (no formula used), on the score $w_0 x_0 + w_1 x_1$ with the
+# lecture's $w = (2, -3)$ and $x = (-1, -2)$.
+
+# %%
+def score(w, x):
+    return w[0] * x[0] + w[1] * x[1]
+
+
+w_scale, nudge = [2.0, -3.0], 1e-6
+for factor in (1.0, 1000.0):
+    x_scaled = [-1.0 * factor, -2.0 * factor]
+    base = score(w_scale, x_scaled)
+    slope_w0 = (score([w_scale[0] + nudge, w_scale[1]], x_scaled) - base) / nudge
+    slope_x0 = (score(w_scale, [x_scaled[0] + nudge, x_scaled[1]]) - base) / nudge
+    print(f"inputs x {factor:>6g}: d score/d w0 = {slope_w0:9.2f}, d score/d x0 = {slope_x0:5.2f}, "
+          f"one step of lr 0.01 moves w0 by {0.01 * slope_w0:+.2f}")
 
 # %% [markdown]
 # ## 3. Staged backprop: cache the forward, add up at forks
@@ -213,6 +317,23 @@ print(f"neuron: f = {f:.4f}, dw = {[round(v * ddot, 3) for v in (xs[0], xs[1], 1
 # `staged_example(x, y)` returns `(f, df/dx, df/dy)` as floats: the forward pass in the steps above,
 # then a hand-written backward pass. At $(3, -4)$ you should get $f \approx 1.5456$,
 # $\partial f/\partial x \approx 2.0596$ and $\partial f/\partial y \approx 1.5922$.
+#
+# <details><summary>Hint 1</summary>
+#
+# Start the backward pass with `df = 1.0` and go through the steps from (8) down to (1), one line
+# per input of each step: "gradient of the input = local gradient times gradient of the step's
+# output". Before writing a line for `x` or `y`, check whether an earlier line already gave it a
+# value.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Step (6) is an add gate: `dsigx` and `dxpysqr` both get `dden`. Step (5): `dxpy = 2 * xpy *
+# dxpysqr`. Step (4) is where the forks meet: `dx = dxpy` and `dy = dxpy`, and then steps (3), (2)
+# and (1) *add* their contributions, e.g. `dx += sigx * (1 - sigx) * dsigx`.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "staged_example", "solution": true}
 def staged_example(x, y):
@@ -249,9 +370,27 @@ check("test_staged_backprop", staged_example)
 check("test_staged_backprop", staged_example, hidden=True)
 ### END HIDDEN TESTS
 
+# %% [markdown]
+# **Check your derivation.** Steps (8) to (1) reversed, with `df = 1`:
+#
+# ```
+# dnum = invden * df                dinvden = num * df                       # (8) multiply: swap
+# dden = (-1 / den**2) * dinvden                                             # (7) 1/v
+# dsigx = dden                      dxpysqr = dden                           # (6) add: distribute
+# dxpy = 2 * xpy * dxpysqr                                                   # (5) square
+# dx = dxpy                         dy = dxpy                                # (4) add (first uses)
+# dx += sigx * (1 - sigx) * dsigx                                            # (3) sigmoid, fork on x
+# dx += dnum                        dsigy = dnum                             # (2) add, fork on x
+# dy += sigy * (1 - sigy) * dsigy                                            # (1) sigmoid, fork on y
+# ```
+#
+# Every line multiplies one local gradient from the gates table by the gradient of the step's
+# output, and every forward variable it reads was kept from the forward pass.
+
 # %%
-f, dfdx, dfdy = staged_example(3.0, -4.0)
-print(f"f(3, -4) = {f:.4f}, df/dx = {dfdx:.4f}, df/dy = {dfdy:.4f}")
+with needs_answer((2, "staged_example")):
+    f, dfdx, dfdy = staged_example(3.0, -4.0)
+    print(f"f(3, -4) = {f:.4f}, df/dx = {dfdx:.4f}, df/dy = {dfdy:.4f}")
 
 # %% [markdown]
 # ## 4. Deltas: backprop through a network, one neuron at a time
@@ -273,16 +412,34 @@ print(f"f(3, -4) = {f:.4f}, df/dx = {dfdx:.4f}, df/dy = {dfdy:.4f}")
 # $$Z_1 = X W_1,\quad Z_2 = Z_1 + b_1,\quad Z_3 = \sigma(Z_2),\quad Z_4 = Z_3 W_2,\quad
 #   Y_p = Z_4 + b_2,\quad L = \tfrac12 (Y_p - Y)^2 .$$
 #
-# Backward: $\delta Y_p = Y_p - Y$; $\delta Z_4 = \delta Y_p$; $\delta Z_3 = W_2\,\delta Z_4$;
-# $\delta Z_2 = \sigma'(Z_2)\,\delta Z_3 = Z_3(1 - Z_3)\,\delta Z_3$; $\delta Z_1 = \delta Z_2$. Then
-# $\delta W_1 = X\,\delta Z_1$, $\delta b_1 = \delta Z_2$, $\delta W_2 = Z_3\,\delta Z_4$ and
-# $\delta b_2 = \delta Y_p$. A check by hand: with $X = 2$, $Y = 1$, $W_1 = 0.5$, $b_1 = -1$,
-# $W_2 = 3$, $b_2 = 0.5$ we get $Z_2 = 0$, $Z_3 = 1/2$, $Y_p = 2$, $L = 1/2$, $\delta Y_p = 1$, and the
-# gradients $(\delta W_1, \delta b_1, \delta W_2, \delta b_2) = (1.5, 0.75, 0.5, 1)$.
+# Each of the six steps is one gate from the table, and the net has no fork: the backward pass is
+# a single chain, from $\delta Y_p = \partial L/\partial Y_p$ down to $\delta Z_1$, with the four
+# parameters branching off on the way. A check by hand: with $X = 2$, $Y = 1$, $W_1 = 0.5$,
+# $b_1 = -1$, $W_2 = 3$, $b_2 = 0.5$ the forward pass gives $Z_1 = 1$, $Z_2 = 0$, $Z_3 = 1/2$,
+# $Z_4 = 1.5$, $Y_p = 2$ and $L = 1/2$, and the gradients must come out as
+# $(\delta W_1, \delta b_1, \delta W_2, \delta b_2) = (1.5, 0.75, 0.5, 1)$.
 #
 # ### Exercise 3 (4 points): the scalar net by deltas
 #
 # `scalar_net(X, Y, W1, b1, W2, b2)` returns `(L, dW1, db1, dW2, db2)` as floats.
+#
+# <details><summary>Hint 1</summary>
+#
+# Write the six forward steps, then go through them in reverse. The loss is a square gate,
+# $\tfrac12 u^2$ with $u = Y_p - Y$, so $\delta Y_p$ is simple; each add gate passes its gradient on
+# unchanged to both inputs; each multiply gate swaps. In the check case $\delta Y_p = 1$ and the
+# gradient arriving at $Z_3$ is $3$.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The key step is the sigmoid gate between $Z_2$ and $Z_3$: its local gradient, written with its
+# output, is $Z_3(1 - Z_3)$, a value you kept from the forward pass. In the check case that is
+# $1/4$, so $\delta Z_2 = 0.75$. From there both multiply gates give a parameter's gradient as
+# "the other input times the delta at the gate's output".
+#
+# </details>
 
 # %% nbgrader={"grade_id": "scalar_net", "solution": true}
 def scalar_net(X, Y, W1, b1, W2, b2):
@@ -307,12 +464,54 @@ check("test_scalar_net", scalar_net, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Check your derivation.** Backward through the six steps:
+#
+# $$\delta Y_p = Y_p - Y,\quad \delta Z_4 = \delta b_2 = \delta Y_p,\quad
+#   \delta Z_3 = W_2\,\delta Z_4,\quad \delta W_2 = Z_3\,\delta Z_4,$$
+# $$\delta Z_2 = Z_3(1 - Z_3)\,\delta Z_3,\quad \delta Z_1 = \delta b_1 = \delta Z_2,\quad
+#   \delta W_1 = X\,\delta Z_1 .$$
+#
+# In the check case: $\delta Y_p = 1$, $\delta b_2 = 1$, $\delta W_2 = 0.5$, $\delta Z_3 = 3$,
+# $\delta Z_2 = \tfrac14\cdot 3 = 0.75 = \delta b_1$, $\delta W_1 = 2\cdot 0.75 = 1.5$. These are the
+# general delta rule of this section, with one neuron per layer: $\delta Z_2 = g'(Z_2)\,W_2\,\delta Y_p$,
+# and a weight's gradient is the delta at its output times the value it multiplies.
+#
 # One gradient step with these gradients should lower the loss (learning rate 0.5):
 
 # %%
-L, *grads = scalar_net(2.0, 1.0, 0.5, -1.0, 3.0, 0.5)
-stepped = [p - 0.5 * g for p, g in zip((0.5, -1.0, 3.0, 0.5), grads)]
-print(f"L = {L}, gradients = {grads}, loss after one step = {scalar_net(2.0, 1.0, *stepped)[0]:.4f}")
+with needs_answer((3, "scalar_net")):
+    L, *grads = scalar_net(2.0, 1.0, 0.5, -1.0, 3.0, 0.5)
+    stepped = [p - 0.5 * g for p, g in zip((0.5, -1.0, 3.0, 0.5), grads)]
+    print(f"L = {L}, gradients = {grads}, loss after one step = {scalar_net(2.0, 1.0, *stepped)[0]:.4f}")
+
+# %% [markdown]
+# ### Which way does each weight move?
+#
+# The signs of the gradients carry the intuition. Take the lecture's picture: a network whose
+# output $y = \sum_i v_i h_i$ came out at $10$ where the target was $t = 0$, with the loss
+# $(y - t)^2$. If $y$ were a parameter, gradient descent would lower it, since
+# $\partial L/\partial y = 2(y - t) = 20 > 0$ (had the output been $0$ and the target $10$, the loss
+# would be the same but the gradient $-20$, and $y$ would go up). We cannot set $y$, so the
+# gradient travels to what made it: $\partial L/\partial v_i = 20\, h_i$. The current value of
+# $v_i$ plays no part; what counts is how much its source $h_i$ contributed. With sigmoid
+# activations $h = (0.1, 0.5, 0.9)$ every $v_i$ goes down, $v_3$ the most. With a tanh unit whose
+# output is negative, $h_2 = -0.5$, the product $v_2 h_2$ pulls $y$ *down* the more $v_2$ grows, so
+# $v_2$ goes up, whatever its own sign. One layer further, say $v_2 = -1$ and the input $x_1 = -1$
+# feeds $h_2 = \tanh(k_2)$ through the weight $w_{12}$: lowering $y$ needs a larger $h_2$ (because
+# $v_2 < 0$), a larger $h_2$ needs a smaller $w_{12}$ (because $x_1 < 0$), and the chain rule gets
+# there by itself: the two negative factors cancel.
+
+# %%
+y_out, target = 10.0, 0.0
+dy_out = 2 * (y_out - target)                    # L = (y - t)^2
+for h_hidden in ([0.1, 0.5, 0.9], [0.1, -0.5, 0.9]):
+    dv = [dy_out * h_i for h_i in h_hidden]
+    print(f"h = {h_hidden}: dL/dv = {dv} -> v moves {['down' if g > 0 else 'up' for g in dv]}")
+v_2, x_1, h_2 = -1.0, -1.0, -0.5
+dk_2 = dy_out * v_2 * (1 - h_2 ** 2)             # through v_2, then tanh's local gradient 1 - h^2
+dw_12 = dk_2 * x_1
+print(f"dL/dh2 = {dy_out * v_2:+.1f} (h2 should go up), dL/dw12 = {dw_12:+.1f} "
+      f"-> w12 moves {'down' if dw_12 > 0 else 'up'}")
 
 # %% [markdown]
 # ## 5. An engine that does it for you: the `Value` class
@@ -510,11 +709,17 @@ check("test_value_ops", Value, hidden=True)
 # (output first) guarantees exactly that. Any topological order works; a convenient one comes from
 # a depth-first search from the output that appends a node after all of its inputs.
 #
+# A small case to work by hand: `a, b = Value(2.0), Value(3.0)`, `s = a + b`, `f = s * a`. Here `f`
+# depends on `s` and `a`, and `s` on `a` and `b`, so `[a, b, s, f]` and `[b, a, s, f]` are
+# topological orders, while `[a, s, b, f]` is not (`s` before its input `b`), and neither is a
+# list with `a` twice. Reversed, `[f, s, b, a]` lets `f` push $\partial f/\partial s = a = 2$ and
+# $\partial f/\partial a = s = 5$ first; `s` then adds $2$ to `a` and gives $2$ to `b`: `a.grad` $= 7$,
+# `b.grad` $= 2$.
+#
 # Two traps. First, the obvious recursive depth-first search fails on deep graphs: Python allows
 # about 1,000 nested calls, and a network unrolled over a long sequence is easily 10,000 nodes
-# deep. Use a loop with an explicit stack instead, e.g. push `(node, False)`; when popped unvisited,
-# mark it, push `(node, True)` and then its inputs; when `(node, True)` is popped, all its inputs
-# are in the list, so append it. Second, do not run `_backward` "once per path" by calling it
+# deep. Your search must run in a loop that manages its own stack (a Python list), not in a
+# function that calls itself. Second, do not run `_backward` "once per path" by calling it
 # recursively from each user of a node: with `b = a + a; c = b + b` that visits `b` twice and
 # counts $a$'s gradient twice over (8 instead of 4), and the number of paths grows exponentially.
 #
@@ -530,6 +735,25 @@ check("test_value_ops", Value, hidden=True)
 # `topological_order(root)` returns a list of every `Value` that `root` depends on (including
 # `root`, which comes last), each exactly once and after all of its inputs, without recursion.
 # `backward(self)` uses it as described above; the cell attaches it to your class.
+#
+# <details><summary>Hint 1</summary>
+#
+# Write the recursive version on paper first: `visit(node)` returns at once if `node` was seen;
+# otherwise it marks `node` as seen, calls `visit` on every input, and only then appends `node`.
+# Each call has two moments that matter: arriving at a node, and coming back to it after all its
+# inputs are done. A loop can remember both if every item on its stack says which of the two
+# moments it stands for. Mark nodes by `id(node)` in a set (your `Value` need not be hashable).
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Push `(root, False)`. In the loop, pop an item. If it is `(node, True)`, every input of `node` is
+# already in the list: append `node`. If it is `(node, False)` and `node` is not yet marked: mark
+# it, push `(node, True)`, and then push `(p, False)` for every input `p`; they are popped, and so
+# finished, before `(node, True)` comes back up. An already marked node is skipped.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "value_backward", "solution": true}
 def topological_order(root):
@@ -572,29 +796,41 @@ check("test_value_backward", Value, topological_order, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Check your derivation.** The explicit-stack search: push `(root, False)`; pop; a `(node, True)`
+# is appended to the order; a `(node, False)` whose node is not marked yet gets marked and pushes
+# `(node, True)` and then `(input, False)` for each of its inputs. Because the stack is last in,
+# first out, everything pushed after `(node, True)`, that is every input and, in turn, its inputs,
+# is finished and appended before `node` is. The marks make every node appear once, however many
+# paths lead to it, so the work grows with the number of nodes and edges, not of paths. `backward`
+# then resets the `grad` of every non-leaf to 0, sets the root's to 1 and calls `_backward` on the
+# order reversed: by the time a node's turn comes, every user of it has pushed its share.
+#
 # Your engine on the lecture's examples, and a drawing of the graph it built for the staged
 # example: boxes are `Value`s (data and grad), ellipses the operations. `draw_graph` only reads
 # `data`, `grad`, `_prev` and `_op`, so it draws your class as well as minigrad's.
 
 # %%
+from IPython.display import display
+
 from minigrad.viz import draw_graph
 
-x, y, z = Value(-2.0), Value(5.0), Value(-4.0)
-f = (x + y) * z
-f.backward()
-print("circuit:", f.data, [x.grad, y.grad, z.grad])
+with needs_answer((4, "Value"), (5, "topological_order, backward")):
+    x, y, z = Value(-2.0), Value(5.0), Value(-4.0)
+    f = (x + y) * z
+    f.backward()
+    print("circuit:", f.data, [x.grad, y.grad, z.grad])
 
-x, y = Value(3.0), Value(-4.0)
-f = (x + y.sigmoid()) / (x.sigmoid() + (x + y) ** 2)
-f.backward()
-print(f"staged: f = {f.data:.4f}, df/dx = {x.grad:.4f}, df/dy = {y.grad:.4f}")
+    x, y = Value(3.0), Value(-4.0)
+    f = (x + y.sigmoid()) / (x.sigmoid() + (x + y) ** 2)
+    f.backward()
+    print(f"staged: f = {f.data:.4f}, df/dx = {x.grad:.4f}, df/dy = {y.grad:.4f}")
 
-a = Value(3.0)
-b = a + a
-c = b + b
-c.backward()
-print("b = a + a; c = b + b: dc/da =", a.grad)
-draw_graph(f)
+    a = Value(3.0)
+    b = a + a
+    c = b + b
+    c.backward()
+    print("b = a + a; c = b + b: dc/da =", a.grad)
+    display(draw_graph(f))
 
 # %% [markdown]
 # ## 7. A neural network of `Value`s
@@ -732,7 +968,8 @@ check("test_train_step", MLP, squared_loss, train_step, hidden=True)
 # Now your engine trains a classifier: two interleaved half-moons from scikit-learn, labels $\pm 1$,
 # a network `MLP(2, [8, 1])` of your `Value`s (one hidden layer of 8 tanh neurons), squared loss, plain gradient descent on the whole
 # (small) data set. The curve updates while it trains; then we colour the plane by the sign of the
-# network's output to see the decision boundary it learned. Every step builds and walks a graph of
+# network's output to see the decision boundary it learned (in the same cell, so that it is
+# skipped together with the training while Exercises 6 and 7 are unanswered). Every step builds and walks a graph of
 # a few thousand `Value`s in pure Python, so we keep the data set and the network small (a
 # bigger one, e.g. `MLP(2, [16, 16, 1])` on 100 points, draws a cleaner boundary but takes minutes). One trick makes it several times faster: every `_backward` closure refers to
 # its own output, a reference cycle, and Python's cyclic garbage collector keeps rescanning all
@@ -753,34 +990,36 @@ random.seed(1)
 X_moons, labels = make_moons(n_samples=30, noise=0.1, random_state=0)
 y_moons = (2.0 * labels - 1.0).tolist()
 X_list = X_moons.tolist()
-model = MLP(2, [8, 1])
 STEPS = 50
-curve = LiveTrainingCurve(total=STEPS, title="your MLP on make_moons", xlabel="step",
-                          metrics=["train_loss", "train_acc"])
-display(curve.widget)
-gc.disable()  # see above
-start = time.perf_counter()
-for step in range(1, STEPS + 1):
-    loss_value = train_step(model, X_list, y_moons, lr=0.5)
-    if step % 10 == 0:
-        accuracy = np.mean([(model(x).data > 0) == (t > 0) for x, t in zip(X_list, y_moons)])
-        curve.update(step, train_loss=loss_value, train_acc=accuracy)
-    else:
-        curve.update(step, train_loss=loss_value)
-curve.close()
-gc.enable()
-print(f"{STEPS} steps in {time.perf_counter() - start:.1f} s, final loss {loss_value:.4f}, "
-      f"accuracy {accuracy:.0%}")
+with needs_answer((6, "MLP"), (7, "train_step")):
+    model = MLP(2, [8, 1])
+    curve = LiveTrainingCurve(total=STEPS, title="your MLP on make_moons", xlabel="step",
+                              metrics=["train_loss", "train_acc"])
+    display(curve.widget)
+    gc.disable()  # see above
+    try:
+        start = time.perf_counter()
+        for step in range(1, STEPS + 1):
+            loss_value = train_step(model, X_list, y_moons, lr=0.5)
+            if step % 10 == 0:
+                accuracy = np.mean([(model(x).data > 0) == (t > 0) for x, t in zip(X_list, y_moons)])
+                curve.update(step, train_loss=loss_value, train_acc=accuracy)
+            else:
+                curve.update(step, train_loss=loss_value)
+        curve.close()
+    finally:
+        gc.enable()
+    print(f"{STEPS} steps in {time.perf_counter() - start:.1f} s, final loss {loss_value:.4f}, "
+          f"accuracy {accuracy:.0%}")
 
-# %%
-grid = np.linspace(-1.6, 2.6, 28), np.linspace(-1.1, 1.6, 20)
-xx, yy = np.meshgrid(*grid)
-scores = np.array([model([float(u), float(v)]).data for u, v in zip(xx.ravel(), yy.ravel())]).reshape(xx.shape)
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
-ax.contourf(xx, yy, scores > 0, alpha=0.3, cmap="coolwarm")
-ax.scatter(X_moons[:, 0], X_moons[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=25)
-ax.set_title("decision boundary of your MLP")
-plt.show()
+    grid = np.linspace(-1.6, 2.6, 28), np.linspace(-1.1, 1.6, 20)
+    xx, yy = np.meshgrid(*grid)
+    scores = np.array([model([float(u), float(v)]).data for u, v in zip(xx.ravel(), yy.ravel())]).reshape(xx.shape)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.contourf(xx, yy, scores > 0, alpha=0.3, cmap="coolwarm")
+    ax.scatter(X_moons[:, 0], X_moons[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=25)
+    ax.set_title("decision boundary of your MLP")
+    plt.show()
 
 # %% [markdown]
 # ## Summary

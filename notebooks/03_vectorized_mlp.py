@@ -38,10 +38,32 @@
 # forward pass, so that the feedback can tell a wrong backward from a wrong forward. The grader
 # runs only the read-only setup cells and your answer cells, in order, so an answer cell must not
 # rely on variables from the demonstration cells. Use NumPy only: `torch`, `minigrad`, `scipy`
-# and other differentiation libraries are not available to graded code.
+# and other differentiation libraries are not available to graded code. A demonstration cell that
+# needs an exercise you have not answered yet says so in one line and lets Run All carry on.
 
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import numpy as np
+
+
+class needs_answer:
+    """For demonstration cells: `with needs_answer((1, "affine_backward")):` runs the indented
+    block; if it stops at an exercise that still raises NotImplementedError, one line says which
+    exercise it needs and Run All goes on with the next cell. Graded code never uses this."""
+
+    def __init__(self, *exercises):
+        self.exercises = exercises  # (number, function name) pairs
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None or not issubclass(kind, NotImplementedError):
+            return False
+        parts = [f"{number} ({name})" for number, name in self.exercises]
+        wanted = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        print(f"This demonstration needs your answer{'s' if len(parts) > 1 else ''} to "
+              f"Exercise{'s' if len(parts) > 1 else ''} {wanted}; skipped.")
+        return True
 
 # %% [markdown]
 # ## 1. Tensor backpropagation: gradients with the shape of the tensor
@@ -61,9 +83,9 @@ import numpy as np
 #
 # Why not multiply Jacobians, as the chain rule for vectors suggests? The Jacobian of a layer's
 # output with respect to its weights has one row per output entry and one column per weight.
-# Let us build it for a tiny affine layer $Y = XW$ and check that multiplying its transpose by
-# the upstream gradient gives the same numbers as the small matrix product we derive in
-# section 2.
+# Let us build it for a tiny affine layer $Y = XW$ and multiply the upstream gradient $dY$
+# (flattened) by it. In section 2 you derive a small matrix product of $X$ and $dY$ that gives
+# the same numbers without the Jacobian; the cell after Exercise 1 compares the two.
 
 # %%
 rng = np.random.default_rng(0)
@@ -78,14 +100,18 @@ for n in range(N):
         for d in range(D):
             jacobian[n * M + m, d * M + m] = X_tiny[n, d]
 
-via_jacobian = (jacobian.T @ dY_tiny.reshape(-1)).reshape(D, M)
-print("J^T dY, reshaped:\n", via_jacobian)
-print("X^T dY:\n", X_tiny.T @ dY_tiny)
+via_jacobian = (dY_tiny.reshape(-1) @ jacobian).reshape(D, M)   # the row vector dY times J
+print("dY^T J, reshaped to W's shape:\n", via_jacobian)
 print(f"{np.count_nonzero(jacobian)} of the Jacobian's {jacobian.size} entries are nonzero")
 
 # %% [markdown]
-# The two agree: backpropagation is a *Jacobian-vector product*, and we never need the Jacobian
-# itself. That matters, because it is enormous. For one hidden layer of a small image classifier
+# This product, the upstream gradient as a row vector times the Jacobian ($dY^\top J$, or
+# $J^\top dY$ as a column), is a **vector-Jacobian product** (VJP), and it is all that
+# backpropagation ever computes for a layer: reverse mode pushes the gradient of *one output* (the
+# loss) back through every layer's VJP. (The other product, the Jacobian times a vector of input
+# changes, $J v$, is a Jacobian-vector product, the step of *forward* mode; assignment 05 meets it.)
+# A layer's VJP is a cheap formula, so we never need the Jacobian itself. That matters, because it
+# is enormous. For one hidden layer of a small image classifier
 # (a batch of 64 images of 784 pixels, 256 hidden units), the Jacobian of the layer's output
 # with respect to $W$ alone has $(64\cdot 256)\times(784\cdot 256)$ entries:
 
@@ -105,29 +131,44 @@ print(f"fraction of the Jacobian that is nonzero: {1 / M_big:.4f}")
 #
 # $$\text{out} = xW + b, \qquad \text{out}_{nm} = \sum_{d} x_{nd} W_{dm} + b_m$$
 #
-# ($b$ is added to every row). Given $\text{dout}$ ($N\times M$), follow the recipe for one
-# entry of $W$. The entry $W_{dm}$ appears in $\text{out}_{n'm'}$ only when $m' = m$, with the
-# factor $x_{n'd}$, so
+# ($b$ is added to every row). The backward pass gets $\text{dout}$ ($N\times M$) and must return
+# three gradients, each in the shape of what it belongs to: $dx$ ($N\times D$), $dW$ ($D\times M$)
+# and $db$ ($M$). Start from step 1 and 2 of the recipe for one entry of $W$,
 #
-# $$\frac{\partial L}{\partial W_{dm}} = \sum_{n', m'} \text{dout}_{n'm'} \frac{\partial\, \text{out}_{n'm'}}{\partial W_{dm}}
-#   = \sum_{n} x_{nd}\, \text{dout}_{nm} = (x^\top \text{dout})_{dm} .$$
+# $$\frac{\partial L}{\partial W_{dm}} = \sum_{n', m'} \text{dout}_{n'm'}\, \frac{\partial\, \text{out}_{n'm'}}{\partial W_{dm}},$$
 #
-# In the same way $x_{nd}$ appears in every $\text{out}_{nm}$ of row $n$ with the factor $W_{dm}$,
-# and $b_m$ in every $\text{out}_{nm}$ of column $m$ with the factor 1:
+# and find out which terms of that sum are not zero; then the same for one $x_{nd}$ and one $b_m$.
 #
-# $$dW = x^\top\, \text{dout}\ (D\times M), \qquad dx = \text{dout}\, W^\top\ (N\times D),
-#   \qquad db = \sum_n \text{dout}_{n,:}\ (M).$$
-#
-# **Let the shapes guide you.** $dW$ must have $W$'s shape $D\times M$, and it is a product of
-# $x$ ($N\times D$) and dout ($N\times M$): $x^\top\text{dout}$ is the only one that fits. (Writing
-# $\text{dout}^\top x$ gives $M\times D$, the transpose.) The bias is *broadcast* over the batch in
-# the forward pass, so its gradient *sums* over the batch in the backward pass: a fork, where
-# gradients add up.
+# **A scalar case first.** With $N = D = M = 1$ everything is a number: $\text{out} = xW + b$. With
+# $x = 2$, $W = 3$, $b = 1$ and $\text{dout} = 0.5$ the multiply and add gates of assignment 02 give
+# $dW = 1$, $dx = 1.5$, $db = 0.5$. Now two examples ($N = 2$, still $D = M = 1$),
+# $x = (2, -1)^\top$ with $\text{dout} = (0.5, 1)^\top$: the one weight is used by both examples, so
+# $dW = 2\cdot 0.5 + (-1)\cdot 1 = 0$, and likewise $db = 1.5$, while each example keeps its own
+# $dx_n = 3\,\text{dout}_n$, that is $(1.5, 3)^\top$. Your matrix formulas must reduce to these.
 #
 # ### Exercise 1 (4 points): `affine_forward` and `affine_backward`
 #
 # `affine_forward(x, W, b)` returns `(out, cache)`; keep in `cache` exactly what the backward
 # pass needs. `affine_backward(dout, cache)` returns `(dx, dW, db)`.
+#
+# <details><summary>Hint 1</summary>
+#
+# $W_{dm}$ appears only in the outputs of column $m$ (one per example $n$), always multiplied by
+# $x_{nd}$. So the sum over $n', m'$ keeps only the terms with $m' = m$: a sum over the batch.
+# Then let the shapes guide you: $dW$ is $D\times M$ and must be built from $x$ ($N\times D$) and
+# $\text{dout}$ ($N\times M$); which product of these two (transposed as needed) has that shape and
+# sums over $n$?
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# $\partial L/\partial W_{dm} = \sum_n x_{nd}\, \text{dout}_{nm}$, which is entry $(d, m)$ of
+# $x^\top\text{dout}$ (not $\text{dout}^\top x$: that is $M\times D$, the transpose). In the same way
+# $x_{nd}$ sits in every output of row $n$, multiplied by $W_{dm}$, so the sum runs over $m$. The bias
+# is added to every row: a fork over the batch.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "affine", "solution": true}
 def affine_forward(x, W, b):
@@ -158,15 +199,43 @@ check("test_affine", affine_forward, affine_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Check your derivation.** The entry $W_{dm}$ appears in $\text{out}_{n'm'}$ only when $m' = m$,
+# with the factor $x_{n'd}$, so
+#
+# $$\frac{\partial L}{\partial W_{dm}} = \sum_{n', m'} \text{dout}_{n'm'} \frac{\partial\, \text{out}_{n'm'}}{\partial W_{dm}}
+#   = \sum_{n} x_{nd}\, \text{dout}_{nm} = (x^\top \text{dout})_{dm} .$$
+#
+# In the same way $x_{nd}$ appears in every $\text{out}_{nm}$ of row $n$ with the factor $W_{dm}$,
+# and $b_m$ in every $\text{out}_{nm}$ of column $m$ with the factor 1:
+#
+# $$dW = x^\top\, \text{dout}\ (D\times M), \qquad dx = \text{dout}\, W^\top\ (N\times D),
+#   \qquad db = \sum_n \text{dout}_{n,:}\ (M).$$
+#
+# The shapes alone pick these products: $x^\top\text{dout}$ is the only product of $x$ and dout
+# with $W$'s shape. The bias is *broadcast* over the batch in the forward pass, so its gradient
+# *sums* over the batch in the backward pass: a fork, where gradients add up. With $N = D = M = 1$
+# these are the multiply gate's swap and the add gate's copy. And your $dW$ is the vector-Jacobian
+# product of section 1, without the Jacobian:
+
+# %%
+with needs_answer((1, "affine_forward, affine_backward")):
+    _, cache_tiny = affine_forward(X_tiny, W_tiny, np.zeros(M))
+    dW_yours = affine_backward(dY_tiny, cache_tiny)[1]
+    print("your dW:\n", dW_yours)
+    print("equal to dY^T J from section 1:", np.allclose(dW_yours, via_jacobian))
+
+# %% [markdown]
 # The lecture's dimension analysis, with our row convention: 3 inputs of 10 features into 5
 # outputs. Every gradient comes back in the shape of the thing it belongs to.
 
 # %%
 x_demo, W_demo, b_demo = rng.normal(size=(3, 10)), rng.normal(size=(10, 5)), rng.normal(size=5)
-out_demo, cache_demo = affine_forward(x_demo, W_demo, b_demo)
-dx_demo, dW_demo, db_demo = affine_backward(rng.normal(size=out_demo.shape), cache_demo)
-for name, value, grad in [("x", x_demo, dx_demo), ("W", W_demo, dW_demo), ("b", b_demo, db_demo)]:
-    print(f"{name}: {value.shape}  d{name}: {grad.shape}")
+dout_demo = rng.normal(size=(3, 5))
+with needs_answer((1, "affine_forward, affine_backward")):
+    out_demo, cache_demo = affine_forward(x_demo, W_demo, b_demo)
+    dx_demo, dW_demo, db_demo = affine_backward(dout_demo, cache_demo)
+    for name, value, grad in [("x", x_demo, dx_demo), ("W", W_demo, dW_demo), ("b", b_demo, db_demo)]:
+        print(f"{name}: {value.shape}  d{name}: {grad.shape}")
 
 # %% [markdown]
 # ## 3. Elementwise activations: ReLU, sigmoid, tanh
@@ -257,12 +326,13 @@ check("test_activations", relu_forward, relu_backward, sigmoid_forward, sigmoid_
 
 # %%
 neuron_x, neuron_w, neuron_b = np.array([[-1.0, -2.0]]), np.array([[2.0], [-3.0]]), np.array([-3.0])
-dot, affine_cache = affine_forward(neuron_x, neuron_w, neuron_b)
-f, sigmoid_cache = sigmoid_forward(dot)
-ddot = sigmoid_backward(np.ones_like(f), sigmoid_cache)
-dx_neuron, dw_neuron, db_neuron = affine_backward(ddot, affine_cache)
-print(f"dot = {dot.item():.3f}, f = {f.item():.4f}, df/ddot = {ddot.item():.4f}")
-print("dw =", dw_neuron.ravel().round(3), " db =", db_neuron.round(3), " dx =", dx_neuron.ravel().round(3))
+with needs_answer((1, "affine_forward, affine_backward"), (2, "sigmoid_forward, sigmoid_backward")):
+    dot, affine_cache = affine_forward(neuron_x, neuron_w, neuron_b)
+    f, sigmoid_cache = sigmoid_forward(dot)
+    ddot = sigmoid_backward(np.ones_like(f), sigmoid_cache)
+    dx_neuron, dw_neuron, db_neuron = affine_backward(ddot, affine_cache)
+    print(f"dot = {dot.item():.3f}, f = {f.item():.4f}, df/ddot = {ddot.item():.4f}")
+    print("dw =", dw_neuron.ravel().round(3), " db =", db_neuron.round(3), " dx =", dx_neuron.ravel().round(3))
 
 # %% [markdown]
 # ## 4. Softmax with cross-entropy
@@ -272,21 +342,18 @@ print("dw =", dw_neuron.ravel().round(3), " db =", db_neuron.round(3), " dx =", 
 #
 # $$p_k = \frac{e^{z_k}}{\sum_j e^{z_j}}, \qquad L = -\sum_k y_k \log p_k = -\log p_{\text{label}} .$$
 #
-# **The softmax Jacobian.** Every $p_k$ depends on every $z_i$ through the sum in the denominator:
+# **What to derive.** $\partial L/\partial z_i$ for every class $i$. The local rules to start from:
+# $\partial L/\partial p_k = -y_k/p_k$, and every $p_k$ depends on *every* $z_i$, through the sum in
+# its denominator, so the chain rule sums over all $k$:
+# $\partial L/\partial z_i = \sum_k (\partial L/\partial p_k)(\partial p_k/\partial z_i)$.
 #
-# $$\frac{\partial p_k}{\partial z_i} = \begin{cases} p_i(1 - p_i) & i = k, \\ -p_k\, p_i & i \ne k. \end{cases}$$
+# **A scalar case.** Two classes, logits $z = (0, 0)$, true class 0: $p = (\tfrac12, \tfrac12)$ and
+# $L = \log 2 \approx 0.6931$. Raise $z_0$ to $0.001$: $p_0$ becomes about $0.50025$ and $L$ drops by
+# about $0.0005$, a slope of $-\tfrac12$. Raise $z_1$ instead: $L$ grows by about $0.0005$, a slope
+# of $+\tfrac12$. So at this point $\partial L/\partial z = (-\tfrac12, \tfrac12)$: the wrong class's
+# logit gets a gradient too, although $L$ only mentions $p_0$.
 #
-# With $\partial L/\partial p_k = -y_k/p_k$, the chain rule sums over all $k$ (not only $k = i$):
-#
-# $$\frac{\partial L}{\partial z_i} = -\frac{y_i}{p_i}\,p_i(1-p_i) + \sum_{k\ne i}\left(-\frac{y_k}{p_k}\right)(-p_k p_i)
-#   = -y_i + y_i p_i + p_i \sum_{k \ne i} y_k = p_i - y_i ,$$
-#
-# using $\sum_k y_k = 1$. All the divisions cancel: the gradient is simply $p - y$. Keeping only
-# the diagonal of the Jacobian, $p_i(1-p_i)$, would give $-y_i(1-p_i)$: right for the true class,
-# but zero for every other class, which then never gets pushed down.
-#
-# For a batch of $N$ examples the loss is the **mean** over the batch, so every row of the
-# gradient gets a factor $1/N$: $\;d\text{logits} = (P - Y)/N$.
+# For a batch of $N$ examples the loss is the **mean** of the $N$ examples' losses.
 #
 # **Stability.** $e^{z}$ overflows float64 for $z > 709$. Softmax does not change when a
 # constant is subtracted from every logit of a row (numerator and denominator both gain the factor
@@ -301,6 +368,27 @@ print("dw =", dw_neuron.ravel().round(3), " db =", db_neuron.round(3), " dx =", 
 # shape $N$ (values $0..C-1$) and returns `(loss, dlogits)`: the mean loss as a float and its
 # gradient with respect to the logits. It must give finite, correct results for logits of
 # $\pm 10^4$.
+#
+# <details><summary>Hint 1</summary>
+#
+# Two routes. Either compute the softmax Jacobian $\partial p_k/\partial z_i$ with the quotient
+# rule, separately for $k = i$ and $k \ne i$, write both with $p$'s only, and put it into the sum
+# above (do not drop the $k \ne i$ terms: they are why the wrong class's logit moved in the scalar
+# case). Or skip the probabilities: $L = -\log p_{\text{label}}$ is
+# $-z_{\text{label}} + \log\sum_j e^{z_j}$; differentiate that by $z_i$ directly. Then remember that
+# the batch loss is a mean.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The derivative of $\log\sum_j e^{z_j}$ by $z_i$ is $e^{z_i}/\sum_j e^{z_j}$, which is $p_i$;
+# the derivative of $-z_{\text{label}}$ is $-1$ for $i = $ label and $0$ otherwise, that is $-y_i$.
+# Check against the scalar case. In code: the probabilities come out of the stable log-softmax for
+# free, and the "$-y$" part is one fancy-indexing line, `d[np.arange(N), y] -= 1`. Each example's
+# loss enters the mean with the weight $1/N$.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "softmax_cross_entropy", "solution": true}
 def softmax_cross_entropy(logits, y):
@@ -325,6 +413,22 @@ check("test_softmax_cross_entropy", softmax_cross_entropy, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Check your derivation.** The softmax Jacobian: every $p_k$ depends on every $z_i$ through the
+# sum in the denominator, and the quotient rule gives
+#
+# $$\frac{\partial p_k}{\partial z_i} = \begin{cases} p_i(1 - p_i) & i = k, \\ -p_k\, p_i & i \ne k. \end{cases}$$
+#
+# With $\partial L/\partial p_k = -y_k/p_k$, the chain rule sums over all $k$ (not only $k = i$):
+#
+# $$\frac{\partial L}{\partial z_i} = -\frac{y_i}{p_i}\,p_i(1-p_i) + \sum_{k\ne i}\left(-\frac{y_k}{p_k}\right)(-p_k p_i)
+#   = -y_i + y_i p_i + p_i \sum_{k \ne i} y_k = p_i - y_i ,$$
+#
+# using $\sum_k y_k = 1$. All the divisions cancel: the gradient is simply $p - y$, in the scalar
+# case $(\tfrac12 - 1, \tfrac12 - 0) = (-\tfrac12, \tfrac12)$. Keeping only the diagonal of the
+# Jacobian, $p_i(1-p_i)$, would give $-y_i(1-p_i)$: right for the true class, but zero for every
+# other class, which then never gets pushed down. For the batch mean every row gets a factor
+# $1/N$: $\;d\text{logits} = (P - Y)/N$.
+#
 # What the max-subtraction buys: the textbook formula against yours, at ordinary and at huge
 # logits. (NumPy warns about the overflow; the warnings are silenced here.)
 
@@ -334,11 +438,13 @@ def naive_softmax_loss(logits, y):
     return -np.log(p[np.arange(len(y)), y]).mean()
 
 
-for scale in [1.0, 1e4]:
-    logits_demo = np.array([[2.0, 1.0, 0.1], [-1.0, 3.0, 0.5]]) * scale
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        naive = naive_softmax_loss(logits_demo, np.array([0, 0]))
-    print(f"logits x {scale:g}: naive loss {naive:.6g}, stable loss {softmax_cross_entropy(logits_demo, np.array([0, 0]))[0]:.6g}")
+with needs_answer((3, "softmax_cross_entropy")):
+    for scale in [1.0, 1e4]:
+        logits_demo = np.array([[2.0, 1.0, 0.1], [-1.0, 3.0, 0.5]]) * scale
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            naive = naive_softmax_loss(logits_demo, np.array([0, 0]))
+        stable = softmax_cross_entropy(logits_demo, np.array([0, 0]))[0]
+        print(f"logits x {scale:g}: naive loss {naive:.6g}, stable loss {stable:.6g}")
 
 # %% [markdown]
 # ## 5. Mean squared error
@@ -346,13 +452,32 @@ for scale in [1.0, 1e4]:
 # For regression the lecture's loss is the squared (Euclidean) error with a factor $\tfrac12$,
 # which we average over the batch as before:
 #
-# $$L = \frac{1}{2N}\sum_{n,k}(\hat y_{nk} - y_{nk})^2, \qquad d\hat y = \frac{\hat y - y}{N} .$$
+# $$L = \frac{1}{2N}\sum_{n,k}(\hat y_{nk} - y_{nk})^2 .$$
 #
-# The $\tfrac12$ cancels the 2 of the square; the $1/N$ makes the gradient's size independent of
-# the batch size. (PyTorch's `MSELoss` averages over all $N\cdot K$ entries and has no
-# $\tfrac12$: a different constant, so read a library's definition before comparing numbers.)
+# (PyTorch's `MSELoss` averages over all $N\cdot K$ entries and has no $\tfrac12$: a different
+# constant, so read a library's definition before comparing numbers.) A case to check against:
+# $N = 2$, $K = 1$, predictions $\hat y = (1, 3)^\top$ for targets $(0, 0)^\top$ give
+# $L = (1 + 9)/4 = 2.5$; nudging the second prediction from $3$ to $3.001$ raises $L$ by about
+# $0.0015$, a slope of $1.5$.
 #
 # ### Exercise 4 (2 points): `mse_loss`
+#
+# `mse_loss(pred, target)` returns `(loss, dpred)`: the loss as a float and its gradient with
+# respect to `pred`, of `pred`'s shape.
+#
+# <details><summary>Hint 1</summary>
+#
+# One entry $\hat y_{nk}$ appears in exactly one term of the double sum. Differentiate that term,
+# and keep the constant in front of the sum.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# $\frac{\partial}{\partial \hat y_{nk}}\,\frac{1}{2N}(\hat y_{nk} - y_{nk})^2 = \frac{1}{N}(\hat y_{nk} - y_{nk})$:
+# the $\tfrac12$ cancels the 2 of the square. In the check case: $3/2 = 1.5$.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "mse_loss", "solution": true}
 def mse_loss(pred, target):
@@ -372,11 +497,14 @@ check("test_mse_loss", mse_loss, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Assignment 01's lecture example: one prediction $\hat y = 0.8$ for a target of $0.5$. The loss
-# is $\tfrac12 (0.3)^2 = 0.045$ and the gradient $0.3$.
+# **Check your derivation.** $d\hat y = (\hat y - y)/N$: the $\tfrac12$ cancels the 2 of the
+# square, and the $1/N$ makes the gradient's size independent of the batch size. Assignment 01's
+# lecture example: one prediction $\hat y = 0.8$ for a target of $0.5$. The loss is
+# $\tfrac12 (0.3)^2 = 0.045$ and the gradient $0.3$.
 
 # %%
-print(mse_loss(np.array([[0.8]]), np.array([[0.5]])))
+with needs_answer((4, "mse_loss")):
+    print(mse_loss(np.array([[0.8]]), np.array([[0.5]])))
 
 # %% [markdown]
 # ## 6. The two-layer network
@@ -385,19 +513,33 @@ print(mse_loss(np.array([[0.8]]), np.array([[0.5]])))
 #
 # $$a = XW_1 + b_1,\quad h = \text{ReLU}(a),\quad s = hW_2 + b_2,\quad L = \text{CE}(\text{softmax}(s), y) .$$
 #
-# The backward pass visits the same nodes in reverse order, each layer's backward getting the
-# gradient the layer after it returned, and its own cache:
-#
-# $$ds = (P - Y)/N \;\to\; (dh, dW_2, db_2) = \text{affine\_backward}(ds) \;\to\; da = dh \odot [a > 0] \;\to\; (dX, dW_1, db_1) = \text{affine\_backward}(da).$$
-#
 # Shapes: $X$ is $N\times D$, $W_1$ is $D\times H$, $W_2$ is $H\times C$; $a$ and $h$ are
-# $N\times H$, $s$ is $N\times C$.
+# $N\times H$, $s$ is $N\times C$. Every gradient you return has its parameter's shape, and every
+# gradient passed between layers has the shape of the activation it belongs to. With $N = 2$,
+# $D = 3$, $H = 4$, $C = 5$, for instance, $ds$ is $2\times 5$, $dh$ and $da$ are $2\times 4$, $dW_2$
+# is $4\times 5$ and $dW_1$ is $3\times 4$.
 #
 # ### Exercise 5 (5 points): `two_layer_loss`
 #
 # `two_layer_loss(params, X, y)` takes `params = {"W1", "b1", "W2", "b2"}`, inputs `X` and integer
 # labels `y`, and returns `(loss, grads)` with `grads` a dict of the same four keys. Build it from
 # your functions of exercises 1-3.
+#
+# <details><summary>Hint 1</summary>
+#
+# Keep every cache the forward pass returns. The backward pass visits the same four steps in
+# reverse order; each step's backward function gets the gradient that the step *after* it
+# returned, and its own cache. Which step's backward gives you the first gradient?
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The loss function already returns $ds$. Feed it to the second affine layer's backward, which
+# gives $dh$ along with $dW_2$, $db_2$; the ReLU's backward turns $dh$ into $da$; the first affine
+# layer's backward turns $da$ into $dW_1$, $db_1$ (and a $dX$ nobody needs).
+#
+# </details>
 
 # %% nbgrader={"grade_id": "two_layer_net", "solution": true}
 def two_layer_loss(params, X, y):
@@ -422,6 +564,10 @@ check("test_two_layer_net", two_layer_loss, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Check your derivation.** The backward pass in one line:
+#
+# $$ds = (P - Y)/N \;\to\; (dh, dW_2, db_2) = \text{affine\_backward}(ds) \;\to\; da = dh \odot [a > 0] \;\to\; (dX, dW_1, db_1) = \text{affine\_backward}(da).$$
+#
 # ### A self-check against an autograd library (not graded)
 #
 # As in Karpathy's "become a backprop ninja" exercise: run the same network through minigrad's
@@ -439,33 +585,35 @@ Xc, yc = rng_check.normal(size=(8, 5)), rng_check.integers(0, 4, size=8)
 pc = {"W1": rng_check.normal(size=(5, 6)) / 2, "b1": rng_check.normal(size=6) / 2,
       "W2": rng_check.normal(size=(6, 4)) / 2, "b2": rng_check.normal(size=4) / 2}
 
-# yours, step by step
-a_c, cache1_c = affine_forward(Xc, pc["W1"], pc["b1"])
-h_c, relu_cache_c = relu_forward(a_c)
-s_c, cache2_c = affine_forward(h_c, pc["W2"], pc["b2"])
-_, ds_c = softmax_cross_entropy(s_c, yc)
-dh_c, dW2_c, db2_c = affine_backward(ds_c, cache2_c)
-da_c = relu_backward(dh_c, relu_cache_c)
-dX_c, dW1_c, db1_c = affine_backward(da_c, cache1_c)
-mine = {"scores": ds_c, "W2": dW2_c, "b2": db2_c, "h": dh_c, "a": da_c, "W1": dW1_c, "b1": db1_c, "X": dX_c}
+with needs_answer((1, "affine_forward, affine_backward"), (2, "relu_forward, relu_backward"),
+                  (3, "softmax_cross_entropy")):
+    # yours, step by step
+    a_c, cache1_c = affine_forward(Xc, pc["W1"], pc["b1"])
+    h_c, relu_cache_c = relu_forward(a_c)
+    s_c, cache2_c = affine_forward(h_c, pc["W2"], pc["b2"])
+    _, ds_c = softmax_cross_entropy(s_c, yc)
+    dh_c, dW2_c, db2_c = affine_backward(ds_c, cache2_c)
+    da_c = relu_backward(dh_c, relu_cache_c)
+    dX_c, dW1_c, db1_c = affine_backward(da_c, cache1_c)
+    mine = {"scores": ds_c, "W2": dW2_c, "b2": db2_c, "h": dh_c, "a": da_c, "W1": dW1_c, "b1": db1_c, "X": dX_c}
 
-# minigrad's autograd on the same computation
-t = {name: mg.Tensor(value, requires_grad=True, dtype=mg.float64) for name, value in pc.items()}
-tX = mg.Tensor(Xc, requires_grad=True, dtype=mg.float64)
-ta = (tX @ t["W1"] + t["b1"]).retain_grad()
-th = ta.relu().retain_grad()
-ts = (th @ t["W2"] + t["b2"]).retain_grad()
-F.cross_entropy(ts, yc).backward()
-autograd = {"scores": ts.grad, "W2": t["W2"].grad, "b2": t["b2"].grad, "h": th.grad, "a": ta.grad,
-            "W1": t["W1"].grad, "b1": t["b1"].grad, "X": tX.grad}
+    # minigrad's autograd on the same computation
+    t = {name: mg.Tensor(value, requires_grad=True, dtype=mg.float64) for name, value in pc.items()}
+    tX = mg.Tensor(Xc, requires_grad=True, dtype=mg.float64)
+    ta = (tX @ t["W1"] + t["b1"]).retain_grad()
+    th = ta.relu().retain_grad()
+    ts = (th @ t["W2"] + t["b2"]).retain_grad()
+    F.cross_entropy(ts, yc).backward()
+    autograd = {"scores": ts.grad, "W2": t["W2"].grad, "b2": t["b2"].grad, "h": th.grad, "a": ta.grad,
+                "W1": t["W1"].grad, "b1": t["b1"].grad, "X": tX.grad}
 
-print(f"{'gradient':>9} {'shape':>8} {'exact':>6} {'close':>6} {'max |diff|':>11}")
-for name, value in mine.items():
-    other = autograd[name]
-    same_shape = np.shape(value) == np.shape(other)
-    diff = np.max(np.abs(value - other)) if same_shape else float("nan")
-    print(f"{'d' + name:>9} {str(np.shape(value)):>8} {str(same_shape and bool(np.array_equal(value, other))):>6} "
-          f"{str(same_shape and bool(np.allclose(value, other))):>6} {diff:11.2e}")
+    print(f"{'gradient':>9} {'shape':>8} {'exact':>6} {'close':>6} {'max |diff|':>11}")
+    for name, value in mine.items():
+        other = autograd[name]
+        same_shape = np.shape(value) == np.shape(other)
+        diff = np.max(np.abs(value - other)) if same_shape else float("nan")
+        print(f"{'d' + name:>9} {str(np.shape(value)):>8} {str(same_shape and bool(np.array_equal(value, other))):>6} "
+              f"{str(same_shape and bool(np.allclose(value, other))):>6} {diff:11.2e}")
 
 # %% [markdown]
 # ## 7. Shared weights
@@ -473,18 +621,35 @@ for name, value in mine.items():
 # The lecture's second example uses one matrix twice: $Y = \text{ReLU}(XW)\,W$ with the L2 loss
 # between $Y$ and $X$, $L = \tfrac12\lVert Y - X\rVert^2$ (summed, no $1/N$), $X$ of shape
 # $N\times D$ and $W$ of shape $D\times D$. Name the intermediate values $Z_1 = XW$,
-# $Z_2 = \text{ReLU}(Z_1)$, $Y = Z_2 W$. Then
+# $Z_2 = \text{ReLU}(Z_1)$, $Y = Z_2 W$, all $N\times D$; $dW$ is $D\times D$. The rule to start
+# from is the one of every fork: a tensor used twice collects a gradient from each use, and the
+# multivariate chain rule adds them up.
 #
-# $$dY = Y - X,\quad dZ_2 = dY\,W^\top,\quad dZ_1 = dZ_2 \odot [Z_1 > 0],$$
-#
-# and $W$ receives a gradient from **each** of its two uses, which add up (the multivariate chain
-# rule sums over every path from $W$ to $L$):
-#
-# $$dW = \underbrace{Z_2^\top\, dY}_{\text{second use}} + \underbrace{X^\top dZ_1}_{\text{first use}} .$$
+# **A scalar case.** $N = D = 1$, $x = 1$, $w = 2$: $Z_1 = 2$, $Z_2 = 2$, $Y = 4$ and
+# $L = \tfrac12(4 - 1)^2 = 4.5$. While $xw > 0$, $Y = x w^2$, so $\mathrm{d}L/\mathrm{d}w =
+# (Y - x)\cdot 2xw = 3 \cdot 4 = 12$. A derivation that sees only one of the two uses of $w$ gets
+# $6$ here.
 #
 # ### Exercise 6 (3 points): `shared_weight_loss`
 #
 # Return `(loss, dW)`. You may use your layer functions or write the few lines directly.
+#
+# <details><summary>Hint 1</summary>
+#
+# Pretend the two uses are different matrices: $Z_1 = X W_a$ and $Y = Z_2 W_b$. Backpropagate as in
+# the two-layer net to get $dW_a$ and $dW_b$ with the affine rules you derived; then set
+# $W_a = W_b = W$. Start from $dY$, the gradient of $\tfrac12\lVert Y - X\rVert^2$ by $Y$ (summed, no
+# $1/N$).
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# $dW = dW_b + dW_a$. $dW_b$ needs only $Z_2$ and $dY$; $dW_a$ needs the gradient to travel from
+# $Y$ back through its other input $Z_2$ and through the ReLU to $Z_1$, and then the affine rule
+# with input $X$. In the scalar case each use contributes $6$.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "shared_weights", "solution": true}
 def shared_weight_loss(X, W):
@@ -508,30 +673,53 @@ check("test_shared_weights", shared_weight_loss, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Check your derivation.**
+#
+# $$dY = Y - X,\quad dZ_2 = dY\,W^\top,\quad dZ_1 = dZ_2 \odot [Z_1 > 0],$$
+#
+# and $W$ receives a gradient from **each** of its two uses, which add up (the multivariate chain
+# rule sums over every path from $W$ to $L$):
+#
+# $$dW = \underbrace{Z_2^\top\, dY}_{\text{second use}} + \underbrace{X^\top dZ_1}_{\text{first use}} .$$
+#
+# In the scalar case: $Z_2\,dY = 2\cdot 3 = 6$ and $x\,dZ_1 = 1\cdot(3\cdot 2) = 6$, together $12$.
 # How much each use contributes, on a random example: neither part alone is the gradient.
 
 # %%
 Xs, Ws = rng.normal(size=(5, 4)), rng.normal(size=(4, 4)) / 2
-_, dW_shared = shared_weight_loss(Xs, Ws)
-Z2s = np.maximum(Xs @ Ws, 0)
-second_use = Z2s.T @ (Z2s @ Ws - Xs)
-print(f"|dW| = {np.linalg.norm(dW_shared):.4f}, |second use| = {np.linalg.norm(second_use):.4f}, "
-      f"|first use| = {np.linalg.norm(dW_shared - second_use):.4f}")
+with needs_answer((6, "shared_weight_loss")):
+    _, dW_shared = shared_weight_loss(Xs, Ws)
+    Z2s = np.maximum(Xs @ Ws, 0)
+    second_use = Z2s.T @ (Z2s @ Ws - Xs)
+    print(f"|dW| = {np.linalg.norm(dW_shared):.4f}, |second use| = {np.linalg.norm(second_use):.4f}, "
+          f"|first use| = {np.linalg.norm(dW_shared - second_use):.4f}")
 
 # %% [markdown]
 # ## 8. Indexing with repeated indices: an embedding layer
 #
 # An embedding layer looks rows up in a table: for a matrix $W$ of shape $V\times D$ and
 # integer indices `idx` of length $N$, $\text{out}_n = W_{\text{idx}_n}$. Row $v$ of $W$ is copied
-# into every output row $n$ with $\text{idx}_n = v$: a fork again, so
-#
-# $$dW_v = \sum_{n:\ \text{idx}_n = v} \text{dout}_n .$$
-#
-# The tempting `dW[idx] += dout` is wrong when an index repeats: NumPy evaluates `dW[idx]` once,
-# adds, and writes back, so a row picked twice keeps only one of its gradients. `np.add.at(dW, idx,
-# dout)` adds every contribution.
+# into every output row $n$ with $\text{idx}_n = v$, and into no other; $dW$ has $W$'s shape
+# $V\times D$. A case to check against: $V = 3$, $D = 1$, $\text{idx} = (0, 2, 2)$ and
+# $\text{dout} = (1, 2, 3)^\top$ must give $dW = (1, 0, 5)^\top$.
 #
 # ### Exercise 7 (2 points): `embedding_forward` and `embedding_backward`
+#
+# <details><summary>Hint 1</summary>
+#
+# A row picked by several $n$ is a fork: it collects the sum of their gradients. A row nobody
+# picked gets zero. A plain Python loop over $n$ that adds $\text{dout}_n$ into row
+# $\text{idx}_n$ of a zero array is correct; then look for the NumPy call that does the same.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The tempting `dW[idx] += dout` is wrong when an index repeats: NumPy reads `dW[idx]` once, adds,
+# and writes back, so a row picked twice keeps only one of its gradients (you would get $3$
+# instead of $5$ above). `np.add.at(dW, idx, dout)` adds every contribution.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "embedding", "solution": true}
 def embedding_forward(W, idx):
@@ -558,13 +746,19 @@ check("test_embedding", embedding_forward, embedding_backward)
 check("test_embedding", embedding_forward, embedding_backward, hidden=True)
 ### END HIDDEN TESTS
 
+# %% [markdown]
+# **Check your derivation.** $dW_v = \sum_{n:\ \text{idx}_n = v} \text{dout}_n$, which
+# `np.add.at(dW, idx, dout)` computes on a zero array; the buffered `dW[idx] += dout` keeps one
+# contribution per row:
+
 # %%
 idx_demo = np.array([0, 2, 2, 2])
 dout_demo = np.ones((4, 1))
 buffered = np.zeros((3, 1))
 buffered[idx_demo] += dout_demo
 print("dW[idx] += dout  :", buffered.ravel())
-print("embedding_backward:", embedding_backward(dout_demo, embedding_forward(np.zeros((3, 1)), idx_demo)[1]).ravel())
+with needs_answer((7, "embedding_forward, embedding_backward")):
+    print("embedding_backward:", embedding_backward(dout_demo, embedding_forward(np.zeros((3, 1)), idx_demo)[1]).ravel())
 
 # %% [markdown]
 # ## 9. SGD with momentum and weight decay
@@ -576,9 +770,11 @@ print("embedding_backward:", embedding_backward(dout_demo, embedding_forward(np.
 #
 # $$g = dw + \lambda w, \qquad v \leftarrow \mu v + g, \qquad w \leftarrow w - \eta v ,$$
 #
-# with $v = 0$ before the first step. (CS231n writes $v \leftarrow \mu v - \eta g$,
-# $w \leftarrow w + v$: the same parameters, but a velocity $-\eta$ times PyTorch's. We follow
-# PyTorch.) The velocity must survive from one step to the next: that is the whole point.
+# with $v = 0$ before the first step. **This is the SGD-momentum convention of this course, and it
+# is PyTorch's:** `v = mu * v + g`, then `p -= lr * v`. (CS231n writes $v \leftarrow \mu v - \eta g$,
+# $w \leftarrow w + v$: the same parameters as long as the learning rate is fixed, but a velocity
+# $-\eta$ times PyTorch's, so velocities are not comparable between the two.) The velocity must
+# survive from one step to the next: that is the whole point.
 #
 # ### Exercise 8 (3 points): `sgd_momentum`
 #
@@ -612,21 +808,25 @@ check("test_sgd_momentum", sgd_momentum, hidden=True)
 import matplotlib.pyplot as plt
 
 curvature = np.array([1.0, 25.0])
-fig, ax = plt.subplots(figsize=(6, 3.2))
-grid_1, grid_2 = np.meshgrid(np.linspace(-2.2, 0.4, 80), np.linspace(-1.1, 1.1, 80))
-ax.contour(grid_1, grid_2, 0.5 * (grid_1 ** 2 + 25 * grid_2 ** 2), levels=15, colors="0.7", linewidths=0.6)
-for mu, style in [(0.0, "o-"), (0.7, "s-")]:
-    w_path, v_path = np.array([-2.0, 1.0]), np.zeros(2)
-    path = [w_path]
-    for _ in range(30):
-        w_path, v_path = sgd_momentum(w_path, curvature * w_path, v_path, 0.035, mu)
-        path.append(w_path)
-    path = np.array(path)
-    ax.plot(path[:, 0], path[:, 1], style, ms=3, label=f"momentum {mu}: |w| after 30 steps = {np.linalg.norm(w_path):.3f}")
-ax.legend(fontsize=8)
-ax.set_xlabel("$w_1$")
-ax.set_ylabel("$w_2$")
-plt.show()
+with needs_answer((8, "sgd_momentum")):
+    paths = {}
+    for mu in (0.0, 0.7):
+        w_path, v_path = np.array([-2.0, 1.0]), np.zeros(2)
+        path = [w_path]
+        for _ in range(30):
+            w_path, v_path = sgd_momentum(w_path, curvature * w_path, v_path, 0.035, mu)
+            path.append(w_path)
+        paths[mu] = np.array(path)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    grid_1, grid_2 = np.meshgrid(np.linspace(-2.2, 0.4, 80), np.linspace(-1.1, 1.1, 80))
+    ax.contour(grid_1, grid_2, 0.5 * (grid_1 ** 2 + 25 * grid_2 ** 2), levels=15, colors="0.7", linewidths=0.6)
+    for (mu, path), style in zip(paths.items(), ("o-", "s-")):
+        ax.plot(path[:, 0], path[:, 1], style, ms=3,
+                label=f"momentum {mu}: |w| after 30 steps = {np.linalg.norm(path[-1]):.3f}")
+    ax.legend(fontsize=8)
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+    plt.show()
 
 # %% [markdown]
 # ## 10. Training a digit classifier with your own gradients
@@ -733,12 +933,14 @@ def record(epoch, params):
 curve = viz.LiveTrainingCurve(total=25, log_scale=True, title="your two-layer MLP on digits",
                               metrics=["train_loss", "test_loss", "train_acc", "test_acc"])
 display(curve)
-started = time.perf_counter()
-with curve:
-    trained = train(X_train, y_train, seed=0, callback=record)
-seconds = time.perf_counter() - started
-print(f"test accuracy {accuracy_of(trained, X_test, y_test):.4f} after {seconds:.1f} s "
-      f"(the curve took {curve.overhead_seconds:.2f} s of it)")
+trained = None  # stays None while Exercise 9 is unanswered; the landscape cell below checks it
+with needs_answer((9, "train")):
+    started = time.perf_counter()
+    with curve:
+        trained = train(X_train, y_train, seed=0, callback=record)
+    seconds = time.perf_counter() - started
+    print(f"test accuracy {accuracy_of(trained, X_test, y_test):.4f} after {seconds:.1f} s "
+          f"(the curve took {curve.overhead_seconds:.2f} s of it)")
 
 # %% [markdown]
 # ### The loss landscape around the trained weights
@@ -779,16 +981,19 @@ def training_loss(model):
     return softmax_cross_entropy(scores_of(model.as_params(), X_train), y_train)[0]
 
 
-model = ParameterDict(trained)
-start_arrays = viz.parameter_arrays(ParameterDict(snapshots[0]))
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-viz.plot_landscape_1d(viz.landscape_1d(model, training_loss, distance=1.0, resolution=41), ax=axes[0],
-                      log_scale=True)
-viz.plot_landscape_2d(viz.landscape_2d(model, training_loss, distance=1.0, resolution=25), ax=axes[1])
-viz.plot_landscape_1d(viz.linear_interpolation(model, training_loss, start_arrays,
-                                               viz.parameter_arrays(model)), ax=axes[2], log_scale=True)
-fig.tight_layout()
-plt.show()
+with needs_answer((9, "train")):
+    if trained is None:
+        raise NotImplementedError("train")
+    model = ParameterDict(trained)
+    start_arrays = viz.parameter_arrays(ParameterDict(snapshots[0]))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    viz.plot_landscape_1d(viz.landscape_1d(model, training_loss, distance=1.0, resolution=41), ax=axes[0],
+                          log_scale=True)
+    viz.plot_landscape_2d(viz.landscape_2d(model, training_loss, distance=1.0, resolution=25), ax=axes[1])
+    viz.plot_landscape_1d(viz.linear_interpolation(model, training_loss, start_arrays,
+                                                   viz.parameter_arrays(model)), ax=axes[2], log_scale=True)
+    fig.tight_layout()
+    plt.show()
 
 # %% [markdown]
 # The trained weights sit in a wide, smooth basin, and on the straight line from the initial
