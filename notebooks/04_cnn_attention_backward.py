@@ -47,6 +47,38 @@
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import numpy as np
 
+# Which exercise defines which function: demonstration cells use this to say what they need.
+EXERCISES = {"conv2d_forward": 1, "conv2d_backward": 2, "relu_forward": 3, "relu_backward": 3,
+             "max_pool2d_forward": 4, "max_pool2d_backward": 4, "avg_pool2d_forward": 5,
+             "avg_pool2d_backward": 5, "residual_forward": 6, "residual_backward": 6,
+             "softmax_jacobian": 7, "lecture_attention_backward": 7, "attention_forward": 8,
+             "attention_backward": 8}
+
+
+class skip_if_unanswered:
+    """For demonstration cells only (graded code never uses it). `with skip_if_unanswered():`
+    runs its block; if the block reaches an exercise that is not answered yet (its cell still
+    raises NotImplementedError), it says which one in one line and skips the rest of the block,
+    so that Run All carries on."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or not issubclass(kind, NotImplementedError):
+            return False
+        missing = None
+        while tb is not None:          # the innermost exercise function that raised
+            code = tb.tb_frame.f_code
+            name = getattr(code, "co_qualname", code.co_name).split(".")[0]
+            missing = name if name in EXERCISES else missing
+            tb = tb.tb_next
+        if missing is None:
+            print("This demonstration needs an exercise you have not answered yet; skipped.")
+        else:
+            print(f"This demonstration needs your answer to Exercise {EXERCISES[missing]} ({missing}); skipped.")
+        return True
+
 # %% [markdown]
 # Two helpers that every layer below uses. `conv_output_size` is the output length of a window
 # of size $k$ sliding with stride $s$ over an input of size $n$ padded with $p$ zeros on each
@@ -248,37 +280,37 @@ def best_time(fn, repeat=3):
 
 
 x_t, w_t, b_t = rng.normal(size=(4, 3, 16, 16)), rng.normal(size=(8, 3, 3, 3)), rng.normal(size=8)
-print("same result:", np.allclose(conv2d_forward_loops(x_t, w_t, b_t, 2, 1), conv2d_forward(x_t, w_t, b_t, 2, 1)[0]))
-loops = best_time(lambda: conv2d_forward_loops(x_t, w_t, b_t, 1, 1), repeat=1)
-vectorised = best_time(lambda: conv2d_forward(x_t, w_t, b_t, 1, 1))
-print(f"loops {loops * 1e3:.1f} ms, vectorised {vectorised * 1e3:.2f} ms: {loops / vectorised:.0f} times faster")
+with skip_if_unanswered():
+    print("same result:", np.allclose(conv2d_forward_loops(x_t, w_t, b_t, 2, 1), conv2d_forward(x_t, w_t, b_t, 2, 1)[0]))
+    vectorised = best_time(lambda: conv2d_forward(x_t, w_t, b_t, 1, 1))
+    loops = best_time(lambda: conv2d_forward_loops(x_t, w_t, b_t, 1, 1), repeat=1)
+    print(f"loops {loops * 1e3:.1f} ms, vectorised {vectorised * 1e3:.2f} ms: {loops / vectorised:.0f} times faster")
 
 # %% [markdown]
 # ## 3. The backward pass of a convolution layer
 #
-# The single-channel derivation carries over entry by entry; only the bookkeeping grows.
+# Section 1 worked the case of one channel, one filter and stride 1 to the end. The full layer
+# is the same derivation with more indices, and you now do it yourself. Start from the one local
+# fact every convolution gradient comes from: in output $(n, f, i, j)$ the weight
+# $w[f, c, p', q']$ multiplies exactly one number, $x_{\text{pad}}[n, c,\, i s + p',\, j s + q']$,
+# and $b_f$ is added once:
 #
-# * **Bias.** $b_f$ is added to every output of filter $f$, for every image:
-#   $\;\delta b_f = \sum_{n, i, j} \text{dout}[n, f, i, j]$.
-# * **Weights.** $w[f, c, p', q']$ multiplies $x_{\text{pad}}[n, c, i s + p', j s + q']$ in
-#   output $(n, f, i, j)$:
-#   $$\delta w[f, c, p', q'] = \sum_{n, i, j} \text{dout}[n, f, i, j]\; x_{\text{pad}}[n, c,\, i s + p',\, j s + q'],$$
-#   the padded input correlated with `dout` ($\delta K = I \star \delta J$, with the window
-#   positions $i s$ of the forward pass). With `sliding_windows` it is again one contraction,
-#   this time over the axes $n, i, j$.
-# * **Input.** Output $(n, f, i, j)$ read $x_{\text{pad}}[n, c, i s + p', j s + q']$ with weight
-#   $w[f, c, p', q']$, so it sends back $\text{dout}[n, f, i, j]\, w[f, c, p', q']$ to exactly that
-#   position, and every position adds up what all outputs send it:
-#   $$\delta x_{\text{pad}}[n, c,\, i s + p',\, j s + q'] \mathrel{+}= \sum_f \text{dout}[n, f, i, j]\; w[f, c, p', q'] \quad\text{for all } i, j, p', q'.$$
-#   For stride 1 this is the lecture's $\delta I = \mathrm{pad}(\delta J) \star \mathrm{flip}(K)$,
-#   summed over filters. For stride $s$, the outputs sit $s$ input positions apart: insert
-#   $s - 1$ zeros between neighbouring entries of `dout` ("dilate" it) and the stride-1 formula
-#   applies again. Either way, the loop over the $k_h k_w$ kernel offsets $(p', q')$ with a
-#   vectorised update for all $n, c, i, j$ at once is fast.
-# * **Padding.** The padded zeros are not parameters: compute $\delta x_{\text{pad}}$ for the
-#   padded input, then cut `padding` rows and columns off every side, so that `dx` has the shape
-#   of `x`. Rows and columns that no window reached (when $H + 2p - k_h$ is not a multiple of
-#   $s$) get gradient 0.
+# $$\frac{\partial\, \text{out}[n, f, i, j]}{\partial\, w[f, c, p', q']} = x_{\text{pad}}[n, c,\, i s + p',\, j s + q'], \qquad \frac{\partial\, \text{out}[n, f, i, j]}{\partial\, x_{\text{pad}}[n, c,\, i s + p',\, j s + q']} = w[f, c, p', q'], \qquad \frac{\partial\, \text{out}[n, f, i, j]}{\partial\, b_f} = 1 .$$
+#
+# The chain rule then adds up, over every output that used a number, `dout` times that local
+# derivative.
+#
+# **Shapes.** `dout` is `(N, F, Ho, Wo)`; `db` is `(F,)`, `dw` is `(F, C, kh, kw)` and `dx` is
+# `(N, C, H, W)`, the shape of `x`, not of the padded input. For each gradient ask which indices
+# of `dout` it does not carry: those are the ones the chain rule sums over.
+#
+# **A small case to try your reasoning on.** One image, one channel, one filter with a
+# $1 \times 1$ kernel $w = 2$, stride 2, no padding, and a $3 \times 3$ input. The output is
+# $2 \times 2$ and reads only the four corners: $\text{out}[i, j] = 2\, x[2i, 2j] + b$. With
+# $\text{dout} = \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}$ the chain rule gives $\delta b = 10$,
+# $\delta w = x[0, 0] + 2\,x[0, 2] + 3\,x[2, 0] + 4\,x[2, 2]$, and a $\delta x$ that is
+# $2\,\text{dout}$ at the corners and 0 at the five entries no window read. Your general code
+# must reproduce exactly this.
 #
 # ### Exercise 2 (6 points): `conv2d_backward`
 #
@@ -286,6 +318,27 @@ print(f"loops {loops * 1e3:.1f} ms, vectorised {vectorised * 1e3:.2f} ms: {loops
 # `(dx, dw, db)` with the shapes of `x`, `w` and `b`. A loop over the kernel offsets with a
 # vectorised update is the simplest fast version (a loop over output positions is fine too);
 # what the time limit of the large hidden case rules out is a numerical gradient.
+#
+# <details><summary>Hint 1</summary>
+#
+# Do `db` first: $b_f$ is in every output of filter $f$, for every image and every position.
+# For `dw`, compare with section 1's $\delta K = I \star \delta J$: the same windows of the padded
+# input that your forward pass read, now weighted by `dout` instead of by `w`. For `dx`, start
+# from zeros shaped like the *padded* input, let every output send its share back to the entries
+# its window read, and cut the padding off at the end.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `sliding_windows(x_pad, kh, kw, stride)` has shape `(N, C, Ho, Wo, kh, kw)`; contracting it with
+# `dout` over the axes $n, i, j$ that both carry (`np.tensordot` with two lists of axes) leaves
+# `(F, C, kh, kw)`. For `dx`, fix one kernel offset $(p', q')$: the entries read at that offset
+# are the strided slice `dx_pad[:, :, p':p' + s*(Ho-1) + 1:s, q':q' + s*(Wo-1) + 1:s]`, of shape
+# `(N, C, Ho, Wo)`, and each receives $\sum_f \text{dout}[n, f, i, j]\, w[f, c, p', q']$. Add it
+# (`+=`) for all $k_h k_w$ offsets: where windows overlap the contributions accumulate.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "conv2d_backward", "solution": true}
 def conv2d_backward(dout, cache):
@@ -317,45 +370,90 @@ check("test_conv2d_backward", conv2d_forward, conv2d_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The derivation, to compare with yours** (read it once your test cell passes).
+#
+# * **Bias.** $b_f$ is added to every output of filter $f$, for every image:
+#   $\;\delta b_f = \sum_{n, i, j} \text{dout}[n, f, i, j]$.
+# * **Weights.** Summing the local derivative over all outputs that use $w[f, c, p', q']$:
+#   $$\delta w[f, c, p', q'] = \sum_{n, i, j} \text{dout}[n, f, i, j]\; x_{\text{pad}}[n, c,\, i s + p',\, j s + q'],$$
+#   the padded input correlated with `dout` (the lecture's $\delta K = I \star \delta J$, with the
+#   window positions $i s$ of the forward pass): one contraction of `sliding_windows` with `dout`
+#   over the axes $n, i, j$.
+# * **Input.** Output $(n, f, i, j)$ read $x_{\text{pad}}[n, c, i s + p', j s + q']$ with weight
+#   $w[f, c, p', q']$, so it sends $\text{dout}[n, f, i, j]\, w[f, c, p', q']$ back to exactly that
+#   position, and each position adds up what all outputs send it:
+#   $$\delta x_{\text{pad}}[n, c,\, i s + p',\, j s + q'] \mathrel{+}= \sum_f \text{dout}[n, f, i, j]\; w[f, c, p', q'] \quad\text{for all } i, j, p', q'.$$
+#   For stride 1 this is the lecture's $\delta I = \mathrm{pad}(\delta J) \star \mathrm{flip}(K)$,
+#   summed over filters. For stride $s$ the outputs sit $s$ input positions apart: put $s - 1$
+#   zeros between neighbouring entries of `dout` ("dilate" it) and the stride-1 formula holds
+#   again. A loop over the $k_h k_w$ offsets $(p', q')$, each updating a strided slice for all
+#   $n, c, i, j$ at once, is the fast way to write it.
+# * **Padding.** The padded zeros are not parameters: compute $\delta x_{\text{pad}}$, then cut
+#   `padding` rows and columns off every side so that `dx` has the shape of `x`. Rows and columns
+#   no window reached (when $H + 2p - k_h$ is not a multiple of $s$) keep gradient 0.
+#
 # Your backward on the single-channel example of section 1 must reproduce the lecture's two
 # formulas, and on a strided, padded layer it must agree with finite differences. Then the
 # reason the grader can tell a derived gradient from a numerical one: the cost of finite
 # differences grows with the number of inputs, your backward's does not.
 
 # %%
-_, cache1 = conv2d_forward(I1[None, None], K1[None, None], np.zeros(1))
-dx1, dw1, _ = conv2d_backward(dJ1[None, None], cache1)
-print("δK = I ⋆ δJ:", np.allclose(dw1[0, 0], dK1), "  δI = pad(δJ) ⋆ flip(K):", np.allclose(dx1[0, 0], dI1))
-
 x_s, w_s, b_s = rng.normal(size=(2, 2, 7, 6)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
-out_s, cache_s = conv2d_forward(x_s, w_s, b_s, stride=2, padding=1)
-dout_s = rng.normal(size=out_s.shape)
-dx_s, dw_s, db_s = conv2d_backward(dout_s, cache_s)
-strided_loss = lambda x_, w_: float(np.sum(dout_s * conv2d_forward(x_, w_, b_s, 2, 1)[0]))
-print("stride 2, padding 1: dx error", np.abs(dx_s - numerical_gradient(lambda v: strided_loss(v, w_s), x_s.copy())).max(),
-      " dw error", np.abs(dw_s - numerical_gradient(lambda v: strided_loss(x_s, v), w_s.copy())).max())
-
 x_big, w_big, b_big = rng.normal(size=(6, 4, 45, 38)), rng.normal(size=(8, 4, 3, 4)), rng.normal(size=8)
-out_big, cache_big = conv2d_forward(x_big, w_big, b_big, 2, 1)
-forward_seconds = best_time(lambda: conv2d_forward(x_big, w_big, b_big, 2, 1))
-backward_seconds = best_time(lambda: conv2d_backward(out_big, cache_big))
-n_inputs = x_big.size + w_big.size + b_big.size
-print(f"{n_inputs} inputs: backward {backward_seconds * 1e3:.1f} ms; finite differences would need "
-      f"{2 * n_inputs} forward passes, about {2 * n_inputs * forward_seconds:.0f} s")
+with skip_if_unanswered():
+    _, cache1 = conv2d_forward(I1[None, None], K1[None, None], np.zeros(1))
+    dx1, dw1, _ = conv2d_backward(dJ1[None, None], cache1)
+    print("δK = I ⋆ δJ:", np.allclose(dw1[0, 0], dK1), "  δI = pad(δJ) ⋆ flip(K):", np.allclose(dx1[0, 0], dI1))
+
+    out_s, cache_s = conv2d_forward(x_s, w_s, b_s, stride=2, padding=1)
+    dout_s = rng.normal(size=out_s.shape)
+    dx_s, dw_s, db_s = conv2d_backward(dout_s, cache_s)
+    strided_loss = lambda x_, w_: float(np.sum(dout_s * conv2d_forward(x_, w_, b_s, 2, 1)[0]))
+    print("stride 2, padding 1: dx error", np.abs(dx_s - numerical_gradient(lambda v: strided_loss(v, w_s), x_s.copy())).max(),
+          " dw error", np.abs(dw_s - numerical_gradient(lambda v: strided_loss(x_s, v), w_s.copy())).max())
+
+    out_big, cache_big = conv2d_forward(x_big, w_big, b_big, 2, 1)
+    forward_seconds = best_time(lambda: conv2d_forward(x_big, w_big, b_big, 2, 1))
+    backward_seconds = best_time(lambda: conv2d_backward(out_big, cache_big))
+    n_inputs = x_big.size + w_big.size + b_big.size
+    print(f"{n_inputs} inputs: backward {backward_seconds * 1e3:.1f} ms; finite differences would need "
+          f"{2 * n_inputs} forward passes, about {2 * n_inputs * forward_seconds:.0f} s")
 
 # %% [markdown]
 # ## 4. ReLU on feature maps
 #
-# $y = \max(x, 0)$ entry by entry, so each entry's derivative is 1 where $x > 0$ and 0 where
-# $x < 0$: $\;\delta x = \delta y \odot \mathbb{1}[x > 0]$. At $x = 0$ ReLU has a kink and no
-# derivative; the convention (PyTorch's too) is to use 0 there. (A finite difference straddling
-# the kink gives $\tfrac12$, the average of the two slopes: a gradient of exactly half of `dout`
-# at the zeros is the fingerprint of a numerical gradient.)
+# $y = \max(x, 0)$ entry by entry: each output entry depends on one input entry only, so the
+# whole backward pass is the scalar derivative of $\max(x, 0)$, applied entry by entry and
+# multiplied by `dout`. Work that derivative out on each side of 0 (a slope to the left, a
+# slope to the right).
+#
+# **The kink.** At $x = 0$ ReLU has no derivative: the slope is 0 on the left and 1 on the
+# right, and every value in $[0, 1]$ is a valid *subgradient* there. Usually any of them would
+# do, but this exercise **states a convention**: use **0** at $x = 0$, as PyTorch's `relu` does, so
+# that one answer can be checked exactly where inputs are exactly 0 (after a max-pool or a
+# clipped input they are; the visible test has such zeros). A central finite difference across
+# the kink returns $\tfrac12$, the average of the two slopes: also a valid subgradient, but not
+# the stated convention, and exactly half of `dout` at the zeros usually means a numerical
+# gradient slipped into the backward pass.
 #
 # ### Exercise 3 (2 points): `relu_forward`, `relu_backward`
 #
 # For an array of any shape. Return `(out, cache)` from the forward pass and `dx` from the
 # backward pass.
+#
+# <details><summary>Hint 1</summary>
+#
+# The derivative is an array of 0s and 1s with the shape of `x`, decided by the sign of each
+# entry. So the forward pass must keep `x` (or that mask) in its cache.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Compare the cached `x` with 0 and multiply `dout` by the boolean result; a strict `>` gives the
+# 0 of the convention at $x = 0$.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "relu", "solution": true}
 def relu_forward(x):
@@ -380,43 +478,68 @@ check("test_relu", relu_forward, relu_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The rule:** $\;\delta x = \delta y \odot \mathbb{1}[x > 0]$, the upstream gradient where the
+# input was positive and 0 elsewhere (including $x = 0$, by the convention).
+#
 # The lecture's example: with $\delta y = \begin{bmatrix} \delta y_1 & \delta y_3 \\ \delta y_2 & \delta y_4 \end{bmatrix}$
 # and an input whose left column is negative, $\delta x = \begin{bmatrix} 0 & \delta y_3 \\ 0 & \delta y_4 \end{bmatrix}$
 # (here $\delta y_k = k$).
 
 # %%
-_, relu_cache = relu_forward(np.array([[-1.0, 2.0], [-3.0, 0.5]]))
-print(relu_backward(np.array([[1.0, 3.0], [2.0, 4.0]]), relu_cache))
+with skip_if_unanswered():
+    _, relu_cache = relu_forward(np.array([[-1.0, 2.0], [-3.0, 0.5]]))
+    print(relu_backward(np.array([[1.0, 3.0], [2.0, 4.0]]), relu_cache))
 
 # %% [markdown]
 # ## 5. Pooling
 #
 # **Max pooling** with a $k \times k$ window and stride $s$ keeps the largest entry of each
-# window: $y = \max_m x_m$ over the window's entries. Only the maximum influences $y$ (moving
-# any other entry a little changes nothing), and $y$ moves one for one with the maximum, so
-#
-# $$\delta x_m = \begin{cases} \delta y & \text{if } m = \operatorname{argmax}_{m'} x_{m'},\\ 0 & \text{otherwise.}\end{cases}$$
+# window: $y = \max_m x_m$ over the window's entries. Start from the smallest case,
+# $y = \max(a, b)$ at $a = 3$, $b = 1$. Nudge $a$ by a small $\varepsilon$ and $y$ moves by
+# exactly $\varepsilon$; nudge $b$ and $y$ does not move at all. So at that point
+# $\partial y / \partial a = 1$ and $\partial y / \partial b = 0$. A window of $k^2$ entries is the
+# same situation with more entries that do not win.
 #
 # Two details decide whether the code is right.
 #
-# * **Ties.** If the maximum occurs twice, $y$ depends on one of them; the lecture says a single
-#   index is chosen. We (like PyTorch) choose the *first* maximum of the window in row-major
-#   order, which is what `np.argmax` returns for the flattened window. Ties are common: after a
-#   ReLU, whole windows are 0.
-# * **Overlapping windows.** When $s < k$, one entry can be the maximum of several windows. It
-#   then receives the gradient of each of them: accumulate with `+=` (or `np.add.at`), never
-#   `=`. (A fancy-index update `dx[rows, cols] += v` counts a repeated index only once.)
-#
-# **Average pooling** outputs the mean of the $k^2$ entries, so each entry gets
-# $\delta y / k^2$ from each window it belongs to.
+# * **Ties.** When the maximum occurs more than once ($a = b = 3$), $\max$ has no derivative.
+#   Any split of $\delta y$ over the tied entries with non-negative shares that add up to
+#   $\delta y$ is a valid subgradient, and PyTorch itself uses two of them:
+#   `torch.nn.functional.max_pool2d` sends everything to one maximum, while `torch.maximum` and
+#   `torch.amax` split it evenly (half each for two). **This exercise states its convention**:
+#   each window sends its whole gradient to its *first* maximum in row-major order (what
+#   `np.argmax` returns for the flattened window), which is PyTorch's rule for max pooling. It is
+#   stated because ties are common here (after a ReLU whole windows are 0), the grader compares
+#   with PyTorch's max pooling, and a single stated rule is what the lecture's "one index is
+#   chosen" means; an even split would be just as valid mathematically.
+# * **Overlapping windows.** When $s < k$ one entry can lie in several windows, and be the
+#   maximum of several of them. What must happen to the gradients it receives from each? (Think
+#   of a node with several users in a graph.)
 #
 # ### Exercise 4 (4 points): max pooling
 #
 # `max_pool2d_forward(x, kernel_size, stride)` for `x` of shape `(N, C, H, W)` and square
 # windows returns `(out, cache)` with `out` of shape `(N, C, Ho, Wo)` (no padding);
-# `max_pool2d_backward(dout, cache)` returns `dx`. A vectorised way: `sliding_windows`, reshape
-# each window to $k^2$ entries, `argmax` over them, turn the flat index into a row and a column
-# inside the window (`np.divmod`), add the window's start, and `np.add.at` the gradients there.
+# `max_pool2d_backward(dout, cache)` returns `dx` of the shape of `x`.
+#
+# <details><summary>Hint 1</summary>
+#
+# For each window $(n, c, i, j)$ find *where* its first maximum is: a row $p$ and a column $q$
+# inside the window, so at $(i s + p,\, j s + q)$ in `x`. That entry gets `dout[n, c, i, j]`,
+# everything else in the window nothing. Loops over $n, c, i, j$ are a fine first version; then
+# vectorise. Keep `x` in the cache: the backward pass needs to find the maxima again.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `sliding_windows(x, k, k, s).reshape(N, C, Ho, Wo, k * k).argmax(axis=-1)` is the flat index of
+# each window's first maximum; `np.divmod(flat, k)` turns it into $(p, q)$. Add the window starts
+# $i s$ and $j s$, and scatter `dout` there with `np.add.at(dx, (n_index, c_index, rows, cols), dout)`.
+# Not `dx[n_index, c_index, rows, cols] += dout`: with overlapping windows the same entry can
+# appear twice in the index, and a fancy-index `+=` keeps only one of the two additions.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "max_pool2d", "solution": true}
 def max_pool2d_forward(x, kernel_size, stride):
@@ -450,6 +573,14 @@ check("test_max_pool2d", max_pool2d_forward, max_pool2d_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The rule, to check yours:** within a window, only the maximum influences $y$ and $y$ moves
+# one for one with it, so
+#
+# $$\delta x_m = \begin{cases} \delta y & \text{if } m \text{ is the window's (first) maximum},\\ 0 & \text{otherwise,}\end{cases}$$
+#
+# and an entry that lies in several windows adds up what each sends it (`+=` or `np.add.at`,
+# never `=`), exactly as at a fork in a graph.
+#
 # The lecture's $2 \times 2$, stride-2 example. With
 # $\delta y = \begin{bmatrix} \delta y_1 & \delta y_3 \\ \delta y_2 & \delta y_4 \end{bmatrix}$ the
 # lecture's picture puts the four maxima so that
@@ -461,17 +592,36 @@ check("test_max_pool2d", max_pool2d_forward, max_pool2d_backward, hidden=True)
 # %%
 x_pool = np.array([[[[1.0, 2.0, 8.0, 3.0], [0.0, 5.0, 6.0, 1.0],
                      [7.0, 3.0, 2.0, 4.0], [1.0, 4.0, 0.0, 9.0]]]])
-y_pool, pool_cache = max_pool2d_forward(x_pool, 2, 2)
-print("y =\n", y_pool[0, 0], "\ndx =\n", max_pool2d_backward(np.array([[[[1.0, 3.0], [2.0, 4.0]]]]), pool_cache)[0, 0])
-_, overlap_cache = max_pool2d_forward(x_pool, 3, 1)
-print("kernel 3, stride 1, dout all ones: dx =\n", max_pool2d_backward(np.ones((1, 1, 2, 2)), overlap_cache)[0, 0])
+with skip_if_unanswered():
+    y_pool, pool_cache = max_pool2d_forward(x_pool, 2, 2)
+    print("y =\n", y_pool[0, 0], "\ndx =\n", max_pool2d_backward(np.array([[[[1.0, 3.0], [2.0, 4.0]]]]), pool_cache)[0, 0])
+    _, overlap_cache = max_pool2d_forward(x_pool, 3, 1)
+    print("kernel 3, stride 1, dout all ones: dx =\n", max_pool2d_backward(np.ones((1, 1, 2, 2)), overlap_cache)[0, 0])
 
 # %% [markdown]
+# **Average pooling** outputs the mean of the $k^2$ entries of each window instead of the
+# largest: for a $2 \times 2$ window, $y = (a + b + c + d)/4$, and now every entry influences $y$.
+#
 # ### Exercise 5 (2 points): average pooling
 #
 # Same interface: `avg_pool2d_forward(x, kernel_size, stride) -> (out, cache)` and
-# `avg_pool2d_backward(dout, cache) -> dx`. In the backward pass a loop over the $k^2$ offsets
-# inside the window, each adding `dout / k**2` to a strided slice of `dx`, is simple and fast.
+# `avg_pool2d_backward(dout, cache) -> dx`.
+#
+# <details><summary>Hint 1</summary>
+#
+# Differentiate $y = (a + b + c + d)/4$ with respect to $a$, then generalise to $k^2$ entries. As in
+# max pooling, an entry in several overlapping windows collects a share from each. The backward
+# pass needs only the shape of `x`, `k` and the stride, not the values.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Loop over the $k^2$ offsets $(p, q)$ inside the window: the entries at offset $(p, q)$ of all
+# windows form the strided slice `dx[:, :, p:p + s*(Ho-1) + 1:s, q:q + s*(Wo-1) + 1:s]`, which has
+# the shape of `dout`. Add each window's share to it with `+=`.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "avg_pool2d", "solution": true}
 def avg_pool2d_forward(x, kernel_size, stride):
@@ -503,6 +653,10 @@ check("test_avg_pool2d", avg_pool2d_forward, avg_pool2d_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The rule:** every entry of a window gets $\delta y / k^2$ from that window, and the shares of
+# overlapping windows add up. Unlike max pooling there is no kink and no tie to decide.
+#
+# %% [markdown]
 # ## 6. One training step: conv → ReLU → max-pool
 #
 # The lecture puts the pieces together in a three-layer network without padding, stride 1 for
@@ -524,33 +678,35 @@ x_ex = np.array([[[[1.0, 2.0, 0.0, 3.0, 1.0], [0.0, 1.0, 2.0, 1.0, 2.0], [2.0, 1
 W_ex = np.array([[[[2.0, -1.0], [1.0, 0.5]]]])
 ideal, lr = np.array([7.0, 10.0]), 0.01
 
-J, conv_cache = conv2d_forward(x_ex, W_ex, np.zeros(1))
-K_ex, relu_cache_ex = relu_forward(J)
-O, pool_cache_ex = max_pool2d_forward(K_ex, 2, 2)
-loss = 0.5 * np.sum((ideal - O.reshape(2)) ** 2)
-dO = (O.reshape(2) - ideal).reshape(O.shape)
-dK = max_pool2d_backward(dO, pool_cache_ex)
-dJ = relu_backward(dK, relu_cache_ex)
-_, dW, _ = conv2d_backward(dJ, conv_cache)
-print("J =\n", J[0, 0], "\nK =\n", K_ex[0, 0], "\nO =", O.reshape(2), " loss =", loss)
-print("δO =", dO.reshape(2), "\nδK =\n", dK[0, 0], "\nδJ =\n", dJ[0, 0], "\nδW =\n", dW[0, 0])
-
-W_new = W_ex - lr * dW
-O_new = max_pool2d_forward(relu_forward(conv2d_forward(x_ex, W_new, np.zeros(1))[0])[0], 2, 2)[0]
-print("after one step: O =", O_new.reshape(2), " loss =", 0.5 * np.sum((ideal - O_new.reshape(2)) ** 2))
-
 try:
     import torch
 except ImportError:
     torch = None
-    print("torch is not installed: skipping the comparison")
-if torch is not None:
-    W_t = torch.tensor(W_ex, requires_grad=True)
-    O_t = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(torch.tensor(x_ex), W_t)), 2, 2)
-    loss_t = 0.5 * ((torch.tensor(ideal) - O_t.reshape(2)) ** 2).sum()
-    loss_t.backward()
-    print("torch: O =", O_t.detach().numpy().reshape(2), " δW =\n", W_t.grad.numpy()[0, 0])
-    print("your δW equals torch's:", np.allclose(dW, W_t.grad.numpy(), rtol=1e-12, atol=0))
+    print('torch is not installed: the comparisons with PyTorch are skipped (pip install "./student[torch]")')
+
+with skip_if_unanswered():
+    J, conv_cache = conv2d_forward(x_ex, W_ex, np.zeros(1))
+    K_ex, relu_cache_ex = relu_forward(J)
+    O, pool_cache_ex = max_pool2d_forward(K_ex, 2, 2)
+    loss = 0.5 * np.sum((ideal - O.reshape(2)) ** 2)
+    dO = (O.reshape(2) - ideal).reshape(O.shape)
+    dK = max_pool2d_backward(dO, pool_cache_ex)
+    dJ = relu_backward(dK, relu_cache_ex)
+    _, dW, _ = conv2d_backward(dJ, conv_cache)
+    print("J =\n", J[0, 0], "\nK =\n", K_ex[0, 0], "\nO =", O.reshape(2), " loss =", loss)
+    print("δO =", dO.reshape(2), "\nδK =\n", dK[0, 0], "\nδJ =\n", dJ[0, 0], "\nδW =\n", dW[0, 0])
+
+    W_new = W_ex - lr * dW
+    O_new = max_pool2d_forward(relu_forward(conv2d_forward(x_ex, W_new, np.zeros(1))[0])[0], 2, 2)[0]
+    print("after one step: O =", O_new.reshape(2), " loss =", 0.5 * np.sum((ideal - O_new.reshape(2)) ** 2))
+
+    if torch is not None:
+        W_t = torch.tensor(W_ex, requires_grad=True)
+        O_t = torch.nn.functional.max_pool2d(torch.relu(torch.nn.functional.conv2d(torch.tensor(x_ex), W_t)), 2, 2)
+        loss_t = 0.5 * ((torch.tensor(ideal) - O_t.reshape(2)) ** 2).sum()
+        loss_t.backward()
+        print("torch: O =", O_t.detach().numpy().reshape(2), " δW =\n", W_t.grad.numpy()[0, 0])
+        print("your δW equals torch's:", np.allclose(dW, W_t.grad.numpy(), rtol=1e-12, atol=0))
 
 # %% [markdown]
 # Only two entries of $\delta J$ are non-zero, one per pooling window: everything else either
@@ -567,22 +723,43 @@ if torch is not None:
 # $k // 2$, no bias), so $z$ has the shape of $x$; $w_1$ maps $C$ channels to $C_m$ and $w_2$
 # maps them back to $C$. Name the steps as the lecture does: $x_1 = x_2 = x$ (the input used
 # twice), $z_1 = \mathrm{conv}(x_1, w_1)$, $z_2 = \mathrm{relu}(z_1)$,
-# $z_3 = \mathrm{conv}(z_2, w_2)$, $z = z_3 + x_2$. Backwards:
+# $z_3 = \mathrm{conv}(z_2, w_2)$, $z = z_3 + x_2$. Every step has a backward pass you already
+# wrote; what is new is the graph: the last step is a sum, and $x$ is used in two places.
+# The two local rules to start from: a sum $u + v$ has derivative 1 with respect to each term,
+# and a variable used by several operations receives a gradient from each of them.
 #
-# * the sum hands $\delta z$ unchanged to both terms: $\delta z_3 = \delta z$ and $\delta x_2 = \delta z$;
-# * through the second convolution: $\delta z_2$ and $\delta w_2$ from `conv2d_backward`;
-# * through the ReLU: $\delta z_1 = \delta z_2 \odot \mathbb{1}[z_1 > 0]$;
-# * through the first convolution: $\delta x_1$ and $\delta w_1$;
-# * $x$ was used twice, so its gradients add up: $\boxed{\delta x = \delta x_1 + \delta x_2}$.
+# **Shapes.** `dz` and `dx` have the shape of `x`, `(N, C, H, W)`; $z_1$, $z_2$ and their
+# gradients are `(N, Cm, H, W)` ("same" convolutions keep $H \times W$); `dw1` is
+# `(Cm, C, k1, k1)` and `dw2` is `(C, Cm, k2, k2)`.
 #
-# The skip path is why deep residual networks train: even when the convolutions' gradients are
-# small, $\delta z$ reaches $x$ undiminished.
+# **A scalar case to check your reasoning on.** Replace each convolution by a product with a
+# number: $z = w_2\, \mathrm{relu}(w_1 x) + x$. At $x = 1$, $w_1 = 2$, $w_2 = 3$ this is
+# $z = 3 \cdot 2 + 1 = 7$, and nudging $x$ by $0.001$ moves $z$ by $0.007$: $dz/dx = 7$. Your
+# backward pass must explain that 7, and it is not $w_2 w_1 = 6$.
 #
 # ### Exercise 6 (4 points): `residual_forward`, `residual_backward`
 #
 # Build them from your `conv2d_forward`, `conv2d_backward`, `relu_forward` and `relu_backward`
 # (pass zero biases to the convolutions). `x`: `(N, C, H, W)`, `w1`: `(Cm, C, k1, k1)`, `w2`:
 # `(C, Cm, k2, k2)`, `k1` and `k2` odd. Return `(z, cache)` and `(dx, dw1, dw2)`.
+#
+# <details><summary>Hint 1</summary>
+#
+# Run the four steps in reverse order, each with its own backward function and the cache its
+# forward call returned (keep all three caches in the block's cache). Start at the sum: what do
+# $z_3$ and $x_2$ each receive from $\delta z$?
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The sum passes $\delta z$ unchanged to both of its terms. So the path through the convolutions
+# starts with $\delta z$ and ends with a gradient for $x_1$, while the skip path hands $\delta z$
+# to $x_2$ directly. Since $x_1$ and $x_2$ are the same $x$, its gradient is the sum of the two.
+# In the scalar case: $w_2 \cdot 1 \cdot w_1 + 1 = 7$. (`conv2d_backward` also returns a bias
+# gradient: ignore it.)
+#
+# </details>
 
 # %% nbgrader={"grade_id": "residual_block", "solution": true}
 def residual_forward(x, w1, w2):
@@ -616,6 +793,17 @@ check("test_residual_block", residual_forward, residual_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The derivation, step by step backwards:**
+#
+# * the sum hands $\delta z$ unchanged to both terms: $\delta z_3 = \delta z$ and $\delta x_2 = \delta z$;
+# * through the second convolution: $\delta z_2$ and $\delta w_2$ from `conv2d_backward`;
+# * through the ReLU: $\delta z_1 = \delta z_2 \odot \mathbb{1}[z_1 > 0]$;
+# * through the first convolution: $\delta x_1$ and $\delta w_1$;
+# * $x$ was used twice, so its gradients add up: $\boxed{\delta x = \delta x_1 + \delta x_2}$.
+#
+# The skip path is why deep residual networks train: even when the convolutions' gradients are
+# small, $\delta z$ reaches $x$ undiminished.
+#
 # What the skip path does for depth: stack 20 blocks with small weights and compare the size of
 # the gradient that reaches the input with that of 20 plain blocks (the same blocks without
 # the $+\,x$). For the plain stack we reuse your residual block and subtract the skip's share.
@@ -636,36 +824,60 @@ def stack_gradient_norm(blocks, x, skip=True):
 
 blocks = [(0.1 * rng.normal(size=(4, 4, 3, 3)), 0.1 * rng.normal(size=(4, 4, 3, 3))) for _ in range(20)]
 x_deep = rng.normal(size=(2, 4, 8, 8))
-print(f"gradient norm at the input: with skips {stack_gradient_norm(blocks, x_deep):.3g}, "
-      f"without {stack_gradient_norm(blocks, x_deep, skip=False):.3g}")
+with skip_if_unanswered():
+    print(f"gradient norm at the input: with skips {stack_gradient_norm(blocks, x_deep):.3g}, "
+          f"without {stack_gradient_norm(blocks, x_deep, skip=False):.3g}")
 
 # %% [markdown]
 # ## 8. Softmax's Jacobian and the lecture's attention example
 #
 # $s = \mathrm{softmax}(z)$, $s_k = e^{z_k} / \sum_l e^{z_l}$. Every $s_k$ depends on every $z_l$
-# through the sum in the denominator. The quotient rule gives
+# through the sum in the denominator, so its Jacobian $J_{kl} = \partial s_k / \partial z_l$ is a
+# full $n \times n$ matrix. Start from the quotient rule (or write $s_k = e^{z_k} \cdot
+# (\sum_l e^{z_l})^{-1}$ and use the product rule), and treat $l = k$ and $l \ne k$ separately:
+# for $l = k$ both the numerator and the denominator depend on $z_k$, for $l \ne k$ only the
+# denominator does. Write the result with the $s$'s alone, no exponentials left.
 #
-# $$\frac{\partial s_k}{\partial z_k} = s_k (1 - s_k), \qquad \frac{\partial s_k}{\partial z_l} = -s_k s_l \quad (k \ne l), \qquad\text{so}\qquad J = \mathrm{diag}(s) - s s^\top .$$
-#
-# $J$ is symmetric, and each row sums to 0 (the probabilities always sum to 1, so moving all
-# $z_l$ together changes nothing). Given $\delta s$, the chain rule gives
-# $\delta z = J^\top \delta s = J\, \delta s$.
+# **A small case to check against.** $n = 2$, $z = (0, 0)$, so $s = (\tfrac12, \tfrac12)$. Moving
+# $z_1$ up by $\varepsilon$ gives $s_1 \approx \tfrac12 + \tfrac14\varepsilon$ and
+# $s_2 \approx \tfrac12 - \tfrac14\varepsilon$: the first column of $J$ is $(\tfrac14, -\tfrac14)$.
+# Whatever you derive must give that here, and two more facts you can test: every row of $J$
+# sums to 0 (the $s_k$ always add up to 1, so moving all $z_l$ together changes nothing), and
+# $J$ is symmetric.
 #
 # The lecture's attention example has three queries $x_1, x_2, x_3$ and four keys
 # $y_1, \dots, y_4$, all scalars. Query $i$ scores key $j$ by $(z_i)_j = x_i y_j$, and
-# $s_i = \mathrm{softmax}(z_i)$. Given $\delta s_i$ for every $i$:
-#
-# $$\delta z_i = J^i\, \delta s_i \;\text{ with } J^i = \mathrm{diag}(s_i) - s_i s_i^\top, \qquad \delta x_i = \sum_{j} y_j\, (\delta z_i)_j, \qquad \delta y_j = \sum_i x_i\, (\delta z_i)_j .$$
-#
-# ($x_i$ appears in the four scores of row $i$, $y_j$ in the three scores of column $j$; the sums
-# collect those uses.)
+# $s_i = \mathrm{softmax}(z_i)$; you are given $\delta s_i$ for every $i$. Two steps: from
+# $\delta s_i$ to $\delta z_i$ through the softmax (the chain rule with the Jacobian you derive),
+# then from the scores to $x$ and $y$ with the local derivatives
+# $\partial (z_i)_j / \partial x_i = y_j$ and $\partial (z_i)_j / \partial y_j = x_i$.
 #
 # ### Exercise 7 (3 points): `softmax_jacobian`, `lecture_attention_backward`
 #
 # `softmax_jacobian(s)` takes a probability vector `s` of shape `(n,)` and returns the `(n, n)`
 # Jacobian. `lecture_attention_backward(x, y, ds)` takes `x` of shape `(n,)`, `y` of shape
 # `(m,)` and `ds` of shape `(n, m)` (row $i$ is $\delta s_i$), computes $s_i$, and returns
-# `(dx, dy)` of shapes `(n,)` and `(m,)`, using your Jacobian row by row as in the formulas.
+# `(dx, dy)` of shapes `(n,)` and `(m,)`, using your Jacobian row by row.
+#
+# <details><summary>Hint 1</summary>
+#
+# For $l \ne k$: only $(\sum_m e^{z_m})^{-1}$ depends on $z_l$, and its derivative is
+# $-e^{z_l} / (\sum_m e^{z_m})^2$. Split that into a product of two softmax entries. For $l = k$
+# there is one more term, from the numerator. For the attention part: the scores form an
+# $n \times m$ array $z$; $x_i$ appears in every entry of row $i$, $y_j$ in every entry of
+# column $j$, and each use contributes.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Both cases fit one formula, $\partial s_k / \partial z_l = s_k\,([k = l] - s_l)$: in matrix form
+# a diagonal matrix minus an outer product. The chain rule through the softmax is
+# $\delta z_i = (J^i)^\top \delta s_i$ (row $i$ of `ds` is $\delta s_i$); then $\delta x_i$ sums row
+# $i$ of $\delta z$ weighted by the $y_j$, and $\delta y_j$ sums column $j$ weighted by the $x_i$:
+# two matrix-vector products. Subtract each row's maximum before `np.exp` when you compute $s$.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "softmax_jacobian", "solution": true}
 def softmax_jacobian(s):
@@ -694,12 +906,26 @@ check("test_softmax_jacobian", softmax_jacobian, lecture_attention_backward, hid
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The derivation.** The quotient rule gives
+#
+# $$\frac{\partial s_k}{\partial z_k} = s_k (1 - s_k), \qquad \frac{\partial s_k}{\partial z_l} = -s_k s_l \quad (k \ne l), \qquad\text{so}\qquad J = \mathrm{diag}(s) - s s^\top ,$$
+#
+# symmetric, with rows that sum to 0 (at $s = (\tfrac12, \tfrac12)$: $\tfrac14$ on the diagonal,
+# $-\tfrac14$ off it). Given $\delta s$, the chain rule gives $\delta z = J^\top \delta s = J\, \delta s$.
+# For the lecture's attention example, with $J^i = \mathrm{diag}(s_i) - s_i s_i^\top$,
+#
+# $$\delta z_i = J^i\, \delta s_i, \qquad \delta x_i = \sum_{j} y_j\, (\delta z_i)_j, \qquad \delta y_j = \sum_i x_i\, (\delta z_i)_j :$$
+#
+# $x_i$ appears in the four scores of row $i$, $y_j$ in the three scores of column $j$, and the
+# sums collect those uses.
+#
 # The Jacobian of $s = [0.2, 0.3, 0.5]$, its row sums, and the lecture's example with a random
 # $\delta s$, checked against finite differences of the forward pass.
 
 # %%
-J_s = softmax_jacobian(np.array([0.2, 0.3, 0.5]))
-print("J =\n", J_s, "\nrow sums:", J_s.sum(axis=1))
+with skip_if_unanswered():
+    J_s = softmax_jacobian(np.array([0.2, 0.3, 0.5]))
+    print("J =\n", J_s, "\nrow sums:", J_s.sum(axis=1))
 
 x_att, y_att = np.array([1.0, -0.5, 2.0]), np.array([0.3, -1.2, 0.8, 0.1])
 ds_att = rng.normal(size=(3, 4))
@@ -711,11 +937,12 @@ def scores_softmax(x_, y_):
     return e / e.sum(axis=1, keepdims=True)
 
 
-dx_att, dy_att = lecture_attention_backward(x_att, y_att, ds_att)
-print("δx =", dx_att, "\nδy =", dy_att)
-print("finite differences agree:",
-      np.allclose(dx_att, numerical_gradient(lambda v: float(np.sum(ds_att * scores_softmax(v, y_att))), x_att.copy())),
-      np.allclose(dy_att, numerical_gradient(lambda v: float(np.sum(ds_att * scores_softmax(x_att, v))), y_att.copy())))
+with skip_if_unanswered():
+    dx_att, dy_att = lecture_attention_backward(x_att, y_att, ds_att)
+    print("δx =", dx_att, "\nδy =", dy_att)
+    print("finite differences agree:",
+          np.allclose(dx_att, numerical_gradient(lambda v: float(np.sum(ds_att * scores_softmax(v, y_att))), x_att.copy())),
+          np.allclose(dy_att, numerical_gradient(lambda v: float(np.sum(ds_att * scores_softmax(x_att, v))), y_att.copy())))
 
 # %% [markdown]
 # ## 9. Scaled dot-product attention
@@ -730,16 +957,24 @@ print("finite differences agree:",
 # **causal mask** query $i$ may only look at keys $j \le i$ (a language model must not see the
 # future): set $S_{ij} = -\infty$ for $j > i$ before the softmax, which makes $P_{ij} = 0$.
 #
-# Backwards, given $\delta O$ (shape $L_q \times d_v$):
+# The backward pass, given $\delta O$ of shape $L_q \times d_v$, is three steps you have met
+# separately, run in reverse: two matrix products and a row-wise softmax. The local rules to start
+# from:
 #
-# * $O = P V$ is a matrix product: $\delta V = P^\top \delta O$ and $\delta P = \delta O\, V^\top$.
-# * Softmax, row by row, *without forming any Jacobian*: $\delta S_i = J^i \delta P_i$ with
-#   $J^i = \mathrm{diag}(P_i) - P_i P_i^\top$ is
-#   $$\delta S_{ik} = P_{ik}\Big(\delta P_{ik} - \sum_l P_{il}\, \delta P_{il}\Big),$$
-#   $O(L_k)$ work per row instead of $O(L_k^2)$ for the matrix. Where the mask put $P = 0$, this
-#   is automatically 0: reuse the forward's masked $P$ and the mask takes care of itself.
-# * $S = Q K^\top / \sqrt d$ is a matrix product scaled by $1/\sqrt d$:
-#   $\delta Q = \delta S\, K / \sqrt d$ and $\delta K = \delta S^\top Q / \sqrt d$.
+# * for a matrix product $C = AB$ (the lecture's $D = WX$), $\delta A$ and $\delta B$ are the
+#   products of $\delta C$ with the *other* factor, transposed, in the order that makes the
+#   shapes fit (assignment 03);
+# * for a row softmax, your Exercise 7: $\delta S_i = (J^i)^\top \delta P_i$ with $P_i$'s Jacobian $J^i$.
+#
+# **Shapes** (per batch element): $S$ and $P$ are $L_q \times L_k$, so $\delta S$ and $\delta P$ are
+# too; $\delta Q$ is $L_q \times d$, $\delta K$ is $L_k \times d$, $\delta V$ is $L_k \times d_v$.
+#
+# **A small case.** With a single key ($L_k = 1$) every row of $P$ is the number 1 whatever $Q$ and
+# $K$ are, so $O = V$ repeated: then $\delta V = \sum_i \delta O_i$, and $\delta Q = 0$, $\delta K = 0$.
+# Your general formulas must reduce to that.
+#
+# Forming $J^i$ for each of the $L_q$ rows costs $O(L_k^2)$ per row. The exercise asks for better:
+# multiply $J^i \delta P_i$ out by hand so that each row costs $O(L_k)$.
 #
 # ### Exercise 8 (6 points): `attention_forward`, `attention_backward`
 #
@@ -747,6 +982,24 @@ print("finite differences agree:",
 # `(B, Lk, dv)`; `causal=True` only with `Lq == Lk`. Return `(out, cache)` with `out` of shape
 # `(B, Lq, dv)`, and `(dQ, dK, dV)`. Use `@` (it works batch by batch on 3-d arrays) and
 # `swapaxes(1, 2)` for the transposes. Subtract each row's maximum before `np.exp`.
+#
+# <details><summary>Hint 1</summary>
+#
+# Go backwards: $O = PV$ gives $\delta V$ and $\delta P$; the softmax turns $\delta P$ into
+# $\delta S$ row by row; $S = QK^\top/\sqrt d$ gives $\delta Q$ and $\delta K$, each with the factor
+# $1/\sqrt d$. Keep $P$ (after the mask) in the cache. The mask needs no backward code of its own:
+# ask what your softmax backward gives where $P_{ij} = 0$.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# $(\mathrm{diag}(p) - p p^\top)\, g = p \odot g - p\, (p^\top g)$: an elementwise product minus
+# $p$ times one number per row. With `np.sum(P * dP, axis=-1, keepdims=True)` that is one line for
+# all rows and batch elements. For the products: $\delta V = P^\top \delta O$ and
+# $\delta P = \delta O\, V^\top$; check the shapes of the last step the same way.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "attention", "solution": true}
 def attention_forward(Q, K, V, causal=False):
@@ -783,6 +1036,20 @@ check("test_attention", attention_forward, attention_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The derivation**, given $\delta O$ (shape $L_q \times d_v$):
+#
+# * $O = P V$ is a matrix product: $\delta V = P^\top \delta O$ and $\delta P = \delta O\, V^\top$.
+# * Softmax, row by row, *without forming any Jacobian*: $\delta S_i = J^i \delta P_i$ with
+#   $J^i = \mathrm{diag}(P_i) - P_i P_i^\top$ is
+#   $$\delta S_{ik} = P_{ik}\Big(\delta P_{ik} - \sum_l P_{il}\, \delta P_{il}\Big),$$
+#   $O(L_k)$ work per row instead of $O(L_k^2)$ for the matrix. Where the mask put $P = 0$ this
+#   is automatically 0: reuse the forward's masked $P$ and the mask takes care of itself.
+# * $S = Q K^\top / \sqrt d$ is a matrix product scaled by $1/\sqrt d$:
+#   $\delta Q = \delta S\, K / \sqrt d$ and $\delta K = \delta S^\top Q / \sqrt d$.
+#
+# With one key, $P = 1$ and $\delta P_{i1} - P_{i1}\delta P_{i1} = 0$: $\delta S = 0$, so
+# $\delta Q = \delta K = 0$, as the small case said.
+#
 # Your attention against PyTorch's `scaled_dot_product_attention` (in this demonstration cell),
 # with and without the causal mask, and the causal mask's effect on the gradient: the output of
 # query 2 sends gradient to keys 0, 1 and 2 only, never to the later keys it was not allowed to see.
@@ -790,23 +1057,26 @@ check("test_attention", attention_forward, attention_backward, hidden=True)
 # %%
 Q_a, K_a, V_a = rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 3))
 dout_a = rng.normal(size=(2, 5, 3))
-if torch is not None:
-    for causal in (False, True):
-        tensors = [torch.tensor(a, requires_grad=True) for a in (Q_a, K_a, V_a)]
-        out_t = torch.nn.functional.scaled_dot_product_attention(*tensors, is_causal=causal)
-        out_t.backward(torch.tensor(dout_a))
-        out_a, cache_a = attention_forward(Q_a, K_a, V_a, causal)
-        grads = attention_backward(dout_a, cache_a)
-        errors = [np.abs(g - t.grad.numpy()).max() for g, t in zip(grads, tensors)]
-        print(f"causal={causal}: output error {np.abs(out_a - out_t.detach().numpy()).max():.1e}, "
-              f"dQ, dK, dV errors {', '.join(f'{e:.1e}' for e in errors)}")
+with skip_if_unanswered():
+    if torch is None:
+        print('torch is not installed: the comparison with PyTorch is skipped (pip install "./student[torch]")')
+    else:
+        for causal in (False, True):
+            tensors = [torch.tensor(a, requires_grad=True) for a in (Q_a, K_a, V_a)]
+            out_t = torch.nn.functional.scaled_dot_product_attention(*tensors, is_causal=causal)
+            out_t.backward(torch.tensor(dout_a))
+            out_a, cache_a = attention_forward(Q_a, K_a, V_a, causal)
+            grads = attention_backward(dout_a, cache_a)
+            errors = [np.abs(g - t.grad.numpy()).max() for g, t in zip(grads, tensors)]
+            print(f"causal={causal}: output error {np.abs(out_a - out_t.detach().numpy()).max():.1e}, "
+                  f"dQ, dK, dV errors {', '.join(f'{e:.1e}' for e in errors)}")
 
-from_query_2 = np.zeros_like(dout_a)
-from_query_2[:, 2] = dout_a[:, 2]       # a gradient on the output of query 2 only
-_, cache_a = attention_forward(Q_a, K_a, V_a, causal=True)
-_, dK_2, dV_2 = attention_backward(from_query_2, cache_a)
-print("causal, gradient from query 2 only: |dK| per key", np.abs(dK_2[0]).sum(axis=1).round(3),
-      " |dV| per key", np.abs(dV_2[0]).sum(axis=1).round(3))
+    from_query_2 = np.zeros_like(dout_a)
+    from_query_2[:, 2] = dout_a[:, 2]       # a gradient on the output of query 2 only
+    _, cache_a = attention_forward(Q_a, K_a, V_a, causal=True)
+    _, dK_2, dV_2 = attention_backward(from_query_2, cache_a)
+    print("causal, gradient from query 2 only: |dK| per key", np.abs(dK_2[0]).sum(axis=1).round(3),
+          " |dV| per key", np.abs(dV_2[0]).sum(axis=1).round(3))
 
 # %% [markdown]
 # ## 10. A small CNN from your layers, trained on digits
@@ -816,9 +1086,10 @@ print("causal, gradient from query 2 only: |dK| per key", np.abs(dK_2[0]).sum(ax
 #
 # conv $3\times3$ (1 → 16 channels, padding 1) → ReLU → max-pool $2 \times 2$ → linear (256 → 10) → softmax cross-entropy,
 #
-# trained with minibatch SGD with momentum. The linear layer and the loss (assignment 03) are
-# written out here; the convolution, ReLU and pooling, forward and backward, are yours. The
-# curve below redraws while the loop runs.
+# trained with minibatch SGD with momentum, in PyTorch's convention as in assignment 03
+# (`torch.optim.SGD`: $v \leftarrow \mu v + g$, then $p \leftarrow p - \eta\, v$). The linear
+# layer and the loss (assignment 03) are written out here; the convolution, ReLU and pooling,
+# forward and backward, are yours. The curve below redraws while the loop runs.
 
 # %%
 import importlib.util
@@ -872,22 +1143,26 @@ def evaluate(index):
 
 
 EPOCHS, BATCH, LR, MOMENTUM = 8, 32, 0.05, 0.9
-curve = LiveTrainingCurve(total=EPOCHS, title="your CNN on digits",
-                          metrics=["train_loss", "val_loss", "train_acc", "val_acc"])
-display(curve)
-started = time.perf_counter()
-with curve:
-    for epoch in range(1, EPOCHS + 1):
-        for batch in np.array_split(net_rng.permutation(train), len(train) // BATCH):
-            logits, cache = cnn_forward(images[batch], params)
-            _, dlogits = cross_entropy(logits, labels[batch])
-            grads, _ = cnn_backward(dlogits, cache, params)
-            for name in params:
-                velocity[name] = MOMENTUM * velocity[name] - LR * grads[name]
-                params[name] += velocity[name]
-        (train_loss, train_acc), (val_loss, val_acc) = evaluate(train), evaluate(val)
-        curve.update(epoch, train_loss=train_loss, val_loss=val_loss, train_acc=train_acc, val_acc=val_acc)
-print(f"validation accuracy of your CNN: {val_acc:.3f} (training {time.perf_counter() - started:.1f} s)")
+with skip_if_unanswered():
+    # one forward and backward pass on two images first: without your layers, stop before the plot
+    logits, cache = cnn_forward(images[train[:2]], params)
+    cnn_backward(cross_entropy(logits, labels[train[:2]])[1], cache, params)
+    curve = LiveTrainingCurve(total=EPOCHS, title="your CNN on digits",
+                              metrics=["train_loss", "val_loss", "train_acc", "val_acc"])
+    display(curve)
+    started = time.perf_counter()
+    with curve:
+        for epoch in range(1, EPOCHS + 1):
+            for batch in np.array_split(net_rng.permutation(train), len(train) // BATCH):
+                logits, cache = cnn_forward(images[batch], params)
+                _, dlogits = cross_entropy(logits, labels[batch])
+                grads, _ = cnn_backward(dlogits, cache, params)
+                for name in params:   # SGD with momentum, PyTorch's convention
+                    velocity[name] = MOMENTUM * velocity[name] + grads[name]
+                    params[name] -= LR * velocity[name]
+            (train_loss, train_acc), (val_loss, val_acc) = evaluate(train), evaluate(val)
+            curve.update(epoch, train_loss=train_loss, val_loss=val_loss, train_acc=train_acc, val_acc=val_acc)
+    print(f"validation accuracy of your CNN: {val_acc:.3f} (training {time.perf_counter() - started:.1f} s)")
 
 # %% [markdown]
 # What the network learned and what it looks at. Top: the 16 learned $3 \times 3$ filters
@@ -898,26 +1173,28 @@ print(f"validation accuracy of your CNN: {val_acc:.3f} (training {time.perf_coun
 # %%
 import matplotlib.pyplot as plt
 
-fig, axes = plt.subplots(3, 8, figsize=(9, 3.6))
-for ax, kernel in zip(axes[0], params["w"][:8, 0]):
-    ax.imshow(kernel, cmap="RdBu_r", vmin=-np.abs(params["w"]).max(), vmax=np.abs(params["w"]).max())
-show = val[:4]
-logits, cache = cnn_forward(images[show], params)
-onehot = np.zeros_like(logits)
-onehot[np.arange(len(show)), labels[show]] = 1.0
-_, saliency = cnn_backward(onehot, cache, params)
-for k, index in enumerate(show):
-    axes[1, 2 * k].imshow(images[index, 0], cmap="gray_r")
-    axes[1, 2 * k].set_title(f"label {labels[index]}", fontsize=8)
-    axes[1, 2 * k + 1].imshow(np.abs(saliency[k, 0]), cmap="hot")
-    axes[1, 2 * k + 1].set_title("saliency", fontsize=8)
-for ax, kernel in zip(axes[2], params["w"][8:, 0]):
-    ax.imshow(kernel, cmap="RdBu_r", vmin=-np.abs(params["w"]).max(), vmax=np.abs(params["w"]).max())
-for ax in axes.ravel():
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.suptitle("learned filters (rows 1 and 3), digits and their saliency (row 2)", fontsize=9)
-plt.show()
+with skip_if_unanswered():
+    show = val[:4]
+    logits, cache = cnn_forward(images[show], params)
+    onehot = np.zeros_like(logits)
+    onehot[np.arange(len(show)), labels[show]] = 1.0
+    _, saliency = cnn_backward(onehot, cache, params)
+
+    fig, axes = plt.subplots(3, 8, figsize=(9, 3.6))
+    for ax, kernel in zip(axes[0], params["w"][:8, 0]):
+        ax.imshow(kernel, cmap="RdBu_r", vmin=-np.abs(params["w"]).max(), vmax=np.abs(params["w"]).max())
+    for k, index in enumerate(show):
+        axes[1, 2 * k].imshow(images[index, 0], cmap="gray_r")
+        axes[1, 2 * k].set_title(f"label {labels[index]}", fontsize=8)
+        axes[1, 2 * k + 1].imshow(np.abs(saliency[k, 0]), cmap="hot")
+        axes[1, 2 * k + 1].set_title("saliency", fontsize=8)
+    for ax, kernel in zip(axes[2], params["w"][8:, 0]):
+        ax.imshow(kernel, cmap="RdBu_r", vmin=-np.abs(params["w"]).max(), vmax=np.abs(params["w"]).max())
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("learned filters (rows 1 and 3), digits and their saliency (row 2)", fontsize=9)
+    plt.show()
 
 # %% [markdown]
 # ## Summary
@@ -925,10 +1202,14 @@ plt.show()
 # * A convolution layer is a correlation of the input with the kernel. Its backward pass is two
 #   more correlations: $\delta K = I \star \delta J$ and $\delta I = \mathrm{pad}(\delta J) \star
 #   \mathrm{flip}(K)$; stride spreads `dout` out (dilation), padding is cut off at the end.
-# * Max pooling routes each window's gradient to one entry, its (first) maximum; average pooling
-#   spreads it as $1/k^2$; where windows overlap, gradients add up.
-# * ReLU passes the gradient where its input was positive. A gradient of exactly one half at a
-#   kink or a tie is what finite differences produce, not a derivative.
+# * Max pooling routes each window's gradient to one entry, its first maximum (the convention
+#   Exercise 4 states, PyTorch's for max pooling); average pooling spreads it as $1/k^2$; where
+#   windows overlap, gradients add up.
+# * ReLU passes the gradient where its input was positive. At a kink or a tie there is no
+#   derivative, only subgradients: 0 at ReLU's kink and the first maximum at a pooling tie are
+#   the conventions this notebook states (PyTorch's). One half is a valid subgradient too (it is
+#   `torch.maximum`'s and `torch.amax`'s rule at a tie, and what a central finite difference gives),
+#   just not the convention these exercises ask for.
 # * At a skip connection the input is used twice, so its gradient is the sum of the two paths.
 # * Softmax's Jacobian is $\mathrm{diag}(s) - s s^\top$, but the backward pass never needs it as a
 #   matrix: $\delta z = s \odot (\delta s - s^\top \delta s)$. Attention's backward is that plus

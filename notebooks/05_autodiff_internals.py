@@ -27,9 +27,54 @@
 # exercise, which is about PyTorch itself. Some checks count things while your code runs (how
 # often a backward rule is called, how often a function is evaluated, how much memory is alive):
 # they are measured by the grader's own objects, so write the straightforward algorithm.
+#
+# **PyTorch in this notebook.** Two parts use PyTorch: a demonstration cell in section 4 that
+# compares your engine with it, all of section 7, and Exercise 9 (reading PyTorch's own graph),
+# which needs it to be answered at all. The student install has no torch by default; add it with
+#
+# ```bash
+# pip install "./student[torch]"      # from the course repository: the CPU wheel of torch 2.13.0
+# # if pip does not find the CPU wheel on your machine:
+# pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# ```
+#
+# and restart the kernel. Without torch everything else works: the cells that need it print one
+# line saying so and Run All carries on.
 
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import numpy as np
+
+# Which exercise defines which function or class: demonstration cells use this to say what they need.
+EXERCISES = {"topological_order": 1, "backward": 2, "unbroadcast": 3, "Plus": 3, "Times": 3,
+             "Sigmoid": 3, "RowSum": 3, "Expand": 3, "MatMul": 3, "breadth_first_counterexample": 4,
+             "dual_plus": 5, "dual_times": 5, "dual_sigmoid": 5, "dual_rowsum": 5, "dual_expand": 5,
+             "jvp": 5, "jacobian_forward": 6, "jacobian_reverse": 6, "jacobian_op_counts": 7,
+             "checkpointed_backward": 8, "read_torch_graph": 9}
+
+
+class skip_if_unanswered:
+    """For demonstration cells only (graded code never uses it). `with skip_if_unanswered():`
+    runs its block; if the block reaches an exercise that is not answered yet (its cell still
+    raises NotImplementedError), it says which one in one line and skips the rest of the block,
+    so that Run All carries on."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is None or not issubclass(kind, NotImplementedError):
+            return False
+        missing = None
+        while tb is not None:          # the innermost exercise function that raised
+            code = tb.tb_frame.f_code
+            name = getattr(code, "co_qualname", code.co_name).split(".")[0]
+            missing = name if name in EXERCISES else missing
+            tb = tb.tb_next
+        if missing is None:
+            print("This demonstration needs an exercise you have not answered yet; skipped.")
+        else:
+            print(f"This demonstration needs your answer to Exercise {EXERCISES[missing]} ({missing}); skipped.")
+        return True
 
 # %% [markdown]
 # ## 1. The graph: tensor nodes and op nodes
@@ -179,9 +224,9 @@ print("eager: c =", c_eager.value, "made by", c_eager.op.__name__, "from", c_eag
 #
 # $$\frac{dL}{dw}\Big|_\text{true} = e^{x^2}(1 + 2x^2)\cos w \approx 2.120, \qquad \frac{dL}{dw}\Big|_\text{breadth-first} = e^{x^2}\cos w \approx 1.158 \quad\text{at } w = 0.7 .$$
 #
-# The cure is an order that respects *all* paths: a topological order, found with a depth-first
-# search that appends a node only after all its parents have been appended, and a set of
-# visited nodes so that a node reached along several paths is listed once.
+# The cure is an order that respects *all* paths: a topological order. On the example, one
+# valid order is $w, x, x^2, b, L$ (every node after its inputs); $w, x, L, x^2, b$ is not,
+# because $L$ comes before its input $b$.
 #
 # ### Exercise 1 (3 points): topological order
 #
@@ -191,6 +236,23 @@ print("eager: c =", c_eager.value, "made by", c_eager.op.__name__, "from", c_eag
 # the same parent may appear twice in one tuple (`b = a + a`). Write it **without recursion**:
 # Python stops recursing at about 1,000 levels and the hidden tests have chains of 10,000 nodes.
 # Use an explicit stack. Any valid order is accepted.
+#
+# <details><summary>Hint 1</summary>
+#
+# A depth-first search from the root works: a node may be appended to the list only once all of
+# its parents have been appended. Keep a set of the nodes already seen, so that a node reached
+# along several paths (or twice in one `parents` tuple) is listed once.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The recursive version is "visit all parents, then append the node". Without recursion, push
+# each node on the stack twice: first as "expand me" (mark it seen, push itself again as "parents
+# done", then push its unseen parents), and when it comes off the stack as "parents done",
+# append it. Everything pushed after it is finished before it comes back.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "topological_order", "solution": true}
 def topological_order(root):
@@ -224,28 +286,50 @@ check("test_topological_order", topological_order, hidden=True)
 # %% [markdown]
 # ## 3. Backward over the graph
 #
-# With the order in hand, the backward algorithm fills a table of gradients, one entry per node:
+# With the order in hand, backpropagation fills a table of gradients, one entry per node. The
+# rule to start from is the sum of section 2: the gradient of a node is the sum, over its users,
+# of what each user's backward sends it. What each op sends is its `backward(ctx, grad)`, one
+# Jacobian-gradient product, given the gradient of that op's output.
 #
-# 1. every node's gradient starts at zero; the root's is the seed $\partial l/\partial l$: ones
-#    for a scalar loss, or a given upstream gradient;
-# 2. for each node in reverse topological order that was produced by an op, call
-#    `node.op.backward(node.ctx, node.grad)` once: one Jacobian-gradient product for that op;
-# 3. **add** each returned gradient to the corresponding parent's gradient. A tensor used by
-#    several ops (a fork) receives one contribution from each, and the chain rule sums them.
+# **A small case by hand.** $a = 3$, $b = a \cdot a$ (`Mul.apply(a, a)`), $c = b \cdot a$, so
+# $c = a^3$ and $dc/da = 27$. Reverse topological order: $c, b, a$. The seed is $\partial c /
+# \partial c = 1$. Mul's backward at $c$ returns $(1 \cdot a, 1 \cdot b) = (3, 9)$: 3 for $b$ and
+# 9 for $a$. Mul's backward at $b$, with $b$'s gradient 3, returns $(3 \cdot a, 3 \cdot a) =
+# (9, 9)$, both for $a$ (it is both parents). Total for $a$: $9 + 9 + 9 = 27$. Notice which
+# gradients were complete when they were used, and that $a$ appears twice in one `parents` tuple.
 #
-# Each op's backward runs exactly once, so the cost is linear in the size of the graph. Compare
-# with applying the chain rule recursively, path by path: for the stack of "diamonds"
-# $b_1 = a + a,\ b_2 = b_1 + b_1,\ \dots$ the number of paths from $b_k$ down to $a$ is $2^k$, and a
-# per-path recursion calls the bottom op's backward $2^k$ times: right in value, exponential in
-# time. The table is the *store* side of the store-against-recompute trade-off: remembering the
-# gradient of each node once instead of recomputing it for every path.
+# Compare with applying the chain rule recursively, path by path: for the stack of "diamonds"
+# $b_1 = a + a,\ b_2 = b_1 + b_1,\ \dots,\ b_k = b_{k-1} + b_{k-1}$ there are $2^k$ paths from $b_k$
+# down to $a$, and $2^{k-1}$ of them from $b_k$ down to the bottom op (the one that made $b_1$),
+# one for each choice of branch at the $k - 1$ ops above it. A per-path recursion calls that
+# bottom op's backward once per path that reaches it, $2^{k-1}$ times, and all $k$ ops'
+# backwards $1 + 2 + \dots + 2^{k-1} = 2^k - 1$ times: right in value, exponential in time. A
+# table that is filled once per node is the *store* side of the store-against-recompute
+# trade-off: remembering the gradient of each node instead of recomputing it for every path.
 #
 # ### Exercise 2 (4 points): backward
 #
 # `backward(root, grad=None)` fills `.grad` of every node reachable from `root` (start every
 # gradient at zero, so a second call replaces the results of the first), seeds `root.grad` with
-# `grad` (ones shaped like `root.value` when `grad` is None), and runs the algorithm above. Use
-# your `topological_order`. Nodes with `op` None are leaves: nothing to call.
+# `grad` (ones shaped like `root.value` when `grad` is None), and calls every op's backward
+# exactly once. Use your `topological_order`. Nodes with `op` None are leaves: nothing to call.
+#
+# <details><summary>Hint 1</summary>
+#
+# In the small case, $a$'s gradient was used only after every contribution to it had arrived.
+# Which order of the nodes guarantees that for every node? You have it from Exercise 1, up to one
+# step.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Walk `reversed(topological_order(root))`; at each node made by an op, call
+# `node.op.backward(node.ctx, node.grad)` once and zip the returned tuple with `node.parents`,
+# **adding** each gradient to that parent's `.grad` (`parent.grad = parent.grad + g`; with
+# `b = a + a` the same parent gets both).
+#
+# </details>
 
 # %% nbgrader={"grade_id": "backward", "solution": true}
 def backward(root, grad=None):
@@ -271,6 +355,18 @@ check("test_backward", backward, Tensor, Context, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The algorithm, to compare with yours:**
+#
+# 1. every node's gradient starts at zero; the root's is the seed $\partial l/\partial l$: ones
+#    for a scalar loss, or a given upstream gradient;
+# 2. for each node in reverse topological order that was produced by an op, call
+#    `node.op.backward(node.ctx, node.grad)` once: one Jacobian-gradient product for that op;
+# 3. **add** each returned gradient to the corresponding parent's gradient. A tensor used by
+#    several ops (a fork) receives one contribution from each, and the chain rule sums them.
+#
+# Reverse topological order makes every node's gradient complete before it is passed on, and
+# each op's backward runs exactly once, so the cost is linear in the size of the graph.
+#
 # The note's trap on your engine: $x = \sin w$, $L = e^{x^2} \cdot x$ at $w = 0.7$ (with two
 # small ops of our own, Sin and Exp), first with your `backward`, then with the breadth-first
 # walk of the notes (a queue, each node visited once).
@@ -322,20 +418,24 @@ def breadth_first_backward(root):
 w = Tensor(0.7)
 x = Sin.apply(w)
 L = Mul.apply(Exp.apply(Mul.apply(x, x)), x)
-backward(L)
-print(f"dL/dw, topological order: {float(w.grad):.3f}")
-breadth_first_backward(L)
-print(f"dL/dw, breadth-first:     {float(w.grad):.3f}")
-print(f"by hand:                  {np.exp(np.sin(0.7) ** 2) * (1 + 2 * np.sin(0.7) ** 2) * np.cos(0.7):.3f}")
+with skip_if_unanswered():
+    backward(L)
+    print(f"dL/dw, topological order: {float(w.grad):.3f}")
+    breadth_first_backward(L)
+    print(f"dL/dw, breadth-first:     {float(w.grad):.3f}")
+    print(f"by hand:                  {np.exp(np.sin(0.7) ** 2) * (1 + 2 * np.sin(0.7) ** 2) * np.cos(0.7):.3f}")
 
 # %% [markdown]
-# And the cost of recursing per path, measured: count how often the bottom op's backward is
-# called on stacked diamonds of growing height, by the table-filling algorithm and by the naive
-# recursion `grad_of(node)` that follows every path.
+# And the cost of recursing per path, measured on stacked diamonds of growing height $k$: how
+# often the bottom op's backward is called, and all ops' backwards together, by your
+# table-filling `backward` and by the naive recursion `per_path_backward` that follows every
+# path. The per-path columns should read $2^{k-1}$ and $2^k - 1$.
 
 # %%
 class CountingPlus(Op):
     calls = 0
+    bottom_calls = 0
+    bottom = None           # the context of the op that made b_1
 
     @staticmethod
     def forward(ctx, a, b):
@@ -344,6 +444,7 @@ class CountingPlus(Op):
     @staticmethod
     def backward(ctx, grad):
         CountingPlus.calls += 1
+        CountingPlus.bottom_calls += ctx is CountingPlus.bottom
         return grad, grad
 
 
@@ -355,20 +456,23 @@ def per_path_backward(node, grad):
             per_path_backward(parent, parent_grad)
 
 
-print(" k   table calls   per-path calls   dz/da")
-for k in [4, 8, 12, 16]:
-    a = Tensor(1.0)
-    top = a
-    for _ in range(k):
-        top = CountingPlus.apply(top, top)
-    CountingPlus.calls = 0
-    backward(top)
-    table_calls = CountingPlus.calls
-    for node in topological_order(top):
-        node.grad = None
-    CountingPlus.calls = 0
-    per_path_backward(top, np.ones(()))
-    print(f"{k:2d}   {table_calls:11d}   {CountingPlus.calls:14d}   {float(a.grad):.0f}")
+with skip_if_unanswered():
+    print("            table: bottom op, all ops   per path: bottom op, all ops   2^(k-1)   d b_k/da")
+    for k in [4, 8, 12, 16]:
+        a = Tensor(1.0)
+        top = CountingPlus.apply(a, a)
+        CountingPlus.bottom = top.ctx
+        for _ in range(k - 1):
+            top = CountingPlus.apply(top, top)
+        CountingPlus.calls = CountingPlus.bottom_calls = 0
+        backward(top)
+        table = CountingPlus.bottom_calls, CountingPlus.calls
+        for node in topological_order(top):
+            node.grad = None
+        CountingPlus.calls = CountingPlus.bottom_calls = 0
+        per_path_backward(top, np.ones(()))
+        print(f"k = {k:2d}   {table[0]:16d} {table[1]:8d}   {CountingPlus.bottom_calls:19d} {CountingPlus.calls:8d}"
+              f"   {2 ** (k - 1):7d}   {float(a.grad):8.0f}")
 
 # %% [markdown]
 # ## 4. The lecture's operations
@@ -377,43 +481,59 @@ for k in [4, 8, 12, 16]:
 # respect to one input entry, sum over all outputs with the multivariate chain rule, vectorise.
 # We write $\mathbf{X}^\nabla$ for $\partial l / \partial \mathbf{X}$, shaped like $\mathbf{X}$.
 #
-# **Plus**, $\mathbf{S} = \mathbf{A} + \mathbf{B}$: $\ \mathbf{A}^\nabla_{ij} = \sum_{kl}
-# \mathbf{S}^\nabla_{kl}\, \partial \mathbf{S}_{kl}/\partial \mathbf{A}_{ij} = \mathbf{S}^\nabla_{ij}$, and the
-# same for $\mathbf{B}$: both gradients are the upstream gradient. With **broadcasting**
-# ($\mathbf{A}$ of shape $(n, m)$ plus $\mathbf{b}$ of shape $(m,)$, $(1, m)$, $(n, 1)$ or a
-# scalar), one entry of $\mathbf{b}$ is added to many outputs, so its gradient is the *sum* of
-# theirs: sum the upstream gradient over the broadcast axes until it has $\mathbf{b}$'s shape
-# ("unbroadcast": sum away leading axes that $\mathbf{b}$ lacks, then sum with `keepdims` over
-# the axes where $\mathbf{b}$ has size 1).
+# **The recipe, worked once**, on elementwise **Times**, $\mathbf{S} = \mathbf{A} \otimes \mathbf{B}$
+# (the `Mul` of section 1). (1) One output entry against one input entry:
+# $\partial \mathbf{S}_{kl} / \partial \mathbf{A}_{ij} = \mathbf{B}_{ij}$ if $(k, l) = (i, j)$, and 0
+# otherwise. (2) The multivariate chain rule sums over all outputs:
+# $\mathbf{A}^\nabla_{ij} = \sum_{kl} \mathbf{S}^\nabla_{kl}\, \partial \mathbf{S}_{kl} / \partial \mathbf{A}_{ij}
+# = \mathbf{S}^\nabla_{ij} \mathbf{B}_{ij}$: only one term survives. (3) Vectorise:
+# $\mathbf{A}^\nabla = \mathbf{S}^\nabla \otimes \mathbf{B}$, and by symmetry
+# $\mathbf{B}^\nabla = \mathbf{S}^\nabla \otimes \mathbf{A}$. Forward must save both factors.
 #
-# **Times** (elementwise), $\mathbf{S} = \mathbf{A} \otimes \mathbf{B}$: $\ \mathbf{A}^\nabla =
-# \mathbf{S}^\nabla \otimes \mathbf{B}$ and $\mathbf{B}^\nabla = \mathbf{S}^\nabla \otimes \mathbf{A}$ (same shapes).
+# Now the same three steps for the others; what changes from op to op is how many outputs one
+# input entry reaches in step (2).
 #
-# **Sigmoid**, $\mathbf{Y} = \sigma(\mathbf{X})$ of any shape: only $\mathbf{Y}_{ijk}$ depends on
-# $\mathbf{X}_{ijk}$, so $\mathbf{X}^\nabla = \mathbf{Y}^\nabla \otimes \sigma(\mathbf{X}) \otimes
-# (1 - \sigma(\mathbf{X}))$. Forward has computed $\sigma(\mathbf{X})$ already: save it.
-#
-# **RowSum**, $y_k = \sum_l \mathbf{X}_{kl}$ for $\mathbf{X}$ of shape $(n, m)$: $\ \mathbf{X}^\nabla_{ij}
-# = \sum_k y^\nabla_k\, \partial y_k / \partial \mathbf{X}_{ij} = y^\nabla_i$, i.e.
-# $\mathbf{X}^\nabla = \mathbf{y}^\nabla \mathbf{1}^\top$: every entry of row $i$ gets $y^\nabla_i$.
-# Backward needs only $m$ from the forward pass.
-#
-# **Expand**, $\mathbf{Y}$ = $x$ broadcast to a given `shape` (the lecture's case is a scalar
-# filling a matrix; we allow any shape NumPy can broadcast): $\ x^\nabla = \sum_{ab}
-# \mathbf{Y}^\nabla_{ab}$, summed over the broadcast axes back to $x$'s shape. RowSum and Expand are
-# each other's backward. `shape` is a constant (a keyword argument): it gets no gradient.
-#
-# **MatMul**, $\mathbf{C} = \mathbf{A}\mathbf{B}$ with $\mathbf{A}$: $(n, k)$ and $\mathbf{B}$:
-# $(k, m)$: $\ \mathbf{C}_{il} = \sum_j \mathbf{A}_{ij}\mathbf{B}_{jl}$ gives $\mathbf{A}^\nabla_{ij}
-# = \sum_l \mathbf{C}^\nabla_{il} \mathbf{B}_{jl}$, i.e. $\mathbf{A}^\nabla = \mathbf{C}^\nabla
-# \mathbf{B}^\top$, and likewise $\mathbf{B}^\nabla = \mathbf{A}^\top \mathbf{C}^\nabla$. (Check
-# the shapes: $(n, m)(m, k) = (n, k)$.)
+# * **Plus**, $\mathbf{S} = \mathbf{A} + \mathbf{B}$, also with **broadcasting**: $\mathbf{A}$ of
+#   shape $(n, m)$ plus $\mathbf{b}$ of shape $(m,)$, $(1, m)$, $(n, 1)$ or a scalar. Each gradient
+#   must come back with its input's shape. Write the helper `unbroadcast(grad, shape)` for that.
+# * **Sigmoid**, $\mathbf{Y} = \sigma(\mathbf{X})$, any shape. Express $\sigma'$ through $\sigma$
+#   itself, and think about what forward should save.
+# * **RowSum**, $y_k = \sum_l \mathbf{X}_{kl}$ for $\mathbf{X}$ of shape $(n, m)$: $\mathbf{y}^\nabla$ has
+#   shape $(n,)$, $\mathbf{X}^\nabla$ shape $(n, m)$.
+# * **Expand**, $\mathbf{Y}$ = $x$ broadcast to a given `shape` (the lecture's case is a scalar
+#   filling a matrix; we allow any shape NumPy can broadcast). `shape` is a constant (a keyword
+#   argument): it gets no gradient.
+# * **MatMul**, $\mathbf{C} = \mathbf{A}\mathbf{B}$ with $\mathbf{A}$: $(n, k)$, $\mathbf{B}$:
+#   $(k, m)$ and $\mathbf{C}_{il} = \sum_j \mathbf{A}_{ij}\mathbf{B}_{jl}$. The answer must be a
+#   matrix product whose shape is $(n, k)$ for $\mathbf{A}$ and $(k, m)$ for $\mathbf{B}$.
 #
 # ### Exercise 3 (6 points): forward and backward of six ops
 #
 # Fill in the four cells below. Each `backward` returns a **tuple** with one gradient per input,
 # each shaped like that input, e.g. `(grad_x,)` for one input. Write the `unbroadcast` helper in
 # the first cell; `Expand` may use it.
+#
+# <details><summary>Hint 1</summary>
+#
+# Count the outputs one input entry reaches. Plus without broadcasting: one, with derivative 1;
+# with broadcasting, an entry of $\mathbf{b}$ is added to many outputs, and the chain rule sums
+# theirs. Sigmoid: one. RowSum: $\mathbf{X}_{ij}$ reaches $y_i$ only. Expand: one entry of $x$
+# reaches every output it was copied to. MatMul: $\mathbf{A}_{ij}$ reaches the whole row $i$ of
+# $\mathbf{C}$. Save in the context what backward needs: shapes for Plus, RowSum and Expand, not
+# whole arrays.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `unbroadcast`: sum away the leading axes `shape` lacks, then sum with `keepdims=True` over the
+# axes where `shape` has size 1. Plus returns the upstream gradient unbroadcast to each input's
+# shape; Expand's backward is the same summing. $\sigma' = \sigma (1 - \sigma)$. RowSum's
+# $\mathbf{X}^\nabla_{ij} = y^\nabla_i$ for every $j$. MatMul: step (2) gives
+# $\mathbf{A}^\nabla_{ij} = \sum_l \mathbf{C}^\nabla_{il}\mathbf{B}_{jl}$; read it as a product of
+# $\mathbf{C}^\nabla$ with a transpose, and do the same for $\mathbf{B}$.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "plus_times", "solution": true}
 def unbroadcast(grad, shape):
@@ -546,24 +666,55 @@ check("test_ops", Plus, Times, Sigmoid, RowSum, Expand, MatMul, Context, hidden=
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The derivations, to compare with yours.**
+#
+# **Plus**: $\mathbf{A}^\nabla_{ij} = \sum_{kl} \mathbf{S}^\nabla_{kl}\, \partial \mathbf{S}_{kl}/\partial
+# \mathbf{A}_{ij} = \mathbf{S}^\nabla_{ij}$, the same for $\mathbf{B}$: both gradients are the upstream
+# gradient. With broadcasting one entry of $\mathbf{b}$ is added to many outputs, so its gradient is
+# the *sum* of theirs: sum the upstream gradient over the broadcast axes until it has
+# $\mathbf{b}$'s shape ("unbroadcast": sum away leading axes that $\mathbf{b}$ lacks, then sum with
+# `keepdims` over the axes where $\mathbf{b}$ has size 1).
+#
+# **Sigmoid**: only $\mathbf{Y}_{ijk}$ depends on $\mathbf{X}_{ijk}$, so $\mathbf{X}^\nabla =
+# \mathbf{Y}^\nabla \otimes \sigma(\mathbf{X}) \otimes (1 - \sigma(\mathbf{X}))$; forward has computed
+# $\sigma(\mathbf{X})$ already, so it saves that.
+#
+# **RowSum**: $\mathbf{X}^\nabla_{ij} = \sum_k y^\nabla_k\, \partial y_k / \partial \mathbf{X}_{ij} =
+# y^\nabla_i$, i.e. $\mathbf{X}^\nabla = \mathbf{y}^\nabla \mathbf{1}^\top$: every entry of row $i$ gets
+# $y^\nabla_i$. Backward needs only $m$ from the forward pass.
+#
+# **Expand**: $x^\nabla = \sum_{ab} \mathbf{Y}^\nabla_{ab}$, summed over the broadcast axes back to
+# $x$'s shape. RowSum and Expand are each other's backward.
+#
+# **MatMul**: $\mathbf{A}^\nabla_{ij} = \sum_l \mathbf{C}^\nabla_{il} \mathbf{B}_{jl}$, i.e.
+# $\mathbf{A}^\nabla = \mathbf{C}^\nabla \mathbf{B}^\top$, and likewise $\mathbf{B}^\nabla =
+# \mathbf{A}^\top \mathbf{C}^\nabla$ (shapes: $(n, m)(m, k) = (n, k)$ and $(k, n)(n, m) = (k, m)$).
+#
 # Your engine against PyTorch on one program: a layer $\sigma(\mathbf{X}\mathbf{W} + \mathbf{b})$
 # with a bias broadcast over the batch, weighted by a random upstream matrix and summed with
-# RowSum twice. (PyTorch appears here in a demonstration cell only.)
+# RowSum twice. (PyTorch appears here in a demonstration cell only; without torch the cell says
+# what to install and the rest of the notebook still runs.)
 
 # %%
-import torch
+try:
+    import torch
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+    print('torch is not installed: the PyTorch cells are skipped (pip install "./student[torch]")')
 
 rng = np.random.default_rng(0)
 X_np, W_np, b_np, G_np = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=(2,)), rng.normal(size=(4, 2))
-X_t, W_t, b_t = Tensor(X_np), Tensor(W_np), Tensor(b_np)
-H_t = Sigmoid.apply(Plus.apply(MatMul.apply(X_t, W_t), b_t))
-loss_t = RowSum.apply(Expand.apply(RowSum.apply(Times.apply(H_t, Tensor(G_np))), shape=(1, 4)))
-backward(loss_t)
-
-tX, tW, tb = (torch.tensor(v, requires_grad=True) for v in (X_np, W_np, b_np))
-(torch.sigmoid(tX @ tW + tb) * torch.tensor(G_np)).sum().backward()
-for name, mine, theirs in [("X", X_t, tX), ("W", W_t, tW), ("b", b_t, tb)]:
-    print(f"grad {name}: max difference to torch {np.max(np.abs(mine.grad - theirs.grad.numpy())):.1e}")
+with skip_if_unanswered():
+    X_t, W_t, b_t = Tensor(X_np), Tensor(W_np), Tensor(b_np)
+    H_t = Sigmoid.apply(Plus.apply(MatMul.apply(X_t, W_t), b_t))
+    loss_t = RowSum.apply(Expand.apply(RowSum.apply(Times.apply(H_t, Tensor(G_np))), shape=(1, 4)))
+    backward(loss_t)
+    if HAVE_TORCH:
+        tX, tW, tb = (torch.tensor(v, requires_grad=True) for v in (X_np, W_np, b_np))
+        (torch.sigmoid(tX @ tW + tb) * torch.tensor(G_np)).sum().backward()
+        for name, mine, theirs in [("X", X_t, tX), ("W", W_t, tW), ("b", b_t, tb)]:
+            print(f"grad {name}: max difference to torch {np.max(np.abs(mine.grad - theirs.grad.numpy())):.1e}")
 
 # %% [markdown]
 # ### Exercise 4 (2 points): a counterexample for the notes
@@ -577,7 +728,7 @@ for name, mine, theirs in [("X", X_t, tX), ("W", W_t, tW), ("b", b_t, tb)]:
 #
 # `breadth_first_counterexample()` returns a pair `(root, leaf)`: a scalar `root` built with
 # `Plus.apply`, `Times.apply` and `Sigmoid.apply` from scalar leaves (`Tensor(0.7)`), and one of
-# its leaves, such that this walk gets $\partial\,	ext{root} / \partial\,	ext{leaf}$ wrong. The
+# its leaves, such that this walk gets $\partial\,\text{root} / \partial\,\text{leaf}$ wrong. The
 # grader rebuilds your graph and runs both the walk and an exact reference on it.
 
 # %% nbgrader={"grade_id": "counterexample", "solution": true}
@@ -599,11 +750,12 @@ check("test_counterexample", breadth_first_counterexample, Plus, Times, Sigmoid,
 ### END HIDDEN TESTS
 
 # %%
-root, leaf = breadth_first_counterexample()
-backward(root)
-exact = float(leaf.grad)
-breadth_first_backward(root)
-print(f"your graph: topological order {exact:.4f}, breadth-first {float(leaf.grad):.4f}")
+with skip_if_unanswered():
+    root, leaf = breadth_first_counterexample()
+    backward(root)
+    exact = float(leaf.grad)
+    breadth_first_backward(root)
+    print(f"your graph: topological order {exact:.4f}, breadth-first {float(leaf.grad):.4f}")
 
 # %% [markdown]
 # ## 5. Forward mode against reverse mode
@@ -617,16 +769,17 @@ print(f"your graph: topological order {exact:.4f}, breadth-first {float(leaf.gra
 #
 # Forward mode with **dual numbers**: carry, for every intermediate $a$, its value and its
 # *tangent* $\dot a = \frac{d}{dt} a(\mathbf{x} + t\mathbf{v})\big|_{t=0}$. Each op maps (value,
-# tangent) of its inputs to (value, tangent) of its output by the chain rule:
+# tangent) of its inputs to (value, tangent) of its output by the chain rule in $t$: differentiate
+# the op's formula with respect to $t$, treating every input as a function of $t$. Two rows of that
+# table, worked:
 #
 # | op | value | tangent |
 # |---|---|---|
-# | plus | $a + b$ | $\dot a + \dot b$ |
-# | times | $a \otimes b$ | $\dot a \otimes b + a \otimes \dot b$ (both terms of the product rule) |
-# | sigmoid | $s = \sigma(a)$ | $\dot a \otimes s \otimes (1 - s)$ |
-# | rowsum | $\sum_l a_{kl}$ | $\sum_l \dot a_{kl}$ |
-# | expand | $a$ broadcast | $\dot a$ broadcast |
-# | constant | $c$ | $0$ |
+# | plus | $a + b$ | $\frac{d}{dt}(a + b) = \dot a + \dot b$ |
+# | constant | $c$ | $0$ (it does not depend on $t$) |
+#
+# A scalar check for the rest: $f(x) = x \cdot x$ at $x = 3$ with $v = 1$ must give value 9 and
+# tangent $f'(3) = 6$; $\sigma(x)$ at $x = 0$ with $v = 2$ must give tangent $2 \cdot \tfrac14 = 0.5$.
 #
 # Start from $\text{Dual}(\mathbf{x}, \mathbf{v})$ and evaluate $f$ once: the output's tangent is
 # exactly $\mathbf{J}\mathbf{v}$, no step size, no truncation, one evaluation (a directional finite
@@ -641,9 +794,27 @@ print(f"your graph: topological order {exact:.4f}, breadth-first {float(leaf.gra
 #
 # ### Exercise 5 (3 points): a JVP with dual numbers
 #
-# Write the five dual ops of the table (each takes and returns `Dual`s) and `jvp(f, x, v)`,
-# which evaluates `f(DUAL_OPS, Dual(x, v))` **once** and returns the pair `(value, tangent)` of
-# the result. (`DUAL_OPS` is defined in the read-only cell after this one, from your functions.)
+# Write the five dual ops (plus, times, sigmoid, rowsum, expand; each takes and returns
+# `Dual`s) and `jvp(f, x, v)`, which evaluates `f(DUAL_OPS, Dual(x, v))` **once** and returns the
+# pair `(value, tangent)` of the result. (`DUAL_OPS` is defined in the read-only cell after this
+# one, from your functions.)
+#
+# <details><summary>Hint 1</summary>
+#
+# Every value is computed exactly as without duals; only the tangent needs the chain rule. For
+# times, *both* factors depend on $t$. Sigmoid's derivative is the one of Exercise 3. RowSum and
+# Expand are linear: what does a linear map do to a small change of its input?
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# times: $\dot a \otimes b + a \otimes \dot b$ (the product rule, both terms). sigmoid:
+# $\dot a \otimes s \otimes (1 - s)$ with $s = \sigma(a)$. rowsum and expand: apply the same
+# operation to the tangent as to the value. `jvp` makes one `Dual(x, v)`, calls `f` once and
+# unpacks the result.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "jvp", "solution": true}
 def dual_plus(a, b):
@@ -700,6 +871,17 @@ check("test_jvp", jvp, Dual, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The whole table, to compare with yours:**
+#
+# | op | value | tangent |
+# |---|---|---|
+# | plus | $a + b$ | $\dot a + \dot b$ |
+# | times | $a \otimes b$ | $\dot a \otimes b + a \otimes \dot b$ (both terms of the product rule) |
+# | sigmoid | $s = \sigma(a)$ | $\dot a \otimes s \otimes (1 - s)$ |
+# | rowsum | $\sum_l a_{kl}$ | $\sum_l \dot a_{kl}$ |
+# | expand | $a$ broadcast | $\dot a$ broadcast |
+# | constant | $c$ | $0$ |
+#
 # ### Exercise 6 (3 points): the whole Jacobian, both ways
 #
 # * `jacobian_forward(f, x)`: $n$ JVPs with the basis vectors $\mathbf{e}_1, \dots, \mathbf{e}_n$;
@@ -744,10 +926,29 @@ check("test_jacobian", jacobian_forward, jacobian_reverse, Dual, Tensor, hidden=
 # ### Exercise 7 (2 points): counting the cost
 #
 # Count *op evaluations*: one call of a dual op, of an op's forward, or of an op's backward
-# counts as one (constants are free). Let one evaluation of $f$ use $k$ ops. Then
-# `jacobian_forward` costs $n$ evaluations of $f$ on duals; `jacobian_reverse` costs one
-# forward pass of $k$ ops plus $m$ backward passes, each calling the backward of all $k$ ops.
-# Write `jacobian_op_counts(n, m, k)` returning the pair (forward-mode count, reverse-mode count).
+# counts as one (constants are free). Let one evaluation of $f$ use $k$ ops. Count what your two
+# functions of Exercise 6 do, for $f: \mathbb{R}^n \to \mathbb{R}^m$. Write
+# `jacobian_op_counts(n, m, k)` returning the pair (forward-mode count, reverse-mode count).
+#
+# A small case to count by hand first: $f(\mathbf{x}) = \sigma(x_1 + x_2)$, so $n = 2$, $m = 1$,
+# $k = 2$ (one plus, one sigmoid). One JVP evaluates `dual_plus` and `dual_sigmoid` once each: 2
+# op evaluations. How many JVPs does `jacobian_forward` make here, and how many forward and
+# backward calls does `jacobian_reverse` make?
+#
+# <details><summary>Hint 1</summary>
+#
+# `jacobian_forward` makes one JVP per input direction, each a full evaluation of $f$ on duals.
+# `jacobian_reverse` builds the graph once and then runs one backward pass per output.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Forward mode: $n$ evaluations of $k$ ops each. Reverse mode: $k$ forward calls to build the
+# graph, then each of the $m$ backward passes calls the backward of every one of the $k$ ops
+# once. In the small case that is 4 and 4.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "op_counts", "solution": true}
 def jacobian_op_counts(n, m, k):
@@ -765,6 +966,10 @@ check("test_op_counts", jacobian_op_counts, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The counts:** forward mode $n k$ ($n$ JVPs of $k$ dual ops each); reverse mode $k + m k$ (one
+# forward pass of $k$ ops, then $m$ backward passes through all $k$ ops). Which one wins depends
+# only on $n$ against $m$.
+#
 # Measured: the same two-layer function $f(\mathbf{x}) = \mathbf{W}_2\,\sigma(\mathbf{W}_1\mathbf{x} + \mathbf{b}_1)$
 # once as $\mathbb{R}^n \to \mathbb{R}$ (a loss: many inputs, one output) and once as
 # $\mathbb{R} \to \mathbb{R}^m$ (one input, many outputs). We count the ops by wrapping every entry
@@ -805,34 +1010,38 @@ def counted_op_class_backwards(counter):
 
 rng = np.random.default_rng(1)
 rows = []
-for label, n, m in [("R^n -> R  (a loss)", 200, 1), ("R -> R^m", 1, 200)]:
-    hidden = 16
-    f = two_layer(rng.normal(size=(hidden, n)), rng.normal(size=hidden), rng.normal(size=(m, hidden)))
-    x0 = rng.normal(size=n)
-    counter = [0]
-    saved_tables = dict(DUAL_OPS), dict(TENSOR_OPS)
-    DUAL_OPS.update(counted(saved_tables[0], counter))
-    start = time.perf_counter()
-    J_f = jacobian_forward(f, x0)
-    t_forward, c_forward = time.perf_counter() - start, counter[0]
-    counter[0] = 0
-    TENSOR_OPS.update(counted(saved_tables[1], counter))
-    originals = counted_op_class_backwards(counter)
-    start = time.perf_counter()
-    J_r = jacobian_reverse(f, x0)
-    t_reverse, c_reverse = time.perf_counter() - start, counter[0]
-    for cls, original in originals.items():
-        cls.backward = staticmethod(original)
-    DUAL_OPS.update(saved_tables[0])
-    TENSOR_OPS.update(saved_tables[1])
-    assert np.allclose(J_f, J_r)
-    rows.append((label, n, m, c_forward, jacobian_op_counts(n, m, 8), c_reverse, t_forward, t_reverse))
+with skip_if_unanswered():
+    for label, n, m in [("R^n -> R  (a loss)", 200, 1), ("R -> R^m", 1, 200)]:
+        hidden = 16
+        f = two_layer(rng.normal(size=(hidden, n)), rng.normal(size=hidden), rng.normal(size=(m, hidden)))
+        x0 = rng.normal(size=n)
+        counter = [0]
+        saved_tables = dict(DUAL_OPS), dict(TENSOR_OPS)
+        originals = {}
+        try:        # the op tables and op classes are put back even when an exercise is missing
+            DUAL_OPS.update(counted(saved_tables[0], counter))
+            start = time.perf_counter()
+            J_f = jacobian_forward(f, x0)
+            t_forward, c_forward = time.perf_counter() - start, counter[0]
+            counter[0] = 0
+            TENSOR_OPS.update(counted(saved_tables[1], counter))
+            originals = counted_op_class_backwards(counter)
+            start = time.perf_counter()
+            J_r = jacobian_reverse(f, x0)
+            t_reverse, c_reverse = time.perf_counter() - start, counter[0]
+        finally:
+            for cls, original in originals.items():
+                cls.backward = staticmethod(original)
+            DUAL_OPS.update(saved_tables[0])
+            TENSOR_OPS.update(saved_tables[1])
+        assert np.allclose(J_f, J_r)
+        rows.append((label, n, m, c_forward, jacobian_op_counts(n, m, 8), c_reverse, t_forward, t_reverse))
 
-print(f"{'function':20} {'n':>4} {'m':>4} | {'forward ops':>11} {'(formula)':>9} {'ms':>6} | "
-      f"{'reverse ops':>11} {'(formula)':>9} {'ms':>6}")
-for label, n, m, cf, formula, cr, tf, tr in rows:
-    print(f"{label:20} {n:4d} {m:4d} | {cf:11d} {formula[0]:9d} {tf * 1e3:6.1f} | "
-          f"{cr:11d} {formula[1]:9d} {tr * 1e3:6.1f}")
+    print(f"{'function':20} {'n':>4} {'m':>4} | {'forward ops':>11} {'(formula)':>9} {'ms':>6} | "
+          f"{'reverse ops':>11} {'(formula)':>9} {'ms':>6}")
+    for label, n, m, cf, formula, cr, tf, tr in rows:
+        print(f"{label:20} {n:4d} {m:4d} | {cf:11d} {formula[0]:9d} {tf * 1e3:6.1f} | "
+              f"{cr:11d} {formula[1]:9d} {tr * 1e3:6.1f}")
 
 # %% [markdown]
 # ## 6. Memory: store against recompute
@@ -845,12 +1054,15 @@ for label, n, m, cf, formula, cr, tf, tr in rows:
 #
 # The other end of the trade-off is to keep nothing and **recompute**: to run layer $i$'s backward,
 # recompute its input from the network's input. That needs almost no memory but $O(L^2)$ forward
-# evaluations. **Gradient checkpointing** sits in between: split the $L$ layers into segments of
-# length $s$; in a first forward pass keep only the input of each segment (and throw the contexts
-# away); then, from the last segment to the first, recompute that one segment's forward *with*
-# contexts and run its backward, starting from the gradient the later segment produced. At the
-# peak we hold the $L/s$ segment inputs plus one segment's $s$ activations: $L/s + s$, smallest at
-# $s = \sqrt{L}$, i.e. about $2\sqrt{L}$ activations instead of $L$, for one extra forward pass.
+# evaluations. **Gradient checkpointing** sits in between: keep a few activations (the
+# *checkpoints*) and recompute the others from the nearest checkpoint when backward needs them.
+# Your job in Exercise 8 is to work out which ones to keep, when to recompute, and in which
+# order, so that memory stays near $2\sqrt{L}$ activations while every layer runs forward at
+# most twice.
+#
+# A small case to reason with: $L = 4$ layers, 2 segments of 2. Plain backprop holds 4 layers'
+# contexts at its peak. Which two activations would you keep from a first forward pass so that
+# either half can be rebuilt on its own, and which half has to run backward first?
 #
 # A layer here is an object with `forward(ctx, x)` and `backward(ctx, grad)` (the same interface
 # as an op; its backward also adds the gradients of its own parameters to `layer.grad_W` and
@@ -899,6 +1111,32 @@ class TanhLayer:
 # segments of $\lceil L / \text{segments} \rceil$ layers (the last one may be shorter). Call every
 # layer's `forward` at most twice in total and its `backward` exactly once. The grader measures
 # the memory alive at every call of a layer with Python's `tracemalloc`: keep no more than you need.
+#
+# **Drop your references explicitly.** Python frees an array only when nothing refers to it any
+# more, and a local variable you have finished with still does. So `del` what you no longer need
+# as soon as you are done with it: the output of the first forward pass once it has been run
+# (you only need the segment inputs), the recomputed activation at the end of each segment, and
+# each segment's list of contexts once its backward has run, *before* you start the next segment.
+# Taking a segment input off your list (`pop()`) instead of reading it also lets it go. Otherwise
+# those arrays are still alive when the next layer runs and count against your budget.
+#
+# <details><summary>Hint 1</summary>
+#
+# Two phases. First a forward pass that keeps only what is needed to restart any segment later
+# (give each layer a throwaway `Context()`). Then the segments in the order the gradient flows,
+# from the output back to the input: rebuild one segment's contexts, use them, let them go.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Phase 1: before each segment, append the current activation to a list of segment inputs, then
+# run its layers with `layer.forward(Context(), x)`. Phase 2: for the segments from last to first,
+# `pop()` the segment's input, run its layers forward again *with* a fresh `Context()` each (kept in
+# a list), then call their `backward` in reverse order, starting from the gradient the later
+# segment returned (`grad_out` for the last one). `del` the contexts before the next segment.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "checkpoint", "solution": true}
 def checkpointed_backward(layers, x, grad_out, segments):
@@ -936,6 +1174,15 @@ check("test_checkpoint", checkpointed_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **The algorithm, to compare with yours.** Split the $L$ layers into segments of length $s$. In a
+# first forward pass keep only the input of each segment (and throw the contexts away); then,
+# from the last segment to the first, recompute that one segment's forward *with* contexts and run
+# its backward, starting from the gradient the later segment produced, and drop the contexts
+# before the next segment. At the peak we hold the $L/s$ segment inputs plus one segment's $s$
+# activations: $L/s + s$, smallest at $s = \sqrt{L}$, i.e. about $2\sqrt{L}$ activations instead
+# of $L$, for one extra forward pass. (In the small case: keep the inputs of layers 1 and 3,
+# rebuild and backpropagate layers 3-4 first, then 1-2: at most 2 + 2 activations.)
+#
 # Measured: the peak of traced memory (in units of one activation, $N \times D$ floats) and the
 # time of plain backprop against checkpointing with several segment counts, on a chain of
 # $L = 64$ layers. The curve has its minimum near $\sqrt{64} = 8$ segments, at about $2\sqrt{L}$
@@ -956,42 +1203,45 @@ unit = x_demo.nbytes
 def measure(run):
     layers = [TanhLayer(W.copy(), b.copy()) for W, b in params]
     tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    start = time.perf_counter()
-    grad = run(layers)
-    seconds = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1] - before
-    tracemalloc.stop()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        start = time.perf_counter()
+        grad = run(layers)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
     return grad, peak / unit, seconds
 
 
 plain_grad, plain_peak, plain_time = measure(lambda layers: plain_backward(layers, x_demo, g_demo))
 print(f"plain backprop: peak {plain_peak:5.1f} activations, {plain_time * 1e3:6.1f} ms")
 segment_counts, peaks, times = [2, 4, 8, 16, 32], [], []
-for k in segment_counts:
-    grad, peak, seconds = measure(lambda layers: checkpointed_backward(layers, x_demo, g_demo, k))
-    assert np.allclose(grad, plain_grad)
-    peaks.append(peak)
-    times.append(seconds)
-    print(f"{k:2d} segments:    peak {peak:5.1f} activations, {seconds * 1e3:6.1f} ms "
-          f"(L/k + k = {L_demo / k + k:.0f})")
+with skip_if_unanswered():
+    for k in segment_counts:
+        grad, peak, seconds = measure(lambda layers: checkpointed_backward(layers, x_demo, g_demo, k))
+        assert np.allclose(grad, plain_grad)
+        peaks.append(peak)
+        times.append(seconds)
+        print(f"{k:2d} segments:    peak {peak:5.1f} activations, {seconds * 1e3:6.1f} ms "
+              f"(L/k + k = {L_demo / k + k:.0f})")
 
-fig, (ax_mem, ax_time) = plt.subplots(1, 2, figsize=(9, 3.2))
-ax_mem.plot(segment_counts, peaks, "o-", label="checkpointing")
-ax_mem.axhline(plain_peak, color="k", ls=":", label="plain backprop")
-ax_mem.plot(segment_counts, [L_demo / k + k for k in segment_counts], "--", label="L/k + k")
-ax_mem.set_xscale("log", base=2)
-ax_mem.set_xlabel("segments k")
-ax_mem.set_ylabel("peak memory (activations)")
-ax_mem.legend()
-ax_time.plot(segment_counts, np.array(times) * 1e3, "o-", label="checkpointing")
-ax_time.axhline(plain_time * 1e3, color="k", ls=":", label="plain backprop")
-ax_time.set_xscale("log", base=2)
-ax_time.set_xlabel("segments k")
-ax_time.set_ylabel("ms")
-ax_time.legend()
-plt.tight_layout()
-plt.show()
+    fig, (ax_mem, ax_time) = plt.subplots(1, 2, figsize=(9, 3.2))
+    ax_mem.plot(segment_counts, peaks, "o-", label="checkpointing")
+    ax_mem.axhline(plain_peak, color="k", ls=":", label="plain backprop")
+    ax_mem.plot(segment_counts, [L_demo / k + k for k in segment_counts], "--", label="L/k + k")
+    ax_mem.set_xscale("log", base=2)
+    ax_mem.set_xlabel("segments k")
+    ax_mem.set_ylabel("peak memory (activations)")
+    ax_mem.legend()
+    ax_time.plot(segment_counts, np.array(times) * 1e3, "o-", label="checkpointing")
+    ax_time.axhline(plain_time * 1e3, color="k", ls=":", label="plain backprop")
+    ax_time.set_xscale("log", base=2)
+    ax_time.set_xlabel("segments k")
+    ax_time.set_ylabel("ms")
+    ax_time.legend()
+    plt.tight_layout()
+    plt.show()
 
 # %% [markdown]
 # ## 7. PyTorch's own graph
@@ -1000,15 +1250,9 @@ plt.show()
 # that wants a gradient; every op on it records a node, reachable from the result's `grad_fn`;
 # each node's `next_functions` point to the nodes of its inputs, and a leaf's node is an
 # `AccumulateGrad`, which adds the incoming gradient to the leaf's `.grad`. Tensors that need no
-# gradient are left out of the graph.
+# gradient are left out of the graph. (This section needs torch: see the top of the notebook.)
 
 # %%
-d = torch.tensor(1.0, requires_grad=True)
-e = torch.tensor(1.0, requires_grad=True)
-f_t = (d + e) * e
-print("requires_grad:", f_t.requires_grad, "| grad_fn:", type(f_t.grad_fn).__name__)
-
-
 def print_graph(node, indent=0):
     """The lecture's listing: a node, then the nodes of its inputs, indented."""
     if node is None:
@@ -1018,35 +1262,56 @@ def print_graph(node, indent=0):
         print_graph(next_node, indent + 2)
 
 
-print_graph(f_t.grad_fn)
-plain = torch.tensor(1.0) + torch.tensor(1.0)
-print("no requires_grad anywhere -> grad_fn is", plain.grad_fn)
+if not HAVE_TORCH:
+    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+else:
+    d = torch.tensor(1.0, requires_grad=True)
+    e = torch.tensor(1.0, requires_grad=True)
+    f_t = (d + e) * e
+    print("requires_grad:", f_t.requires_grad, "| grad_fn:", type(f_t.grad_fn).__name__)
+    print_graph(f_t.grad_fn)
+    plain = torch.tensor(1.0) + torch.tensor(1.0)
+    print("no requires_grad anywhere -> grad_fn is", plain.grad_fn)
 
 # %% [markdown]
 # **Gradients accumulate.** Every `backward()` *adds* to `.grad`, because a leaf cannot tell a
 # second backward call from a second path through the graph; an optimiser's `zero_grad()` resets
-# them between steps. After a backward the graph's saved tensors are freed, so a second backward
-# through the same graph needs `retain_graph=True` the first time. The lecture's example:
+# them between steps. The lecture's example, $c = a + b$, run backward twice.
+#
+# **Freed graphs.** A backward pass frees the tensors the graph's nodes *saved* for it (a
+# context's `saved`, in our engine's words). A second backward through a graph that saved
+# tensors therefore fails unless the first one was called with `retain_graph=True`. The sum
+# $c = a + b$ saved nothing (its local derivatives are 1, whatever $a$ and $b$ are), so it runs
+# backward twice without `retain_graph`. $\prod_i \sigma(s_i)$ saved both the sigmoid's output and
+# the product's inputs, so its second backward fails, and succeeds with `retain_graph=True`.
 
 # %%
-a_t = torch.tensor(2.0, requires_grad=True)
-b_t = torch.tensor(2.0, requires_grad=True)
-c_t = a_t + b_t
-c_t.backward(retain_graph=True)
-print("after one backward:", a_t.grad.item())
-c_t.backward(retain_graph=True)
-print("after two:         ", a_t.grad.item())
-a_t.grad.zero_()
-c_t.backward()
-print("zeroed, then one:  ", a_t.grad.item())
+if not HAVE_TORCH:
+    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+else:
+    a_t = torch.tensor(2.0, requires_grad=True)
+    b_t = torch.tensor(2.0, requires_grad=True)
+    c_t = a_t + b_t
+    c_t.backward()
+    print("after one backward:", a_t.grad.item())
+    c_t.backward()                  # no retain_graph needed: Add saved no tensors
+    print("after two:         ", a_t.grad.item())
+    a_t.grad.zero_()
+    c_t.backward()
+    print("zeroed, then one:  ", a_t.grad.item())
 
-s_t = torch.tensor([0.5, -1.0], requires_grad=True)
-loss_s = torch.sigmoid(s_t).prod()
-loss_s.backward()
-try:
+    s_t = torch.tensor([0.5, -1.0], requires_grad=True)
+    loss_s = torch.sigmoid(s_t).prod()
     loss_s.backward()
-except RuntimeError as error:
-    print("second backward without retain_graph:", str(error).split(".")[0])
+    try:
+        loss_s.backward()
+    except RuntimeError as error:
+        print("sigmoid * prod, second backward without retain_graph:", str(error).split(".")[0])
+    s_t.grad = None
+    loss_s = torch.sigmoid(s_t).prod()
+    loss_s.backward(retain_graph=True)
+    loss_s.backward()
+    print("with retain_graph=True the first time, two backwards work: s.grad =", s_t.grad.numpy())
 
 # %% [markdown]
 # **The graph is rebuilt on every forward pass** (dynamic graphs): an `if` in the forward
@@ -1058,10 +1323,13 @@ def forward_maybe_sigmoid(x, use_sigmoid):
     return (torch.sigmoid(h) if use_sigmoid else h).sum()
 
 
-x_t = torch.ones(3, requires_grad=True)
-for flag in (True, False):
-    print(f"use_sigmoid={flag}: ", end="")
-    print_graph(forward_maybe_sigmoid(x_t, flag).grad_fn)
+if not HAVE_TORCH:
+    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+else:
+    x_t = torch.ones(3, requires_grad=True)
+    for flag in (True, False):
+        print(f"use_sigmoid={flag}: ", end="")
+        print_graph(forward_maybe_sigmoid(x_t, flag).grad_fn)
 
 # %% [markdown]
 # **`torch.autograd.grad`** returns gradients instead of adding them to `.grad`, and with
@@ -1070,11 +1338,14 @@ for flag in (True, False):
 # $d^2y/dx^2 = 6x$, at $x = 2$: 12 and 12.
 
 # %%
-x2 = torch.tensor(2.0, requires_grad=True)
-y2 = x2 ** 3
-(dy,) = torch.autograd.grad(y2, x2, create_graph=True)
-(d2y,) = torch.autograd.grad(dy, x2)
-print("dy/dx =", dy.item(), " d2y/dx2 =", d2y.item(), " x.grad stays", x2.grad)
+if not HAVE_TORCH:
+    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+else:
+    x2 = torch.tensor(2.0, requires_grad=True)
+    y2 = x2 ** 3
+    (dy,) = torch.autograd.grad(y2, x2, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy, x2)
+    print("dy/dx =", dy.item(), " d2y/dx2 =", d2y.item(), " x.grad stays", x2.grad)
 
 # %% [markdown]
 # ### Exercise 9 (3 points): reading PyTorch's graph
@@ -1129,11 +1400,15 @@ check("test_torch_graph", read_torch_graph, hidden=True)
 # depth-first listing of `print_graph`: backward runs a node only when all its users are done.
 
 # %%
-names, grads = read_torch_graph(lambda t, a, b: (a + b).sum(), {"a": np.array(2.0), "b": np.array(2.0)})
-print(names, grads)
-names, grads = read_torch_graph(lambda t, X, W: t.tanh(X @ W).pow(2).mean() + (W * W).sum(),
-                                {"X": np.ones((2, 3)), "W": np.full((3, 2), 0.1)})
-print(names)
+if not HAVE_TORCH:
+    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+else:
+    with skip_if_unanswered():
+        names, grads = read_torch_graph(lambda t, a, b: (a + b).sum(), {"a": np.array(2.0), "b": np.array(2.0)})
+        print(names, grads)
+        names, grads = read_torch_graph(lambda t, X, W: t.tanh(X @ W).pow(2).mean() + (W * W).sum(),
+                                        {"X": np.ones((2, 3)), "W": np.full((3, 2), 0.1)})
+        print(names)
 
 # %% [markdown]
 # ## Summary
@@ -1149,5 +1424,5 @@ print(names)
 # * Backprop keeps the activations its backward rules need; checkpointing keeps about $2\sqrt{L}$
 #   of them for one extra forward pass.
 # * PyTorch's graph is the same thing: `grad_fn`, `next_functions`, `AccumulateGrad` at leaves,
-#   gradients that accumulate, a graph rebuilt every forward pass and freed by backward unless
-#   retained, and gradients that can be differentiated again.
+#   gradients that accumulate, a graph rebuilt every forward pass whose saved tensors are freed
+#   by backward unless retained, and gradients that can be differentiated again.
