@@ -13,7 +13,7 @@ import pytest
 
 from autograder.running import isolation
 from autograder.running.runner import SandboxTask, run_in_sandbox
-from autograder.judging.spec import Case, scalar
+from autograder.judging.spec import NO_SHORTCUTS, Case, scalar
 
 A01 = "01_finite_differences"
 CASES = [Case({"x": scalar(0.5), "h": scalar(1e-3)}, {"f": "sin3"})]
@@ -160,6 +160,41 @@ def test_forbidden_module_stays_unavailable_after_removing_the_import_hook():
             return float(t.grad)
     """, ["autograd"])
     assert result.tasks[0].cases[0]["error"] is not None
+
+
+# From an answer cell: drop the import hook, walk every folder the sandbox can see, and try to
+# import each forbidden name from every folder that holds it (as a package or a module). A
+# hidden package is an empty folder, which imports as an empty namespace package: no code.
+WALK_AND_IMPORT = """
+import importlib, os, sys
+sys.meta_path[:] = [m for m in sys.meta_path if type(m).__name__ != "ForbiddenImport"]
+FORBIDDEN = %r
+imported = []
+for top, dirs, files in os.walk("/"):
+    if top in ("/proc", "/sys", "/dev"):
+        dirs[:] = []
+        continue
+    for name in FORBIDDEN:
+        if name in dirs or name + ".py" in files:
+            sys.path.insert(0, top)
+            for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+                del sys.modules[loaded]
+            try:
+                module = importlib.import_module(name)
+                if getattr(module, "__file__", None):  # code, not an empty (hidden) folder
+                    imported.append(os.path.join(top, name))
+            except Exception:
+                pass
+            sys.path.remove(top)
+def found(f, x, h):
+    return len(imported)
+"""
+
+
+@needs_bwrap
+def test_no_forbidden_module_can_be_imported_from_any_folder_the_sandbox_sees():
+    result = run(WALK_AND_IMPORT % (NO_SHORTCUTS,), ["found"], forbidden=NO_SHORTCUTS, cell_timeout=60)
+    assert value(result.tasks[0]) == 0
 
 
 @needs_bwrap

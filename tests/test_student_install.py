@@ -88,7 +88,8 @@ def test_the_student_install_has_no_torch_and_no_grader(student_venv, tmp_path):
 def test_the_student_package_pins_what_the_course_pins():
     course = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     student = tomllib.loads((ROOT / "student" / "pyproject.toml").read_text())["project"]
-    for pin in student["dependencies"] + student["optional-dependencies"]["lab"]:
+    extras = student["optional-dependencies"]
+    for pin in student["dependencies"] + extras["lab"] + extras["torch"]:
         assert pin in course
     assert not [p for p in student["dependencies"] if p.startswith(("torch", "nbgrader"))]
 

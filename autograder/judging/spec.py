@@ -80,7 +80,10 @@ class Assignment:
 
 # Modules that compute gradients (or finite differences) for the student: out of reach of graded
 # code wherever a task asks for a gradient derived by hand.
-NO_SHORTCUTS = ("torch", "minigrad", "scipy", "sympy", "numdifftools", "jax", "autograd")
+# Everything that differentiates for the student: autodiff (torch, minigrad, jax, autograd,
+# tensorflow), symbolic (sympy) and numerical differentiation (scipy, mpmath, numdifftools, findiff).
+NO_SHORTCUTS = ("torch", "minigrad", "scipy", "sympy", "mpmath", "numdifftools", "findiff", "jax",
+                "autograd", "tensorflow")
 
 PROBE_EPS = 1e-5  # step of the numerical check; directions have unit norm over all inputs
 

@@ -23,6 +23,7 @@ student code never runs as the grading user.
 """
 import errno
 import functools
+import glob
 import importlib.util
 import os
 import platform
@@ -119,6 +120,38 @@ def _runtime_roots():
         if not _under(path, ["/usr"]) and path not in roots:
             roots.append(path)
     return tuple(roots)
+
+
+def _package_dirs(bases):
+    """Every site-packages / dist-packages folder under the given prefixes (real paths)."""
+    found = []
+    for base in bases:
+        for pattern in ("lib*/python3*/site-packages", "lib*/python3*/dist-packages",
+                        "local/lib*/python3*/*-packages"):
+            for path in sorted(glob.glob(os.path.join(base, pattern))):
+                real = os.path.realpath(path)
+                if os.path.isdir(real) and real not in found:
+                    found.append(real)
+    return found
+
+
+def _forbidden_on_disk(forbidden, visible):
+    """(path, is_dir) to hide so that no forbidden module can be imported from any folder the
+    sandbox mounts, even by student code that drops the import hook and edits sys.path: a
+    package folder this interpreter does not use (the base interpreter's own site-packages, the
+    system's dist-packages) is hidden whole; in the ones it uses, each forbidden name is."""
+    own = {os.path.realpath(p) for p in sys.path if p}
+    names = [p for name in forbidden for p in (name,) + COMPANIONS.get(name, ())]
+    for folder in _package_dirs(visible):
+        if folder not in own:
+            yield folder, True
+            continue
+        for name in names:
+            for path in [os.path.join(folder, name)] + glob.glob(os.path.join(folder, name + ".*")):
+                if os.path.isdir(path):
+                    yield path, True
+                elif os.path.isfile(path) and path.endswith((".py", ".so", ".pyc")):
+                    yield path, False
 
 
 # --- seccomp: no new user namespaces inside the sandbox ------------------------------------------
@@ -237,11 +270,11 @@ def bwrap_command(in_dir, forbidden, allowed, limits, bwrap="bwrap", seccomp_fd=
     roots = _runtime_roots()
     for root in roots:
         mount("--ro-bind", root, root)
-    masks = []
+    masks = list(_forbidden_on_disk(forbidden, roots + ("/usr",)))
     for name in forbidden:
         for package in (name,) + COMPANIONS.get(name, ()):
             found = _package_path(package)
-            if found and _under(found[0], roots + ("/usr",)):
+            if found and _under(found[0], roots + ("/usr",)) and found not in masks:
                 masks.append(found)
     if _under(TRUSTED_PACKAGE, roots + ("/usr",)):
         masks.append((TRUSTED_PACKAGE, True))

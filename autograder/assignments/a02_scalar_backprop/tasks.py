@@ -13,6 +13,8 @@ import numpy as np
 
 from . import reference as graphs
 from . import sandbox_graphs as eg
+from ...judging.compare import Verdict
+from ...judging.diagnosis import Mistake
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe, scalar
 
 # ---- 1. local gradients of gates --------------------------------------------------------------
@@ -75,7 +77,32 @@ def _gate_reference(case):
     n = float(case.arrays["n"]) if op == "pow" else None
     out = _gate_torch(op, inputs[0], inputs[1] if len(inputs) > 1 else None, n)
     grads = torch.autograd.grad(out, inputs)
-    return {"out": scalar(float(out.detach())), "grad_inputs": np.array([float(g) for g in grads])}
+    result = {"out": scalar(float(out.detach()))}
+    # at a tie of max every split (a, 1 - a), 0 <= a <= 1, is a valid subgradient: that case is
+    # judged by its own check, which accepts any of them (torch's choice is only one)
+    key = "grad_inputs_at_tie" if _is_max_tie(case) else "grad_inputs"
+    result[key] = np.array([float(g) for g in grads])
+    return result
+
+
+def _is_max_tie(case):
+    values = case.arrays["inputs"]
+    return case.params["op"] == "max" and float(values[0]) == float(values[1])
+
+
+def tie_split_is_valid(expected, got, case):
+    """At a tie of max: the two local gradients are a and 1 - a for some 0 <= a <= 1."""
+    grads = got.get("grad_inputs")
+    if grads is None or np.shape(grads) != (2,):
+        return Verdict(False, "the local gradients at a tie of max: expected two numbers")
+    a, b = (float(v) for v in np.asarray(grads).reshape(-1))
+    if np.isfinite([a, b]).all() and -1e-12 <= a <= 1 + 1e-12 and abs(a + b - 1.0) <= 1e-12:
+        return Verdict(True)
+    return Verdict(False, "at a tie of max (x == y) the local gradients must be a valid split of "
+                   "the incoming gradient: a for x and 1 - a for y with 0 <= a <= 1 (all to x, "
+                   "all to y, or half each are all right); they do not add up to 1 here.",
+                   mistakes=[Mistake("max_tie_not_a_split", "at a tie, the two local gradients of "
+                                     "max must add up to 1, each between 0 and 1")])
 
 
 def _gate_variants(case):
@@ -95,13 +122,8 @@ def _gate_variants(case):
     messages = dict(graphs.RULE_MISTAKES)
     if op == "max":
         y = values[1]
-        messages["max_tie_split"] = ("at a tie (x == y) the gradient was split in half: max routes "
-                                     "all of it to one input (here the first, x >= y), as a gate "
-                                     "does; a difference quotient across the tie gives this 1/2")
         messages["max_routes_smaller"] = "max sent the gradient to the smaller input: it goes to the larger one"
-        if x == y:
-            wrong["max_tie_split"] = [0.5, 0.5]
-        else:
+        if x != y:
             wrong["max_routes_smaller"] = [0.0, 1.0] if x > y else [1.0, 0.0]
     if op == "mul":
         messages["mul_not_swapped"] = ("the multiply gate's local gradients are the inputs swapped: "
@@ -115,9 +137,10 @@ GATE_GRADIENTS = Task(
     points=3, answer_cells=("local_gradients",), functions=("local_gradients",), call="gate_gradients",
     make_cases=_gate_cases, reference=_gate_reference, variants=_gate_variants,
     checks=(Check("the gate's output", ("out",), weight=1, rtol=1e-12),
-            Check("the local gradients", ("grad_inputs",), weight=2, rtol=1e-12, probe=True, forward=("out",),
-                  hint="write each derivative from its formula; at a tie of max, route the whole "
-                       "gradient to x.")),
+            Check("the local gradients", ("grad_inputs",), weight=1.5, rtol=1e-12, probe=True, forward=("out",),
+                  hint="write each derivative from its formula."),
+            Check("the local gradients at a tie of max", ("grad_inputs_at_tie",), weight=0.5,
+                  compare=tie_split_is_valid)),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="gates")
 
 

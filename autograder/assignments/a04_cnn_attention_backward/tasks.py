@@ -209,9 +209,9 @@ def _relu_cases(rng, hidden):
 def _relu_variants(case):
     x, dout = case.arrays["x"], case.arrays["dout"]
     return {
-        "half_at_kink": ("where x is exactly 0 your gradient is half of dout: that is what a finite "
-                         "difference gives at the kink, where ReLU has no derivative; the convention "
-                         "(torch's too) is ReLU'(0) = 0",
+        "half_at_kink": ("where x is exactly 0 your gradient is half of dout: a valid subgradient at "
+                         "the kink, but this exercise states a convention, ReLU'(0) = 0 (PyTorch's), "
+                         "so that every layer that uses it agrees",
                          {"grad_x": dout * (x > 0) + 0.5 * dout * (x == 0)}),
         "passes_at_zero": ("where x is exactly 0 you passed dout on: the convention is ReLU'(0) = 0, "
                            "so use x > 0, not x >= 0",
@@ -321,9 +321,9 @@ def _max_variants(case):
                           "gradient; the output depends on one of them only: send dout to a single "
                           "index, the first maximum in row-major order (what np.argmax returns)",
                           {"grad_x": ref.spread(x.shape, k, s, lambda i, j: is_max(i, j) * dout[:, :, i, j][:, :, None, None])}),
-        "half_at_ties": ("at a tie every tied maximum got half of the window's gradient: that is the "
-                         "fingerprint of a finite difference (at a tie the max has no derivative); send "
-                         "dout to the first maximum only",
+        "half_at_ties": ("at a tie every tied maximum got half of the window's gradient: a valid "
+                         "subgradient, but this exercise states a convention, PyTorch's for max "
+                         "pooling: all of dout goes to the first maximum of the window",
                          {"grad_x": ref.spread(x.shape, k, s, lambda i, j: is_max(i, j) * np.where(
                              ties(i, j) > 1, 0.5, 1.0) * dout[:, :, i, j][:, :, None, None])}),
         "argmax_wrong_axes": ("the gradient lands at the maximum's position mirrored inside its window "
