@@ -161,3 +161,29 @@ def reference_namespace(assignment_id, replace=None):
             source = answers[meta["grade_id"]] if meta.get("solution") else cell.source
             exec(compile(source, meta["grade_id"], "exec"), namespace)
     return namespace
+
+
+def graded_results(tmp_path_factory, template, assignment, hand_in):
+    """{student: SubmissionResult} of the assignment's one graded batch, which must grade every
+    submission (an ungradable one fails the caller's test)."""
+    _, errors, results = graded_once(tmp_path_factory, template, assignment, hand_in)
+    assert errors == {}, errors
+    return results
+
+
+def task_scores(result):
+    """The result's task scores in the spec's task order."""
+    return [task.score for task in result.tasks]
+
+
+def mistake_codes(result):
+    return {code for task in result.tasks for code in task.mistake_codes}
+
+
+def assert_expected_sample(result, expected_scores, expected_mistakes):
+    """A sample's scores per task equal the expected ones (None: not pinned) and its named
+    mistakes include the expected ones (None: not pinned)."""
+    if expected_scores is not None:
+        assert task_scores(result) == expected_scores, [(t.grade_id, t.score, t.error) for t in result.tasks]
+    if expected_mistakes is not None:
+        assert expected_mistakes <= mistake_codes(result), mistake_codes(result)

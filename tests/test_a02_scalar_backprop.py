@@ -19,7 +19,7 @@ from autograder_course import reference_namespace, visible_check as check
 from autograder.assignments import get_assignment
 from autograder.assignments.a02_scalar_backprop import reference as twin
 
-from autograder_course import course_template, graded_once  # noqa: F401
+from autograder_course import assert_expected_sample, course_template, graded_results  # noqa: F401
 
 ASSIGNMENT = "02_scalar_backprop"
 NOTEBOOK = os.path.join(os.path.dirname(__file__), "..", "notebooks", f"{ASSIGNMENT}.py")
@@ -104,22 +104,12 @@ def _hand_in(course, source, release):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_template):  # noqa: F811
-    _, errors, results = graded_once(tmp_path_factory, course_template, ASSIGNMENT, _hand_in)
-    assert errors == {}
-    return results
-
-
-def scores(result):
-    return [result.task(t).score for t in TASKS]
+    return graded_results(tmp_path_factory, course_template, ASSIGNMENT, _hand_in)
 
 
 @pytest.mark.parametrize("student", sorted(SAMPLES))
 def test_samples_get_expected_scores_and_named_mistakes(graded, student):
-    expected_scores, expected_mistakes = SAMPLES[student]
-    result = graded[student]
-    found = {code for t in result.tasks for code in t.mistake_codes}
-    assert scores(result) == expected_scores
-    assert expected_mistakes <= found, found
+    assert_expected_sample(graded[student], *SAMPLES[student])
 
 
 def _text(result, grade_id):

@@ -16,7 +16,7 @@ from autograder.sandbox import calls
 from autograder_course import reference_namespace, visible_check as check
 from autograder.assignments import get_assignment
 
-from autograder_course import course_template, graded_once, hand_in_samples  # noqa: F401
+from autograder_course import assert_expected_sample, course_template, graded_results, hand_in_samples  # noqa: F401
 
 ASSIGNMENT = "03_vectorized_mlp"
 SPEC = get_assignment(ASSIGNMENT)
@@ -39,23 +39,12 @@ SAMPLES = {
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_template):
     """{student: SubmissionResult} of the one graded batch of this assignment's samples."""
-    _, errors, results = graded_once(tmp_path_factory, course_template, ASSIGNMENT,
-                                     hand_in_samples(ASSIGNMENT))
-    assert errors == {}
-    return results
-
-
-def scores(result):
-    return [result.task(t).score for t in TASKS]
+    return graded_results(tmp_path_factory, course_template, ASSIGNMENT, hand_in_samples(ASSIGNMENT))
 
 
 @pytest.mark.parametrize("student", sorted(SAMPLES))
 def test_samples_get_expected_scores_and_named_mistakes(graded, student):
-    expected_scores, expected_mistakes = SAMPLES[student]
-    result = graded[student]
-    assert scores(result) == expected_scores
-    found = {code for t in result.tasks for code in t.mistake_codes}
-    assert expected_mistakes <= found, found
+    assert_expected_sample(graded[student], *SAMPLES[student])
 
 
 def test_the_reference_gets_full_marks_and_the_points_are_in_range(graded):

@@ -17,7 +17,7 @@ from autograder.course import samples
 from autograder_course import visible_check as check
 from autograder.assignments import get_assignment
 
-from autograder_course import course_template, graded_once  # noqa: F401
+from autograder_course import assert_expected_sample, course_template, graded_results, task_scores  # noqa: F401
 
 ASSIGNMENT = "04_cnn_attention_backward"
 SPEC = get_assignment(ASSIGNMENT)
@@ -144,13 +144,7 @@ def hand_in(course, source, release):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_template):  # noqa: F811
-    _, errors, results = graded_once(tmp_path_factory, course_template, ASSIGNMENT, hand_in)
-    assert errors == {}
-    return results
-
-
-def scores(result):
-    return [result.task(t).score for t in TASKS]
+    return graded_results(tmp_path_factory, course_template, ASSIGNMENT, hand_in)
 
 
 def test_the_spec_has_enough_tasks_and_points():
@@ -160,18 +154,14 @@ def test_the_spec_has_enough_tasks_and_points():
 
 @pytest.mark.parametrize("student", sorted(SAMPLES))
 def test_samples_get_expected_scores_and_named_mistakes(graded, student):
-    expected_scores, expected_mistakes = SAMPLES[student]
-    result = graded[student]
-    assert scores(result) == expected_scores, [(t.grade_id, t.score, t.error) for t in result.tasks]
-    found = {code for t in result.tasks for code in t.mistake_codes}
-    assert expected_mistakes <= found, found
+    assert_expected_sample(graded[student], *SAMPLES[student])
 
 
 def test_zeros_score_nothing_and_mallory_gains_nothing_over_them(graded):
     # Zero forwards with zero gradients are "consistent with their own forward": the probe must
     # not turn that into points (see PROBE_GRANTS in the spec).
-    assert scores(graded["zeros"]) == [0] * len(TASKS)
-    assert all(m <= z for m, z in zip(scores(graded["mallory"]), scores(graded["zeros"])))
+    assert task_scores(graded["zeros"]) == [0] * len(TASKS)
+    assert all(m <= z for m, z in zip(task_scores(graded["mallory"]), task_scores(graded["zeros"])))
 
 
 def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_reference_passes(graded):
