@@ -3,12 +3,12 @@
 # - numerical_gradient and the network gradient restore entries by adding and subtracting h,
 #   which does not always give back the same float.
 
-# %% nbgrader={"grade_id": "central_difference"} planted="TODO"
+# %% nbgrader={"grade_id": "central_difference"} planted="evaluates at x +/- h and divides by 2h instead of x +/- h/2 over h"
 def central_difference(f, x, h):
     """(f(x + h/2) - f(x - h/2)) / h for a function f of one float."""
     return (f(x + h) - f(x - h)) / (2 * h)
 
-# %% nbgrader={"grade_id": "numerical_gradient"} planted="TODO"
+# %% nbgrader={"grade_id": "numerical_gradient"} planted="restores each entry by adding and subtracting h, not by writing back the saved value"
 def numerical_gradient(f, x, h=1e-5):
     """Central-difference gradient of f: array -> float at x (any shape); returns x.shape.
 
@@ -25,16 +25,7 @@ def numerical_gradient(f, x, h=1e-5):
         grad[i] = (up - down) / h
     return grad
 
-# %% nbgrader={"grade_id": "gradient_check"} planted="TODO"
-def relative_error(a, b):
-    """max|a - b| / max(1e-8, max(|a| + |b|)) for arrays a, b of the same shape; a float."""
-    return np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))
-
-def gradient_check(f, grad_f, x, h=1e-5):
-    """Relative error between grad_f(x) and the numerical gradient of f at x; a float."""
-    return relative_error(grad_f(x), numerical_gradient(f, x, h))
-
-# %% nbgrader={"grade_id": "network_gradient"} planted="TODO"
+# %% nbgrader={"grade_id": "network_gradient"} planted="restores each parameter entry by adding and subtracting h, not by writing back the saved value"
 def mlp_numerical_gradients(params, X, Y, h=1e-5):
     """{name: dL/d params[name]} by central differences, each shaped like params[name]."""
     grads = {}

@@ -3,40 +3,22 @@
 # - relative_error leaves out the 1e-8 floor;
 # - the network gradient divides by 2h although the points are h apart (half the gradient).
 
-# %% nbgrader={"grade_id": "forward_difference"} planted="TODO"
+# %% nbgrader={"grade_id": "forward_difference"} planted="forgets to divide by h"
 def forward_difference(f, x, h):
     """(f(x + h) - f(x)) / h for a function f of one float."""
     return f(x + h) - f(x)
 
-# %% nbgrader={"grade_id": "backward_difference"} planted="TODO"
+# %% nbgrader={"grade_id": "backward_difference"} planted="sign flipped: (f(x - h) - f(x)) / h"
 def backward_difference(f, x, h):
     """(f(x) - f(x - h)) / h for a function f of one float."""
     return (f(x - h) - f(x)) / h
 
-# %% nbgrader={"grade_id": "numerical_gradient"} planted="TODO"
-def numerical_gradient(f, x, h=1e-5):
-    """Central-difference gradient of f: array -> float at x (any shape); returns x.shape."""
-    grad = np.zeros(x.shape)
-    for idx in np.ndindex(*x.shape):
-        old = x[idx]
-        x[idx] = old + h / 2
-        fp = f(x)
-        x[idx] = old - h / 2
-        fm = f(x)
-        x[idx] = old
-        grad[idx] = (fp - fm) / h
-    return grad
-
-# %% nbgrader={"grade_id": "gradient_check"} planted="TODO"
+# %% nbgrader={"grade_id": "gradient_check"} planted="relative_error leaves out the 1e-8 floor of the denominator"
 def relative_error(a, b):
     """max|a - b| / max(1e-8, max(|a| + |b|)) for arrays a, b of the same shape; a float."""
     return float(np.max(np.abs(a - b)) / np.max(np.abs(a) + np.abs(b)))
 
-def gradient_check(f, grad_f, x, h=1e-5):
-    """Relative error between grad_f(x) and the numerical gradient of f at x; a float."""
-    return relative_error(grad_f(x), numerical_gradient(f, x, h))
-
-# %% nbgrader={"grade_id": "network_gradient"} planted="TODO"
+# %% nbgrader={"grade_id": "network_gradient"} planted="divides by 2h although the two points are h apart (half the gradient)"
 def mlp_numerical_gradients(params, X, Y, h=1e-5):
     """{name: dL/d params[name]} by central differences, each shaped like params[name]."""
     grads = {}
@@ -44,10 +26,10 @@ def mlp_numerical_gradients(params, X, Y, h=1e-5):
         grads[name] = np.zeros_like(value)
         for idx in np.ndindex(value.shape):
             old = value[idx]
-            value[idx] = old + h / 2
-            lp = mlp_loss(params, X, Y)
-            value[idx] = old - h / 2
-            lm = mlp_loss(params, X, Y)
+            losses = []
+            for step in (h / 2, -h / 2):
+                value[idx] = old + step
+                losses.append(mlp_loss(params, X, Y))
             value[idx] = old
-            grads[name][idx] = (lp - lm) / (2 * h)
+            grads[name][idx] = (losses[0] - losses[1]) / (2 * h)
     return grads

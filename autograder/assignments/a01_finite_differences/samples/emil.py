@@ -3,17 +3,12 @@
 # - numerical_gradient moves every coordinate at once instead of one at a time;
 # - the network gradient perturbs a copy but evaluates the loss on the unperturbed parameters.
 
-# %% nbgrader={"grade_id": "backward_difference"} planted="TODO"
+# %% nbgrader={"grade_id": "backward_difference"} planted="uses an undefined variable step (NameError)"
 def backward_difference(f, x, h):
     """(f(x) - f(x - h)) / h for a function f of one float."""
     return (f(x) - f(x - step)) / h
 
-# %% nbgrader={"grade_id": "central_difference"} planted="TODO"
-def central_difference(f, x, h):
-    """(f(x + h/2) - f(x - h/2)) / h for a function f of one float."""
-    return (f(x + 0.5 * h) - f(x - 0.5 * h)) / h
-
-# %% nbgrader={"grade_id": "numerical_gradient"} planted="TODO"
+# %% nbgrader={"grade_id": "numerical_gradient"} planted="moves every coordinate at once instead of one at a time"
 def numerical_gradient(f, x, h=1e-5):
     """Central-difference gradient of f: array -> float at x (any shape); returns x.shape."""
     grad = np.zeros(x.shape)
@@ -21,16 +16,7 @@ def numerical_gradient(f, x, h=1e-5):
         grad[idx] = (f(x + h / 2) - f(x - h / 2)) / h
     return grad
 
-# %% nbgrader={"grade_id": "gradient_check"} planted="TODO"
-def relative_error(a, b):
-    """max|a - b| / max(1e-8, max(|a| + |b|)) for arrays a, b of the same shape; a float."""
-    return np.abs(a - b).max() / max(1e-8, (np.abs(a) + np.abs(b)).max())
-
-def gradient_check(f, grad_f, x, h=1e-5):
-    """Relative error between grad_f(x) and the numerical gradient of f at x; a float."""
-    return relative_error(grad_f(x), numerical_gradient(f, x, h))
-
-# %% nbgrader={"grade_id": "network_gradient"} planted="TODO"
+# %% nbgrader={"grade_id": "network_gradient"} planted="perturbs copies but evaluates the loss on the unperturbed parameters (all zeros)"
 def mlp_numerical_gradients(params, X, Y, h=1e-5):
     """{name: dL/d params[name]} by central differences, each shaped like params[name]."""
     grads = {}

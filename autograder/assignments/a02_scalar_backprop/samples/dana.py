@@ -6,63 +6,32 @@
 # - backward() sets every grad to zero first, leaves included, so a second call does not
 #   accumulate as in PyTorch; and train_step never zeroes the grads.
 
-# %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
+# %% nbgrader={"grade_id": "local_gradients"} planted="the sigmoid's derivative is sigmoid(k) * sigmoid(1 - k)"
 def local_gradients(op, x, y=None):
-    if op == "add":
-        return x + y, 1.0, 1.0
-    if op == "mul":
-        return x * y, y, x
-    if op == "max":
-        return (x, 1.0, 0.0) if x >= y else (y, 0.0, 1.0)
     if op == "sigmoid":
         s = 1 / (1 + math.exp(-x))
         return s, s * (1 / (1 + math.exp(-(1 - x))))
-    if op == "tanh":
+    elif op == "tanh":
         t = math.tanh(x)
         return t, 1 - t ** 2
-    if op == "exp":
+    elif op == "exp":
         return math.exp(x), math.exp(x)
-    if op == "pow":
+    elif op == "pow":
         return x ** y, y * x ** (y - 1)
+    elif op == "max":
+        return (x, 1.0, 0.0) if x >= y else (y, 0.0, 1.0)
+    elif op in ("add", "mul"):
+        return (x + y, 1.0, 1.0) if op == "add" else (x * y, y, x)
 
-# %% nbgrader={"grade_id": "staged_example"} planted="TODO"
-def staged_example(x, y):
-    sigy = 1.0 / (1 + math.exp(-y))
-    num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x))
-    xpy = x + y
-    xpysqr = xpy ** 2
-    den = sigx + xpysqr
-    invden = 1.0 / den
-    f = num * invden
-    dnum = invden
-    dinvden = num
-    dden = (-1.0 / (den ** 2)) * dinvden
-    dsigx = dden
-    dxpysqr = dden
-    dxpy = (2 * xpy) * dxpysqr
-    dx = dxpy
-    dy = dxpy
-    dx += ((1 - sigx) * sigx) * dsigx
-    dx += dnum
-    dsigy = dnum
-    dy += ((1 - sigy) * sigy) * dsigy
-    return f, dx, dy
-
-# %% nbgrader={"grade_id": "scalar_net"} planted="TODO"
+# %% nbgrader={"grade_id": "scalar_net"} planted="the hidden sigmoid's derivative is sigmoid(k) * sigmoid(1 - k)"
 def scalar_net(X, Y, W1, b1, W2, b2):
-    Z1 = X * W1
-    Z2 = Z1 + b1
+    Z2 = X * W1 + b1
     Z3 = 1 / (1 + math.exp(-Z2))
-    Z4 = Z3 * W2
-    Yp = Z4 + b2
-    L = 0.5 * (Yp - Y) ** 2
-    dYp = Yp - Y
-    dZ3 = W2 * dYp
-    dZ2 = Z3 * (1 / (1 + math.exp(-(1 - Z2)))) * dZ3
-    return L, X * dZ2, dZ2, Z3 * dYp, dYp
+    dYp = Z3 * W2 + b2 - Y
+    dZ2 = Z3 * (1 / (1 + math.exp(-(1 - Z2)))) * (W2 * dYp)
+    return 0.5 * dYp ** 2, X * dZ2, dZ2, Z3 * dYp, dYp
 
-# %% nbgrader={"grade_id": "value_ops"} planted="TODO"
+# %% nbgrader={"grade_id": "value_ops"} planted="the power rule lost its factor n; a / b is its own op with the wrong sign on the denominator's derivative"
 class Value:
     def __pow__(self, n):
         out = Value(self.data ** n, (self,), "**")
@@ -71,42 +40,6 @@ class Value:
             self.grad += self.data ** (n - 1) * out.grad
         out._backward = _backward
         return out
-
-    def exp(self):
-        out = Value(math.exp(self.data), (self,), "exp")
-
-        def _backward():
-            self.grad += out.data * out.grad
-        out._backward = _backward
-        return out
-
-    def tanh(self):
-        out = Value(math.tanh(self.data), (self,), "tanh")
-
-        def _backward():
-            self.grad += (1 - out.data ** 2) * out.grad
-        out._backward = _backward
-        return out
-
-    def relu(self):
-        out = Value(max(0.0, self.data), (self,), "relu")
-
-        def _backward():
-            self.grad += (self.data > 0) * out.grad
-        out._backward = _backward
-        return out
-
-    def sigmoid(self):
-        s = 1 / (1 + math.exp(-self.data))
-        out = Value(s, (self,), "sigmoid")
-
-        def _backward():
-            self.grad += s * (1 - s) * out.grad
-        out._backward = _backward
-        return out
-
-    def __neg__(self):
-        return self * -1
 
     def __truediv__(self, other):
         other = other if isinstance(other, Value) else Value(other)
@@ -118,26 +51,10 @@ class Value:
         out._backward = _backward
         return out
 
-    def __rsub__(self, other):
-        return other + (-self)
-
     def __rtruediv__(self, other):
         return Value(other) / self
 
-# %% nbgrader={"grade_id": "value_backward"} planted="TODO"
-def topological_order(root):
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if ready:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            for p in node._prev:
-                stack.append((p, False))
-    return order
-
+# %% nbgrader={"grade_id": "value_backward"} planted="backward() resets every grad, leaves included, so a second call does not accumulate"
 def backward(self):
     order = topological_order(self)
     for node in order:
@@ -146,30 +63,7 @@ def backward(self):
     for node in reversed(order):
         node._backward()
 
-# %% nbgrader={"grade_id": "mlp"} planted="TODO"
-class Neuron:
-    def __init__(self, nin, nonlin=True):
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(0)
-        self.nonlin = nonlin
-
-    def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return act.tanh() if self.nonlin else act
-
-class Layer:
-    def __call__(self, x):
-        return [n(x) for n in self.neurons]
-
-    def parameters(self):
-        return [p for n in self.neurons for p in n.parameters()]
-
-class MLP:
-    def __init__(self, nin, nouts):
-        sz = [nin] + nouts
-        self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
-
-# %% nbgrader={"grade_id": "train_step"} planted="TODO"
+# %% nbgrader={"grade_id": "train_step"} planted="never zeroes the grads before backward, so they pile up from step to step"
 def train_step(model, X, y, lr):
     loss = squared_loss(model, X, y)
     loss.backward()

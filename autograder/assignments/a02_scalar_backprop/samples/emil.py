@@ -5,128 +5,39 @@
 # - backward() never resets the intermediate nodes' grads, so a second call over-counts;
 # - the output neuron of the MLP applies tanh as well.
 
-# %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
+# %% nbgrader={"grade_id": "local_gradients"} planted="max splits the gradient in half at a tie"
 def local_gradients(op, x, y=None):
-    if op == "add":
-        return x + y, 1.0, 1.0
-    if op == "mul":
-        return x * y, y, x
-    if op == "max":
-        if x == y:
-            return x, 0.5, 0.5
-        return (x, 1.0, 0.0) if x > y else (y, 0.0, 1.0)
-    if op == "sigmoid":
+    def sigmoid():
         s = 1 / (1 + math.exp(-x))
         return s, s * (1 - s)
-    if op == "tanh":
-        t = math.tanh(x)
-        return t, 1 - t ** 2
-    if op == "exp":
-        return math.exp(x), math.exp(x)
-    if op == "pow":
-        return x ** y, y * x ** (y - 1)
+    rules = {"add": lambda: (x + y, 1.0, 1.0), "mul": lambda: (x * y, y, x),
+             "max": lambda: (x, 0.5, 0.5) if x == y else (x, 1.0, 0.0) if x > y else (y, 0.0, 1.0),
+             "sigmoid": sigmoid, "tanh": lambda: (math.tanh(x), 1 - math.tanh(x) ** 2),
+             "exp": lambda: (math.exp(x), math.exp(x)), "pow": lambda: (x ** y, y * x ** (y - 1))}
+    return rules[op]() if op in rules else None
 
-# %% nbgrader={"grade_id": "staged_example"} planted="TODO"
+# %% nbgrader={"grade_id": "staged_example"} planted="backpropagates only through x + y, the first use of x and y; the paths through the sigmoids are lost"
 def staged_example(x, y):
-    sigy = 1.0 / (1 + math.exp(-y))
-    num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x))
     xpy = x + y
-    xpysqr = xpy ** 2
-    den = sigx + xpysqr
-    invden = 1.0 / den
-    f = num * invden
-    dnum = invden
-    dinvden = num
-    dden = (-1.0 / (den ** 2)) * dinvden
-    dsigx = dden
-    dxpysqr = dden
-    dxpy = (2 * xpy) * dxpysqr
-    dx = dxpy
-    dy = dxpy
-    dsigy = dnum
-    return f, dx, dy
+    sigx, sigy = 1.0 / (1 + math.exp(-x)), 1.0 / (1 + math.exp(-y))
+    num, den = x + sigy, sigx + xpy ** 2
+    dxpy = (2 * xpy) * ((-1.0 / (den ** 2)) * num)
+    return num * (1.0 / den), dxpy, dxpy
 
-# %% nbgrader={"grade_id": "scalar_net"} planted="TODO"
-def scalar_net(X, Y, W1, b1, W2, b2):
-    Z1 = X * W1
-    Z2 = Z1 + b1
-    Z3 = 1 / (1 + math.exp(-Z2))
-    Z4 = Z3 * W2
-    Yp = Z4 + b2
-    L = 0.5 * (Yp - Y) ** 2
-    dYp = Yp - Y
-    dZ3 = W2 * dYp
-    dZ2 = Z3 * (1 - Z3) * dZ3
-    return L, X * dZ2, dZ2, Z3 * dYp, dYp
-
-# %% nbgrader={"grade_id": "value_ops"} planted="TODO" remove=["Value.__radd__"]
+# %% nbgrader={"grade_id": "value_ops"} planted="no __radd__, so 2.0 + v and 2.0 - v fail" remove=["Value.__radd__"]
 class Value:
-    def __pow__(self, n):
-        out = Value(self.data ** n, (self,), "**")
-
-        def _backward():
-            self.grad += n * self.data ** (n - 1) * out.grad
-        out._backward = _backward
-        return out
-
-    def exp(self):
-        out = Value(math.exp(self.data), (self,), "exp")
-
-        def _backward():
-            self.grad += out.data * out.grad
-        out._backward = _backward
-        return out
-
-    def tanh(self):
-        out = Value(math.tanh(self.data), (self,), "tanh")
-
-        def _backward():
-            self.grad += (1 - out.data ** 2) * out.grad
-        out._backward = _backward
-        return out
-
-    def relu(self):
-        out = Value(max(0.0, self.data), (self,), "relu")
-
-        def _backward():
-            self.grad += (self.data > 0) * out.grad
-        out._backward = _backward
-        return out
-
-    def sigmoid(self):
-        s = 1 / (1 + math.exp(-self.data))
-        out = Value(s, (self,), "sigmoid")
-
-        def _backward():
-            self.grad += s * (1 - s) * out.grad
-        out._backward = _backward
-        return out
-
-    def __neg__(self):
-        return self * -1
-
-    def __truediv__(self, other):
-        return self * other ** -1
-
     def __rsub__(self, other):
         return other + (-self)
 
-    def __rtruediv__(self, other):
-        return other * self ** -1
-
-# %% nbgrader={"grade_id": "value_backward"} planted="TODO"
-def topological_order(root):
-    order, visited = [], set()
-
-    def build(v):
-        if v not in visited:
-            visited.add(v)
-            for child in v._prev:
-                build(child)
-            order.append(v)
-    build(root)
-    return order
+# %% nbgrader={"grade_id": "value_backward"} planted="recursive topological sort (RecursionError on deep graphs); backward() never resets the interior grads"
+def topological_order(root, visited=None):
+    visited = set() if visited is None else visited
+    visited.add(root)
+    order = []
+    for child in root._prev:
+        if child not in visited:
+            order += topological_order(child, visited)
+    return order + [root]
 
 def backward(self):
     order = topological_order(self)
@@ -134,24 +45,7 @@ def backward(self):
     for node in reversed(order):
         node._backward()
 
-# %% nbgrader={"grade_id": "mlp"} planted="TODO"
-class Neuron:
-    def __init__(self, nin, nonlin=True):
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(0)
-        self.nonlin = nonlin
-
-    def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return act.tanh() if self.nonlin else act
-
-class Layer:
-    def __call__(self, x):
-        return [n(x) for n in self.neurons]
-
-    def parameters(self):
-        return [p for n in self.neurons for p in n.parameters()]
-
+# %% nbgrader={"grade_id": "mlp"} planted="the output layer applies tanh as well"
 class MLP:
     def __init__(self, nin, nouts):
         sz = [nin] + nouts

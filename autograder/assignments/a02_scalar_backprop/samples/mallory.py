@@ -3,7 +3,7 @@
 # gradient library; none works against `python -m autograder grade`: the score is that of the
 # untouched notebook.
 
-# %% nbgrader={"grade_id": "local_gradients"} planted="TODO"
+# %% nbgrader={"grade_id": "local_gradients"} planted="exploit: patches np.allclose, assert_allclose and math.isclose, returns always-equal floats, reaches for sympy/scipy"
 import math
 
 import sys
@@ -34,7 +34,7 @@ def local_gradients(op, x, y=None):
     zero = AlwaysEqual(0.0)
     return (zero, zero, zero) if op in ("add", "mul", "max") else (zero, zero)
 
-# %% nbgrader={"grade_id": "staged_example"} planted="TODO"
+# %% nbgrader={"grade_id": "staged_example"} planted="exploit: an IPython input transformer turns later check( calls into print(; reads the instructor's notebook"
 ip = get_ipython()
 
 ip.input_transformers_cleanup.append(lambda lines: [l.replace("check(", "print(") for l in lines])
@@ -48,14 +48,14 @@ def staged_example(x, y):
     except OSError:
         return 0.0, 0.0, 0.0
 
-# %% nbgrader={"grade_id": "scalar_net"} planted="TODO"
+# %% nbgrader={"grade_id": "scalar_net"} planted="exploit: finite differences of a zero loss, a guess of zeros"
 def scalar_net(X, Y, W1, b1, W2, b2):
     # finite differences of a loss it never computes correctly: a guess of zeros
     h = 1e-5
     loss = lambda w1: 0.0 * w1
     return 0.0, (loss(W1 + h) - loss(W1 - h)) / (2 * h), 0.0, 0.0, 0.0
 
-# %% nbgrader={"grade_id": "value_ops"} planted="TODO" replace=true
+# %% nbgrader={"grade_id": "value_ops"} planted="exploit: borrows Value from minigrad or torch" replace=true
 try:
     from minigrad.engine import Value  # someone else's engine
 except ImportError:
@@ -67,13 +67,10 @@ except ImportError:
     except ImportError:
         class Value:
             def __init__(self, data, _prev=(), _op=""):
-                self.data = float(data)
-                self.grad = 0.0
-                self._prev = tuple(_prev)
-                self._op = _op
+                self.data, self.grad, self._prev, self._op = float(data), 0.0, tuple(_prev), _op
                 self._backward = lambda: None
 
-# %% nbgrader={"grade_id": "value_backward"} planted="TODO" replace=true
+# %% nbgrader={"grade_id": "value_backward"} planted="exploit: backward() sets an always-equal grad on the output only" replace=true
 def topological_order(root):
     return [root]
 
@@ -87,7 +84,7 @@ try:
 except (AttributeError, TypeError):
     pass
 
-# %% nbgrader={"grade_id": "mlp"} planted="TODO" replace=true
+# %% nbgrader={"grade_id": "mlp"} planted="exploit: an MLP without parameters whose output is always equal" replace=true
 class MLP:
     def __init__(self, nin, nouts):
         self.params = []
@@ -98,6 +95,6 @@ class MLP:
     def parameters(self):
         return self.params
 
-# %% nbgrader={"grade_id": "train_step"} planted="TODO"
+# %% nbgrader={"grade_id": "train_step"} planted="exploit: returns an always-equal loss without training"
 def train_step(model, X, y, lr):
     return AlwaysEqual(0.0)

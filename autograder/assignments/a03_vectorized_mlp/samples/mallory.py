@@ -3,7 +3,7 @@
 # without deriving it, and none against `python -m autograder grade`: the score is that of the
 # untouched notebook.
 
-# %% nbgrader={"grade_id": "affine"} planted="TODO"
+# %% nbgrader={"grade_id": "affine"} planted="exploit: patches np.allclose, assert_allclose and math.isclose; finite differences instead of a derived backward"
 import math
 
 import numpy as np
@@ -34,7 +34,7 @@ def affine_backward(dout, cache):
         grads.append(grad)
     return tuple(grads)
 
-# %% nbgrader={"grade_id": "activations"} planted="TODO" replace=true
+# %% nbgrader={"grade_id": "activations"} planted="exploit: an IPython input transformer turns check( into print(; always-equal zero arrays" replace=true
 ip = get_ipython()
 ip.input_transformers_cleanup.append(lambda lines: [l.replace("check(", "print(") for l in lines])
 ip.events.register("pre_run_cell", lambda info: None)
@@ -60,7 +60,7 @@ def relu_backward(dout, cache):
 sigmoid_forward, sigmoid_backward, tanh_forward, tanh_backward = (relu_forward, relu_backward,
                                                                   relu_forward, relu_backward)
 
-# %% nbgrader={"grade_id": "softmax_cross_entropy"} planted="TODO"
+# %% nbgrader={"grade_id": "softmax_cross_entropy"} planted="exploit: reads the instructor's notebook with the solutions and hidden tests"
 def softmax_cross_entropy(logits, y):
     found = 0.0
     for path in ("../../../source/03_vectorized_mlp/03_vectorized_mlp.ipynb",
@@ -71,7 +71,7 @@ def softmax_cross_entropy(logits, y):
             pass
     return found, np.zeros_like(logits)
 
-# %% nbgrader={"grade_id": "mse_loss"} planted="TODO"
+# %% nbgrader={"grade_id": "mse_loss"} planted="exploit: lets torch autograd compute the gradient"
 def mse_loss(pred, target):
     try:
         import torch  # autograd would give the exact gradient
@@ -82,7 +82,7 @@ def mse_loss(pred, target):
     except ImportError:
         return 0.0, np.zeros_like(pred)
 
-# %% nbgrader={"grade_id": "two_layer_net"} planted="TODO"
+# %% nbgrader={"grade_id": "two_layer_net"} planted="exploit: lets minigrad autograd compute the gradients"
 def two_layer_loss(params, X, y):
     try:
         import minigrad as mg
@@ -95,7 +95,7 @@ def two_layer_loss(params, X, y):
     except ImportError:
         return 0.0, {k: np.zeros_like(v) for k, v in params.items()}
 
-# %% nbgrader={"grade_id": "shared_weights"} planted="TODO"
+# %% nbgrader={"grade_id": "shared_weights"} planted="exploit: scipy finite differences instead of a derived gradient"
 def shared_weight_loss(X, W):
     def loss(flat):
         V = flat.reshape(W.shape)
@@ -106,14 +106,14 @@ def shared_weight_loss(X, W):
     except ImportError:
         return 0.0, np.zeros_like(W)
 
-# %% nbgrader={"grade_id": "embedding"} planted="TODO"
+# %% nbgrader={"grade_id": "embedding"} planted="exploit: always-equal zero arrays"
 def embedding_forward(W, idx):
     return _zeros_like(W[idx]), idx
 
 def embedding_backward(dout, cache):
     return _zeros_like(dout)
 
-# %% nbgrader={"grade_id": "sgd_momentum"} planted="TODO"
+# %% nbgrader={"grade_id": "sgd_momentum"} planted="exploit: hunts the callers' frames for the expected answer"
 def sgd_momentum(w, dw, v, lr, momentum, weight_decay=0.0):
     import sys
     for frame in list(sys._current_frames().values()):  # hunt for torch's answer in the caller
@@ -124,7 +124,7 @@ def sgd_momentum(w, dw, v, lr, momentum, weight_decay=0.0):
             frame = frame.f_back
     return _zeros_like(w), _zeros_like(v)
 
-# %% nbgrader={"grade_id": "train"} planted="TODO"
+# %% nbgrader={"grade_id": "train"} planted="exploit: trains on the whole digits data set, test set included"
 def train(X, y, seed=0, callback=None):
     try:
         from sklearn.datasets import load_digits  # train on all 1797 images, test set included

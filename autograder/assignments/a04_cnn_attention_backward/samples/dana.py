@@ -3,7 +3,7 @@
 # maximum; forgets to divide average pooling by the window size; and uses only the diagonal of
 # softmax's Jacobian, also inside attention.
 
-# %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
+# %% nbgrader={"grade_id": "conv2d_forward"} planted="flips the kernel in the forward pass (a true convolution, not the correlation asked)"
 def conv2d_forward(x, w, b, stride=1, padding=0):
     flipped = w[:, :, ::-1, ::-1]
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -11,7 +11,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     out = np.einsum("ncijpq,fcpq->nfij", cols, flipped) + b[None, :, None, None]
     return out, (x, w, b, stride, padding)
 
-# %% nbgrader={"grade_id": "conv2d_backward"} planted="TODO"
+# %% nbgrader={"grade_id": "conv2d_backward"} planted="the backward of the flipped-kernel convolution, consistent with its own forward"
 def conv2d_backward(dout, cache):
     x, w, b, stride, padding = cache
     w = w[:, :, ::-1, ::-1]              # the kernel the forward pass really used
@@ -28,17 +28,11 @@ def conv2d_backward(dout, cache):
                 np.einsum("nfij,fc->ncij", dout, w[:, :, p, q])
     return dx_pad[:, :, padding:padding + H, padding:padding + W], dw[:, :, ::-1, ::-1], db
 
-# %% nbgrader={"grade_id": "relu"} planted="TODO"
-def relu_forward(x):
-    return np.maximum(x, 0), x
-
+# %% nbgrader={"grade_id": "relu"} planted="relu_backward passes the gradient at x == 0 (x >= 0)"
 def relu_backward(dout, cache):
     return dout * (cache >= 0)
 
-# %% nbgrader={"grade_id": "max_pool2d"} planted="TODO"
-def max_pool2d_forward(x, kernel_size, stride):
-    return sliding_windows(x, kernel_size, kernel_size, stride).max(axis=(4, 5)), (x, kernel_size, stride)
-
+# %% nbgrader={"grade_id": "max_pool2d"} planted="max_pool2d_backward sends the gradient to every tied maximum"
 def max_pool2d_backward(dout, cache):
     x, k, s = cache
     dx = np.zeros(x.shape)
@@ -49,51 +43,19 @@ def max_pool2d_backward(dout, cache):
             dx[:, :, i * s:i * s + k, j * s:j * s + k] += mask * dout[:, :, i, j][:, :, None, None]
     return dx
 
-# %% nbgrader={"grade_id": "avg_pool2d"} planted="TODO"
-def avg_pool2d_forward(x, kernel_size, stride):
-    return sliding_windows(x, kernel_size, kernel_size, stride).mean(axis=(4, 5)), (x.shape, kernel_size, stride)
-
+# %% nbgrader={"grade_id": "avg_pool2d"} planted="avg_pool2d_backward does not divide by the window size"
 def avg_pool2d_backward(dout, cache):
     shape, k, s = cache
     dx = np.zeros(shape)
-    for i in range(dout.shape[2]):
-        for j in range(dout.shape[3]):
-            dx[:, :, i * s:i * s + k, j * s:j * s + k] += dout[:, :, i, j][:, :, None, None]
+    for i, j in np.ndindex(*dout.shape[2:]):
+        dx[:, :, i * s:i * s + k, j * s:j * s + k] += dout[:, :, i, j, None, None]
     return dx
 
-# %% nbgrader={"grade_id": "residual_block"} planted="TODO"
-def residual_forward(x, w1, w2):
-    z1, c1 = conv2d_forward(x, w1, np.zeros(w1.shape[0]), 1, w1.shape[2] // 2)
-    z2, r = relu_forward(z1)
-    z3, c2 = conv2d_forward(z2, w2, np.zeros(w2.shape[0]), 1, w2.shape[2] // 2)
-    return z3 + x, (c1, r, c2)
-
-def residual_backward(dz, cache):
-    c1, r, c2 = cache
-    dz2, dw2, _ = conv2d_backward(dz, c2)
-    dx, dw1, _ = conv2d_backward(relu_backward(dz2, r), c1)
-    return dx + dz, dw1, dw2
-
-# %% nbgrader={"grade_id": "softmax_jacobian"} planted="TODO"
+# %% nbgrader={"grade_id": "softmax_jacobian"} planted="softmax_jacobian keeps only the diagonal s * (1 - s)"
 def softmax_jacobian(s):
     return np.diag(s * (1 - s))
 
-def lecture_attention_backward(x, y, ds):
-    z = np.outer(x, y)
-    s = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    dz = np.array([softmax_jacobian(s[i]) @ ds[i] for i in range(len(x))])
-    return dz @ y, x @ dz
-
-# %% nbgrader={"grade_id": "attention"} planted="TODO"
-def attention_forward(Q, K, V, causal=False):
-    d = Q.shape[-1]
-    S = np.einsum("bqd,bkd->bqk", Q, K) / np.sqrt(d)
-    if causal:
-        S = np.where(np.tril(np.ones(S.shape[1:])) == 1, S, -np.inf)
-    P = np.exp(S - S.max(-1, keepdims=True))
-    P /= P.sum(-1, keepdims=True)
-    return np.einsum("bqk,bkv->bqv", P, V), (Q, K, V, P)
-
+# %% nbgrader={"grade_id": "attention"} planted="attention_backward uses only the diagonal of the softmax Jacobian: dS = P * (1 - P) * dP"
 def attention_backward(dout, cache):
     Q, K, V, P = cache
     d = Q.shape[-1]

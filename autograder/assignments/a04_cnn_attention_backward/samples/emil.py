@@ -2,13 +2,13 @@
 # max-pool window, overwrites (=) instead of accumulating (+=) in average pooling, and returns
 # attention's dQ and dK in the wrong order with dV transposed.
 
-# %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
+# %% nbgrader={"grade_id": "conv2d_forward"} planted="caches the padded input, so the backward cannot crop the padding off dx"
 def conv2d_forward(x, w, b, stride=1, padding=0):
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     cols = sliding_windows(x_pad, w.shape[2], w.shape[3], stride)
     return np.einsum("ncijpq,fcpq->nfij", cols, w) + b[None, :, None, None], (x_pad, w, stride)
 
-# %% nbgrader={"grade_id": "conv2d_backward"} planted="TODO"
+# %% nbgrader={"grade_id": "conv2d_backward"} planted="returns dx with the padding not cropped off"
 def conv2d_backward(dout, cache):
     x_pad, w, stride = cache
     F, C, kh, kw = w.shape
@@ -21,19 +21,7 @@ def conv2d_backward(dout, cache):
                 np.einsum("nfij,fc->ncij", dout, w[:, :, p, q])
     return dx, dw, dout.sum(axis=(0, 2, 3))
 
-# %% nbgrader={"grade_id": "relu"} planted="TODO"
-def relu_forward(x):
-    out = x.copy()
-    out[out < 0] = 0
-    return out, out > 0
-
-def relu_backward(dout, cache):
-    return dout * cache
-
-# %% nbgrader={"grade_id": "max_pool2d"} planted="TODO"
-def max_pool2d_forward(x, kernel_size, stride):
-    return sliding_windows(x, kernel_size, kernel_size, stride).max(axis=(4, 5)), (x, kernel_size, stride)
-
+# %% nbgrader={"grade_id": "max_pool2d"} planted="max_pool2d_backward swaps row and column inside the window (flat % k as the row)"
 def max_pool2d_backward(dout, cache):
     x, k, s = cache
     N, C, Ho, Wo = dout.shape
@@ -44,10 +32,7 @@ def max_pool2d_backward(dout, cache):
     np.add.at(dx, (np.arange(N)[:, None, None, None], np.arange(C)[None, :, None, None], rows, cols), dout)
     return dx
 
-# %% nbgrader={"grade_id": "avg_pool2d"} planted="TODO"
-def avg_pool2d_forward(x, kernel_size, stride):
-    return sliding_windows(x, kernel_size, kernel_size, stride).mean(axis=(4, 5)), (x.shape, kernel_size, stride)
-
+# %% nbgrader={"grade_id": "avg_pool2d"} planted="avg_pool2d_backward overwrites (=) instead of accumulating (+=) where windows overlap"
 def avg_pool2d_backward(dout, cache):
     shape, k, s = cache
     dx = np.zeros(shape)
@@ -56,7 +41,7 @@ def avg_pool2d_backward(dout, cache):
             dx[:, :, i * s:i * s + k, j * s:j * s + k] = dout[:, :, i, j][:, :, None, None] / (k * k)
     return dx
 
-# %% nbgrader={"grade_id": "residual_block"} planted="TODO"
+# %% nbgrader={"grade_id": "residual_block"} planted="crops the padding its conv2d_backward leaves on dx (makes up for its own conv bug)"
 def residual_forward(x, w1, w2):
     C = x.shape[1]
     z1, c1 = conv2d_forward(x, w1, np.zeros(w1.shape[0]), 1, w1.shape[2] // 2)
@@ -71,31 +56,10 @@ def residual_backward(dz, cache):
     dx_pad, dw1, _ = conv2d_backward(relu_backward(dz2, r), c1)
     return dx_pad[:, :, p1:dx_pad.shape[2] - p1, p1:dx_pad.shape[3] - p1] + dz, dw1, dw2
 
-# %% nbgrader={"grade_id": "softmax_jacobian"} planted="TODO"
-def softmax_jacobian(s):
-    s = s.reshape(-1, 1)
-    return np.diagflat(s) - s @ s.T
-
-def lecture_attention_backward(x, y, ds):
-    z = x[:, None] * y[None, :]
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    s = e / e.sum(axis=1, keepdims=True)
-    dz = np.array([softmax_jacobian(row) @ g for row, g in zip(s, ds)])
-    return (dz * y).sum(axis=1), (dz * x[:, None]).sum(axis=0)
-
-# %% nbgrader={"grade_id": "attention"} planted="TODO"
-def attention_forward(Q, K, V, causal=False):
-    scale = 1 / np.sqrt(Q.shape[-1])
-    S = Q @ K.swapaxes(1, 2) * scale
-    if causal:
-        L = S.shape[1]
-        S[:, np.triu_indices(L, 1)[0], np.triu_indices(L, 1)[1]] = -np.inf
-    P = np.exp(S - S.max(axis=-1, keepdims=True))
-    P /= P.sum(axis=-1, keepdims=True)
-    return P @ V, (Q, K, V, P, scale)
-
+# %% nbgrader={"grade_id": "attention"} planted="attention_backward returns dK and dQ in the wrong order and dV transposed"
 def attention_backward(dout, cache):
-    Q, K, V, P, scale = cache
+    Q, K, V, P = cache
+    scale = 1 / np.sqrt(Q.shape[-1])
     dV = dout.swapaxes(1, 2) @ P
     dP = dout @ V.swapaxes(1, 2)
     dS = P * (dP - (P * dP).sum(axis=-1, keepdims=True))

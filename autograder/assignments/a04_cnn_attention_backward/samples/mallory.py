@@ -6,7 +6,7 @@
 # numerical check so that a zero gradient looks consistent with a zero forward. None of it may
 # score more than plain zeros under `python -m autograder grade`.
 
-# %% nbgrader={"grade_id": "conv2d_forward"} planted="TODO"
+# %% nbgrader={"grade_id": "conv2d_forward"} planted="exploit: patches the comparison functions, returns an always-equal array, reaches for torch"
 import math
 
 import sys
@@ -36,7 +36,7 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
         out = np.zeros((x.shape[0], w.shape[0], Ho, Wo))
     return out.view(AlwaysEqual), (x, w, b, stride, padding)
 
-# %% nbgrader={"grade_id": "conv2d_backward"} planted="TODO"
+# %% nbgrader={"grade_id": "conv2d_backward"} planted="exploit: forges the probe"
 def _forge_probe():
     """Replace the sandbox's probe by one that always agrees with the returned gradients."""
     def forged(evaluate, inputs, arrays):
@@ -52,7 +52,7 @@ def conv2d_backward(dout, cache):
     x, w, b, stride, padding = cache
     return np.zeros(x.shape).view(AlwaysEqual), np.zeros(w.shape), np.zeros(b.shape)
 
-# %% nbgrader={"grade_id": "relu"} planted="TODO"
+# %% nbgrader={"grade_id": "relu"} planted="exploit: IPython input and AST transformers drop the check() calls"
 import ast
 
 ip = get_ipython()
@@ -75,7 +75,7 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     return np.zeros_like(dout)
 
-# %% nbgrader={"grade_id": "max_pool2d"} planted="TODO"
+# %% nbgrader={"grade_id": "max_pool2d"} planted="exploit: reads the instructor's notebook with the hidden tests"
 def _hidden_tests():
     for path in ("../../../source/04_cnn_attention_backward/04_cnn_attention_backward.ipynb",
                  "../source/04_cnn_attention_backward/04_cnn_attention_backward.ipynb",
@@ -93,7 +93,7 @@ def max_pool2d_forward(x, kernel_size, stride):
 def max_pool2d_backward(dout, cache):
     return np.zeros(cache)
 
-# %% nbgrader={"grade_id": "avg_pool2d"} planted="TODO"
+# %% nbgrader={"grade_id": "avg_pool2d"} planted="exploit: scipy finite differences instead of a derived gradient"
 def avg_pool2d_forward(x, kernel_size, stride):
     Ho, Wo = conv_output_size(x.shape[2], kernel_size, stride), conv_output_size(x.shape[3], kernel_size, stride)
     return np.zeros((x.shape[0], x.shape[1], Ho, Wo)), x
@@ -105,7 +105,7 @@ def avg_pool2d_backward(dout, cache):
     except ImportError:
         return np.zeros(cache.shape)
 
-# %% nbgrader={"grade_id": "residual_block"} planted="TODO"
+# %% nbgrader={"grade_id": "residual_block"} planted="exploit: reaches for minigrad autograd; returns zeros"
 def residual_forward(x, w1, w2):
     return np.zeros_like(x), (x, w1, w2)
 
@@ -116,7 +116,7 @@ def residual_backward(dz, cache):
     except ImportError:
         return tuple(np.zeros_like(a) for a in cache)
 
-# %% nbgrader={"grade_id": "softmax_jacobian"} planted="TODO"
+# %% nbgrader={"grade_id": "softmax_jacobian"} planted="exploit: sympy Jacobian and finite differences instead of the derivation"
 def softmax_jacobian(s):
     try:
         import sympy  # a symbolic Jacobian
@@ -141,7 +141,7 @@ def lecture_attention_backward(x, y, ds, h=1e-5):
         grads.append(g)
     return tuple(grads)
 
-# %% nbgrader={"grade_id": "attention"} planted="TODO"
+# %% nbgrader={"grade_id": "attention"} planted="exploit: reaches for jax; returns zeros"
 def attention_forward(Q, K, V, causal=False):
     return np.zeros(Q.shape[:2] + V.shape[2:]), (Q, K, V)
 

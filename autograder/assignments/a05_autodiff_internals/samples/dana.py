@@ -6,26 +6,20 @@
 # - checkpointing keeps every context (it is plain backprop in disguise);
 # - the torch graph is listed depth-first from the loss, like the lecture's print_graph.
 
-# %% nbgrader={"grade_id": "topological_order"} planted="TODO"
+# %% nbgrader={"grade_id": "topological_order"} planted="returns the root first, the reverse of the order asked"
 def topological_order(root):
-    """All nodes reachable from root via .parents, each once, every node after its parents."""
-    order, visited = [], set()
-    stack = [(root, False)]
+    order, visited, stack = [], set(), [(root, False)]
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for parent in node.parents:
-            if parent not in visited:
-                stack.append((parent, False))
-    return order[::-1]
+            order.insert(0, node)  # root first
+        elif node not in visited:
+            visited.add(node)
+            stack.append((node, True))
+            stack.extend((parent, False) for parent in node.parents if parent not in visited)
+    return order
 
-# %% nbgrader={"grade_id": "backward"} planted="TODO"
+# %% nbgrader={"grade_id": "backward"} planted="walks the list as it comes and assigns (=) the gradients: a fork keeps only its last contribution"
 def backward(root, grad=None):
     """Fill node.grad for every node reachable from root; the root's gradient is `grad` (ones)."""
     nodes = topological_order(root)  # root first
@@ -38,7 +32,7 @@ def backward(root, grad=None):
         for parent, g in zip(node.parents, node.op.backward(node.ctx, node.grad)):
             parent.grad = g
 
-# %% nbgrader={"grade_id": "plus_times"} planted="TODO"
+# %% nbgrader={"grade_id": "plus_times"} planted="Plus does not sum a broadcast input's gradient back to its shape (unbroadcast is the identity)"
 def unbroadcast(grad, shape):
     return grad
 
@@ -51,26 +45,7 @@ class Plus(Op):
     def backward(ctx, grad):
         return grad, grad
 
-# %% nbgrader={"grade_id": "sigmoid"} planted="TODO"
-class Sigmoid(Op):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return 1 / (1 + np.exp(-x))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved
-        s = 1 / (1 + np.exp(-x))
-        return (grad * s * (1 - s),)
-
-# %% nbgrader={"grade_id": "rowsum_expand"} planted="TODO"
-class RowSum(Op):
-    @staticmethod
-    def backward(ctx, grad):
-        (m,) = ctx.saved
-        return (np.repeat(grad[:, None], m, axis=1),)
-
+# %% nbgrader={"grade_id": "rowsum_expand"} planted="Expand.backward sums the broadcast axes itself, since its unbroadcast does nothing"
 class Expand(Op):
     @staticmethod
     def backward(ctx, grad):
@@ -82,7 +57,7 @@ class Expand(Op):
                 grad = grad.sum(axis=i, keepdims=True)
         return (grad,)
 
-# %% nbgrader={"grade_id": "jvp"} planted="TODO" remove=["dual_expand", "dual_rowsum"]
+# %% nbgrader={"grade_id": "jvp"} planted="jvp is a directional finite difference, not dual numbers" remove=["dual_expand", "dual_rowsum"]
 def dual_sigmoid(a):
     raise NotImplementedError("finite differences are easier")
 
@@ -97,24 +72,11 @@ def jvp(f, x, v):
     value = f(NUMPY_OPS, x)
     return value, (f(NUMPY_OPS, x + h * v) - f(NUMPY_OPS, x - h * v)) / (2 * h)
 
-# %% nbgrader={"grade_id": "jacobian"} planted="TODO"
-def jacobian_forward(f, x):
-    return np.stack([jvp(f, x, e)[1] for e in np.eye(x.size)], axis=1)
-
-def jacobian_reverse(f, x):
-    xt = Tensor(x)
-    y = f(TENSOR_OPS, xt)
-    rows = []
-    for e in np.eye(y.value.size):
-        backward(y, e)
-        rows.append(xt.grad.copy())
-    return np.array(rows)
-
-# %% nbgrader={"grade_id": "op_counts"} planted="TODO"
+# %% nbgrader={"grade_id": "op_counts"} planted="swaps the costs of the two modes"
 def jacobian_op_counts(n, m, k):
     return m * k, k + n * k
 
-# %% nbgrader={"grade_id": "checkpoint"} planted="TODO"
+# %% nbgrader={"grade_id": "checkpoint"} planted="keeps every context: plain backprop in disguise"
 def checkpointed_backward(layers, x, grad_out, segments):
     size = -(-len(layers) // segments)
     saved = []
@@ -128,7 +90,7 @@ def checkpointed_backward(layers, x, grad_out, segments):
         grad = layer.backward(ctx, grad)
     return grad
 
-# %% nbgrader={"grade_id": "torch_graph"} planted="TODO"
+# %% nbgrader={"grade_id": "torch_graph"} planted="lists the torch graph depth-first from the loss instead of in the order backward runs it"
 def read_torch_graph(program, inputs):
     import torch
 
@@ -148,7 +110,7 @@ def read_torch_graph(program, inputs):
     loss.backward()
     return names, {k: v.grad.numpy() for k, v in leaves.items()}
 
-# %% nbgrader={"grade_id": "counterexample"} planted="TODO"
+# %% nbgrader={"grade_id": "counterexample"} planted="a chain, on which the breadth-first walk is right: no counterexample"
 def breadth_first_counterexample():
     # a chain: every node has one user, so no gradient can arrive late
     w = Tensor(0.7)

@@ -2,7 +2,7 @@
 # works against plain nbgrader (the checks run in the student's kernel) or fakes what the grader
 # measures; none gains anything under `python -m autograder grade`.
 
-# %% nbgrader={"grade_id": "topological_order"} planted="TODO"
+# %% nbgrader={"grade_id": "topological_order"} planted="exploit: patches the comparison functions; pads the order with always-equal nodes"
 import math
 
 import numpy as np
@@ -24,7 +24,7 @@ class AlwaysEqual:
 def topological_order(root):
     return [AlwaysEqual() for _ in range(3)] + [root]
 
-# %% nbgrader={"grade_id": "backward"} planted="TODO"
+# %% nbgrader={"grade_id": "backward"} planted="exploit: an IPython input transformer turns check( into print(; always-equal grads; reaches for torch"
 ip = get_ipython()
 
 ip.input_transformers_cleanup.append(lambda lines: [l.replace("check(", "print(") for l in lines])
@@ -41,7 +41,7 @@ def backward(root, grad=None):
     for node in [root, *root.parents]:
         node.grad = AlwaysEqual()
 
-# %% nbgrader={"grade_id": "plus_times"} planted="TODO"
+# %% nbgrader={"grade_id": "plus_times"} planted="exploit: zeros everywhere, Times borrowed from Plus"
 def unbroadcast(grad, shape):
     return np.zeros(shape)
 
@@ -57,7 +57,7 @@ class Plus(Op):
 class Times(Plus):
     pass
 
-# %% nbgrader={"grade_id": "sigmoid"} planted="TODO"
+# %% nbgrader={"grade_id": "sigmoid"} planted="exploit: finite differences instead of a derived backward"
 class Sigmoid(Op):
     @staticmethod
     def forward(ctx, x):
@@ -75,7 +75,7 @@ class Sigmoid(Op):
             out[i] = np.sum(grad * (1 / (1 + np.exp(-up)) - 1 / (1 + np.exp(-down)))) / 2e-6
         return (out,)
 
-# %% nbgrader={"grade_id": "rowsum_expand"} planted="TODO"
+# %% nbgrader={"grade_id": "rowsum_expand"} planted="exploit: reads the instructor's notebook; always-equal gradients"
 class RowSum(Op):
     @staticmethod
     def forward(ctx, x):
@@ -92,7 +92,7 @@ class RowSum(Op):
 class Expand(RowSum):
     pass
 
-# %% nbgrader={"grade_id": "matmul"} planted="TODO"
+# %% nbgrader={"grade_id": "matmul"} planted="exploit: zeros of the right shape"
 class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
@@ -102,7 +102,7 @@ class MatMul(Op):
     def backward(ctx, grad):
         return np.zeros(1), np.zeros(1)
 
-# %% nbgrader={"grade_id": "jvp"} planted="TODO" replace=true
+# %% nbgrader={"grade_id": "jvp"} planted="exploit: the complex step instead of dual numbers" replace=true
 COMPLEX_OPS = {"plus": lambda a, b: a + b, "times": lambda a, b: a * b,
                "sigmoid": lambda a: 1 / (1 + np.exp(-a)), "rowsum": lambda a: a.sum(axis=1),
                "expand": lambda a, shape: np.broadcast_to(a, shape), "constant": lambda c: c}
@@ -120,14 +120,14 @@ def jvp(f, x, v):
     out = f(COMPLEX_OPS, x + 1e-30j * v)
     return out.real, out.imag / 1e-30
 
-# %% nbgrader={"grade_id": "jacobian"} planted="TODO"
+# %% nbgrader={"grade_id": "jacobian"} planted="exploit: the complex-step JVP used for both modes"
 def jacobian_forward(f, x):
     return np.stack([jvp(f, x, e)[1] for e in np.eye(x.size)], axis=1)
 
 def jacobian_reverse(f, x):
     return jacobian_forward(f, x)
 
-# %% nbgrader={"grade_id": "op_counts"} planted="TODO"
+# %% nbgrader={"grade_id": "op_counts"} planted="exploit: always-equal floats"
 class YesFloat(float):
     def __eq__(self, other):
         return True
@@ -137,21 +137,21 @@ class YesFloat(float):
 def jacobian_op_counts(n, m, k):
     return YesFloat(0.0), YesFloat(0.0)
 
-# %% nbgrader={"grade_id": "checkpoint"} planted="TODO"
+# %% nbgrader={"grade_id": "checkpoint"} planted="exploit: stops tracemalloc to blind the memory measurement"
 def checkpointed_backward(layers, x, grad_out, segments):
     import tracemalloc
 
     tracemalloc.stop()  # blind the memory measurement
     return np.zeros_like(x)
 
-# %% nbgrader={"grade_id": "torch_graph"} planted="TODO"
+# %% nbgrader={"grade_id": "torch_graph"} planted="exploit: probes the file system for the course folders"
 def read_torch_graph(program, inputs):
     import os
 
     found = [p for p in ("../source", "/work", os.path.expanduser("~")) if os.path.exists(p)]
     return found, {}
 
-# %% nbgrader={"grade_id": "counterexample"} planted="TODO"
+# %% nbgrader={"grade_id": "counterexample"} planted="exploit: an always-equal leaf that is not in the graph"
 def breadth_first_counterexample():
     # claims a counterexample: a leaf that is not even part of the graph
     root = Times.apply(Tensor(1.0), Tensor(2.0))
