@@ -32,9 +32,9 @@ SAMPLES = {
     "ada_reference": (POINTS, set()),
     "ben_untouched": ([0, 0, 0, 0, 0, 0, 0], set()),
     "chen": ([3, 1, 4, 2, 2, 1, 0], {"overwrite_at_fork", "tanh_from_input"}),
-    "dana": ([1, 4, 1, 2, 2, 1, 0], {"sigmoid_one_minus_k", "pow_without_n", "div_sign", "leaves_reset"}),
-    "emil": ([1, 1, 4, 0, 0, 0, 0], {"max_tie_split", "one_branch", "interior_not_reset", "output_tanh"}),
-    "fay": ([1, 4, 4, 2, 2, 1, 0], {"mul_not_swapped", "pow_n_x_n", "forward_order"}),
+    "dana": ([1.5, 4, 1, 2, 2, 1, 0], {"sigmoid_one_minus_k", "pow_without_n", "div_sign", "leaves_reset"}),
+    "emil": ([1.5, 1, 4, 0, 0, 0, 0], {"max_routes_smaller", "one_branch", "interior_not_reset", "output_tanh"}),
+    "fay": ([1.5, 4, 4, 2, 2, 1, 0], {"mul_not_swapped", "pow_n_x_n", "forward_order"}),
     "mallory": ([0, 0, 0, 0, 0, 0, 0], set()),
 }
 

@@ -139,7 +139,7 @@ GATE_GRADIENTS = Task(
     checks=(Check("the gate's output", ("out",), weight=1, rtol=1e-12),
             Check("the local gradients", ("grad_inputs",), weight=1.5, rtol=1e-12, probe=True, forward=("out",),
                   hint="write each derivative from its formula."),
-            Check("the local gradients at a tie of max", ("grad_inputs_at_tie",), weight=0.5,
+            Check("the local gradients at a tie of max", ("grad_inputs_at_tie",), weight=0.5, rtol=1e-12,
                   compare=tie_split_is_valid)),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="gates")
 

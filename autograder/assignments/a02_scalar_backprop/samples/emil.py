@@ -1,17 +1,17 @@
 # Sample student "emil": micrograd from memory.
-# - max splits the gradient in half at a tie, the way a difference quotient would;
+# - max sends the gradient to the smaller input (a half split at a tie is fine: any split is);
 # - the staged backward keeps only the gradient through x + y (the first use of x and y);
 # - no __radd__ (2.0 + v fails) and a recursive topological sort (RecursionError on deep graphs);
 # - backward() never resets the intermediate nodes' grads, so a second call over-counts;
 # - the output neuron of the MLP applies tanh as well.
 
-# %% nbgrader={"grade_id": "local_gradients"} planted="max splits the gradient in half at a tie"
+# %% nbgrader={"grade_id": "local_gradients"} planted="max routes the gradient to the smaller input (the half split at a tie is a valid subgradient, not the mistake)"
 def local_gradients(op, x, y=None):
     def sigmoid():
         s = 1 / (1 + math.exp(-x))
         return s, s * (1 - s)
     rules = {"add": lambda: (x + y, 1.0, 1.0), "mul": lambda: (x * y, y, x),
-             "max": lambda: (x, 0.5, 0.5) if x == y else (x, 1.0, 0.0) if x > y else (y, 0.0, 1.0),
+             "max": lambda: (x, 0.5, 0.5) if x == y else (x, 0.0, 1.0) if x > y else (y, 1.0, 0.0),
              "sigmoid": sigmoid, "tanh": lambda: (math.tanh(x), 1 - math.tanh(x) ** 2),
              "exp": lambda: (math.exp(x), math.exp(x)), "pow": lambda: (x ** y, y * x ** (y - 1))}
     return rules[op]() if op in rules else None
