@@ -32,9 +32,9 @@ STEP_SLACK_SECONDS = 1.0   # per step, for sending its record
 # A step's limit is CPU time (load on the machine does not stretch it; the cgroup caps a
 # submission to one core). Wall time is only the backstop for a process that waits instead of
 # computing: a step may take WALL_FACTOR times its CPU limit (at least WALL_SLACK_SECONDS more),
-# room for a process that gets a third of a core on a busy machine.
-WALL_FACTOR = 3.0
-WALL_SLACK_SECONDS = 2.0
+# room for a process that gets a quarter of a core on a busy machine (load 8 on 2 cores).
+WALL_FACTOR = 4.0
+WALL_SLACK_SECONDS = 5.0
 CPU_POLL_SECONDS = 0.1
 LOG_BYTES = 16 << 10
 MAX_NPZ_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (headers included)
