@@ -31,6 +31,8 @@ def main(argv=None):
                    help="submissions graded in parallel (default: number of cores)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                   help="grade on the workers of this Dask scheduler (default: --workers threads here)")
     _no_sandbox_arg(p)
 
     p = sub.add_parser("feedback", help="write DIR/feedback/<student>/ASSIGNMENT/ASSIGNMENT.html")
@@ -77,7 +79,7 @@ def _run(args):
 
         report = grade_assignment(args.course, args.assignment, workers=args.workers,
                                   force=args.force, students=args.student,
-                                  allow_unsandboxed=args.no_sandbox)
+                                  allow_unsandboxed=args.no_sandbox, scheduler=args.scheduler)
         return 0 if report.ok else 1
     if args.command == "feedback":
         from .course.feedback import write_feedback

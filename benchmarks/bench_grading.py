@@ -9,7 +9,7 @@ grades one copy with each tool, both as the instructor would run them (a fresh p
 to end, including imports). nbgrader autograde starts a Jupyter kernel per notebook and executes
 every cell, one notebook at a time; the hardened grader runs only setup and answer cells in a
 sandboxed plain Python process per submission, --workers at a time. Prints seconds per
-submission for each and the ratio.
+submission for each and the ratio. Throughput on a Dask cluster: bench_scaling.py.
 """
 import argparse
 import os
@@ -39,18 +39,25 @@ def timed(cmd, cwd):
     return seconds
 
 
+def make_course(root, assignment, submissions):
+    """-> (path of a built course under root with `submissions` samples handed in, sample kinds)."""
+    course = build(os.path.join(root, "template"), [assignment], log=lambda *a: None)
+    source = nbformat.read(course.source_notebook(assignment), as_version=4)
+    release = nbformat.read(course.release_notebook(assignment), as_version=4)
+    kinds = samples.sample_students(assignment)
+    for i in range(submissions):
+        kind = kinds[i % len(kinds)]
+        samples.submit(course, assignment, f"s{i:03d}_{kind}",
+                       samples.sample_notebook(assignment, kind, source, release))
+    return course.root, kinds
+
+
 def bench(assignment, submissions, workers):
     """-> (hardened seconds, plain nbgrader seconds) for `submissions` notebooks of `assignment`."""
     root = tempfile.mkdtemp(prefix="bench-grading-")
     try:
-        course = build(os.path.join(root, "template"), [assignment], log=lambda *a: None)
-        source = nbformat.read(course.source_notebook(assignment), as_version=4)
-        release = nbformat.read(course.release_notebook(assignment), as_version=4)
-        kinds = samples.sample_students(assignment)
-        for i in range(submissions):
-            kind = kinds[i % len(kinds)]
-            samples.submit(course, assignment, f"s{i:03d}_{kind}",
-                           samples.sample_notebook(assignment, kind, source, release))
+        template, kinds = make_course(root, assignment, submissions)
+        course = Course(template)
         ours, theirs = (Course(os.path.join(root, name)) for name in ("hardened", "nbgrader"))
         shutil.copytree(course.root, ours.root)
         shutil.copytree(course.root, theirs.root)

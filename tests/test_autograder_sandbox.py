@@ -370,14 +370,14 @@ def test_lines_and_records_written_by_student_code_do_not_move_a_deadline():
                 time.sleep(0.02)
         def sleeps(f, x, h):
             threading.Thread(target=spam, daemon=True).start()
-            time.sleep(3.5)
+            time.sleep(10)  # past the wall backstop of a 1 s CPU limit (runner.wall_limit: 6 s)
             return (f(x + h) - f(x)) / h
         def fine(f, x, h):
             return 4.0
     """, ["sleeps", "fine"], timeout=1.0)
     assert "time limit" in (result.tasks[0].failure or ""), result.tasks[0]
     assert value(result.tasks[1]) == 4.0
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 40
 
 
 def test_the_record_reader_is_bounded_whatever_arrives():

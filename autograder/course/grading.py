@@ -19,13 +19,12 @@ import re
 import secrets
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import nbformat
 import numpy as np
 
-from . import gradebook
+from . import executors, gradebook
 
 from ..running import isolation
 from .layout import Course, UsageError
@@ -124,8 +123,10 @@ def ungradable_result(assignment, student, reason, timestamp=None):
 
 
 def grade_submission(course, assignment, student, source_nb, release_nb, seed=None, mode=None,
-                     credit="all_or_nothing"):
+                     credit="all_or_nothing", time_limits=None):
     """-> (SubmissionResult, Rebuilt or None) for one student; never raises.
+
+    time_limits: {grade_id: CPU seconds} (``limits.py``); a task not in it gets its spec's ceiling.
 
     result.status is "graded", "ungradable" (the student's doing: scored 0 with the reason) or
     "grader_failure" (the grader's own: not scored, error says why)."""
@@ -138,7 +139,7 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
     except SubmissionError as exc:
         return ungradable_result(assignment, student, str(exc), timestamp), None
     try:
-        result = _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit)
+        result = _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit, time_limits or {})
     except isolation.SandboxUnavailable:
         raise
     except GraderFailure as exc:
@@ -152,7 +153,7 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
     return result, rebuilt
 
 
-def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit):
+def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit, time_limits):
     result = SubmissionResult(student, assignment.assignment_id)
     result.notes = list(rebuilt.notes)
     result.unanswered = sorted(rebuilt.unanswered)
@@ -163,8 +164,8 @@ def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit):
     limits = isolation.Limits(memory_bytes=assignment.memory_bytes)
     cell_errors, cell_failures, log = {}, {}, []
     for (forbidden, allowed), tasks in groups.items():
-        sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0], t.timeout, output_keys(t))
-                         for t in tasks]
+        sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0],
+                                     time_limits.get(t.grade_id, t.timeout), output_keys(t)) for t in tasks]
         run = run_in_sandbox(assignment.assignment_id, rebuilt.cells_to_run, sandbox_tasks, forbidden,
                              allowed, limits, mode=mode)
         runs.update({t.grade_id: task_run for t, task_run in zip(tasks, run.tasks)})
@@ -256,8 +257,11 @@ def _clear_stale(course, gb, assignment_id, student):
 
 
 def grade_assignment(course_dir, assignment_id, workers=None, force=False, students=None,
-                     progress=True, out=sys.stderr, allow_unsandboxed=False):
+                     progress=True, out=sys.stderr, allow_unsandboxed=False, scheduler=None):
     """Grade submitted/*/<assignment_id>; -> BatchReport. Results go to the gradebook as they come.
+
+    scheduler: a Dask scheduler's address (tcp://HOST:8786) to grade on its workers
+    (``executors.py``); without it, `workers` threads here.
 
     UsageError (one line) for an unknown assignment, a missing course or a concurrent batch;
     isolation.SandboxUnavailable when no sandbox works and allow_unsandboxed is not set."""
@@ -273,16 +277,14 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
         raise UsageError(f"{course.source_notebook(assignment_id)} does not exist: run "
                          f"`python -m autograder build --course {course.root}` first")
     credit = course.settings()["partial_credit"]
-    mode = isolation.isolation_mode(allow_unsandboxed)
-    if mode != "bubblewrap":
+    # on a cluster each worker checks its own sandbox (executors.py); here, this machine's
+    mode = isolation.isolation_mode(allow_unsandboxed) if scheduler is None else "on Dask workers"
+    if mode == "unsandboxed" or (scheduler and allow_unsandboxed):
         print(isolation.UNSANDBOXED_WARNING, file=out)
     with course.grading_lock():
         source_nb = nbformat.read(course.source_notebook(assignment_id), as_version=4)
         release_nb = (nbformat.read(course.release_notebook(assignment_id), as_version=4)
                       if os.path.exists(course.release_notebook(assignment_id)) else None)
-        import torch  # trusted references; imported once here rather than racing in worker threads
-
-        torch.set_num_threads(1)
         report = BatchReport(mode=mode)
         students = students or course.students_with_submissions(assignment_id)
         gb = gradebook.open_gradebook(course)
@@ -294,24 +296,26 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
                     report.skipped.append(student)
                 else:
                     todo.append(student)
-            print(f"grading {len(todo)} submission(s) of {assignment_id} with {workers or 1} worker(s), "
+            pool = executors.open_executor(course, assignment, source_nb, release_nb, credit, mode,
+                                           workers, scheduler, allow_unsandboxed, bool(todo))
+            for note in pool.notes:
+                print(printable(note, 500), file=out)
+            print(f"grading {len(todo)} submission(s) of {assignment_id} with {pool.description}, "
                   f"isolation: {mode}" + (f" ({len(report.skipped)} already graded; --force regrades)"
                                           if report.skipped else ""), file=out)
             tries = {student: 0 for student in todo}
-            with ThreadPoolExecutor(max_workers=max(1, workers or 1)) as pool, \
-                    tqdm(total=len(todo), unit="submission", disable=not progress, file=out) as bar:
+            with pool, tqdm(total=len(todo), unit="submission", disable=not progress, file=out) as bar:
                 def submit(student):
                     tries[student] += 1
-                    return pool.submit(grade_submission, course, assignment, student, source_nb, release_nb,
-                                       mode=mode, credit=credit)
+                    return pool.submit(student)
 
                 futures = {submit(s): s for s in todo}
                 while futures:
-                    future = next(as_completed(futures))
+                    future = pool.next_done(futures)
                     student = futures.pop(future)
                     name = printable(student, 80)
                     try:
-                        result, rebuilt = future.result()
+                        result, rebuilt = pool.result(future)
                         if result.status == "grader_failure":
                             raise GraderFailure(result.error)
                         _record(course, gb, result, rebuilt)

@@ -410,6 +410,37 @@ def sandbox_env(scratch):
     }
 
 
+def process_tree_cpu_seconds(root_pid):
+    """CPU time (user + system, own and of waited-for children) of `root_pid` and every process
+    below it, read from /proc; where no cgroup counts it. A process that left the tree (an orphan
+    re-parented outside it) is not counted: the per-step wall limit still holds for it."""
+    parents, times = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()  # the name may hold spaces and parentheses
+        try:
+            parents[int(entry)] = int(fields[1])
+            times[int(entry)] = sum(int(v) for v in fields[11:15])
+        except (IndexError, ValueError):
+            continue
+    children = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total / tick
+
+
 # --- cgroups: a cap on all processes of one submission, where the grader may make one ----------
 def _own_cgroups():
     """{controller or "": path of this process's cgroup in that hierarchy}."""
@@ -426,10 +457,15 @@ def _own_cgroups():
 
 
 class Cgroup:
-    """A child cgroup (v1 memory + pids, or v2) capping one submission's processes."""
+    """A child cgroup (v1 memory + pids, or v2) capping one submission's processes, and, where the
+    cpu controllers can be used, capping them to one core and counting their CPU time (so that
+    "too slow" is judged on CPU time, not on a wall clock that a busy machine stretches)."""
+
+    CPU_PERIOD_US = 100_000
 
     def __init__(self, name, limits):
         self.dirs = []
+        self.usage_file = None    # cpuacct.usage (ns, v1) or cpu.stat (usage_usec, v2)
         own = _own_cgroups()
         wanted = [("memory", "memory.limit_in_bytes", limits.total_memory_bytes),
                   ("pids", "pids.max", limits.processes + 4)]
@@ -437,24 +473,60 @@ class Cgroup:
             for controller, knob, value in wanted:
                 self._make(os.path.join(f"/sys/fs/cgroup/{controller}", own[controller].lstrip("/"), name),
                            {knob: value})
+            # optional: without them CPU time is read from /proc (runner.py) and no core cap holds
+            if self.dirs and os.path.isdir("/sys/fs/cgroup/cpu") and "cpu" in own:
+                self._make(os.path.join("/sys/fs/cgroup/cpu", own["cpu"].lstrip("/"), name),
+                           {"cpu.cfs_period_us": self.CPU_PERIOD_US, "cpu.cfs_quota_us": self.CPU_PERIOD_US},
+                           required=False)
+            if self.dirs and os.path.isdir("/sys/fs/cgroup/cpuacct") and "cpuacct" in own:
+                path = os.path.join("/sys/fs/cgroup/cpuacct", own["cpuacct"].lstrip("/"), name)
+                if self._make(path, {}, required=False):
+                    self.usage_file = os.path.join(path, "cpuacct.usage")
         elif "" in own and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
-            self._make(os.path.join("/sys/fs/cgroup", own[""].lstrip("/"), name),
-                       {"memory.max": limits.total_memory_bytes, "pids.max": limits.processes + 4})
+            path = os.path.join("/sys/fs/cgroup", own[""].lstrip("/"), name)
+            self._make(path, {"memory.max": limits.total_memory_bytes, "pids.max": limits.processes + 4})
+            if self.dirs:  # cpu.stat counts usage_usec even where the cpu controller is not enabled
+                self._make(path, {"cpu.max": f"{self.CPU_PERIOD_US} {self.CPU_PERIOD_US}"},
+                           required=False, exists=True)
+                self.usage_file = os.path.join(path, "cpu.stat")
         if len(self.dirs) == 0:
             self.close()
 
-    def _make(self, path, knobs):
-        try:
-            os.mkdir(path)
-        except OSError:
-            return
-        self.dirs.append(path)
+    def _make(self, path, knobs, required=True, exists=False):
+        """Create `path` with `knobs`; True on success. A required one failing closes them all."""
+        if not exists:
+            try:
+                os.mkdir(path)
+            except OSError:
+                if required:
+                    self.close()
+                return False
+            self.dirs.append(path)
         try:
             for knob, value in knobs.items():
                 with open(os.path.join(path, knob), "w") as fh:
                     fh.write(str(value))
         except OSError:
-            self.close()
+            if required:
+                self.close()
+            return False
+        return True
+
+    def cpu_seconds(self):
+        """CPU time used by every process of the cgroup so far; None where it is not counted."""
+        if self.usage_file is None:
+            return None
+        try:
+            with open(self.usage_file) as fh:
+                text = fh.read()
+        except OSError:
+            return None
+        if self.usage_file.endswith("cpuacct.usage"):
+            return int(text.strip() or 0) / 1e9
+        for line in text.splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+        return None
 
     @property
     def active(self):
@@ -494,3 +566,4 @@ class Cgroup:
                     self.kill_all()
                     time.sleep(0.02)
         self.dirs = []
+        self.usage_file = None

@@ -29,6 +29,13 @@ from .untrusted import MAX_ARRAY_BYTES, MAX_JSON_BYTES, UntrustedDataError, pars
 
 STARTUP_SECONDS = 20.0     # interpreter start, NumPy import, loading inputs
 STEP_SLACK_SECONDS = 1.0   # per step, for sending its record
+# A step's limit is CPU time (load on the machine does not stretch it; the cgroup caps a
+# submission to one core). Wall time is only the backstop for a process that waits instead of
+# computing: a step may take WALL_FACTOR times its CPU limit (at least WALL_SLACK_SECONDS more),
+# room for a process that gets a quarter of a core on a busy machine (load 8 on 2 cores).
+WALL_FACTOR = 4.0
+WALL_SLACK_SECONDS = 5.0
+CPU_POLL_SECONDS = 0.1
 LOG_BYTES = 16 << 10
 MAX_NPZ_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (headers included)
 MAX_RESULT_BYTES = 2 * MAX_NPZ_BYTES          # everything one process may send
@@ -41,8 +48,13 @@ class SandboxTask:
     call: str
     functions: tuple
     cases: list          # of spec.Case
-    timeout: float
+    timeout: float       # CPU seconds for all its cases (the wall backstop follows: wall_limit)
     keys: tuple = None   # output keys the judge reads (others are dropped unread); None: all
+
+
+def wall_limit(cpu_seconds):
+    """Wall seconds a step of `cpu_seconds` CPU time may take before it counts as hanging."""
+    return max(WALL_FACTOR * cpu_seconds, cpu_seconds + WALL_SLACK_SECONDS)
 
 
 @dataclass
@@ -51,6 +63,7 @@ class TaskRun:
     cases: list = None    # [{"error": dict | None, "dtypes": {key: str}}] per case
     outputs: list = None  # [{key: float64 ndarray}] per case
     failure: str = None
+    cpu_seconds: float = None   # CPU time of the step that ran it (trusted measurement)
 
 
 @dataclass
@@ -161,22 +174,32 @@ class _Records:
 
 
 class _Attempt:
-    """One launch of the harness; follows its records and enforces per-step wall time.
+    """One launch of the harness; follows its records and enforces each step's limits.
 
-    The schedule is the trusted side's alone: step j may run until the earlier of (a) the time its
-    predecessor's record arrived plus its own limit and (b) the attempt's start plus the limits of
-    all steps up to j. Nothing the process writes moves a deadline later."""
+    A step is stopped when its processes have used more CPU time than its limit, or when it has
+    taken its wall backstop (``wall_limit``) without finishing. The schedule is the trusted side's
+    alone: step j may run until the earlier of (a) the time its predecessor's record arrived plus
+    its own wall limit and (b) the attempt's start plus the wall limits of all steps up to j.
+    Nothing the process writes moves a deadline later or its CPU clock back."""
 
-    def __init__(self, argv, env, cwd, result_w, steps, limits_s, budget, pass_fds=()):
-        self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], seconds each
+    def __init__(self, argv, env, cwd, result_w, steps, limits_s, budget, pass_fds=(), cpu_clock=None):
+        self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], CPU seconds each
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      pass_fds=(result_w, *pass_fds), start_new_session=True)
         self.records = _Records(budget)
         self.results = {}         # step -> (json bytes, npz bytes)
+        self.step_cpu = {}        # step -> CPU seconds it used (for the reference's calibration)
         self.closed = 0           # steps[:closed] have their records
         self.ready = self.done = self.timed_out = False
+        self.timeout_kind = None  # "cpu" or "wall"
         self.log = bytearray()
+        self._cgroup_clock = cpu_clock
+
+    def cpu_seconds(self):
+        """CPU time used so far by the attempt's processes: the cgroup's count, else /proc's."""
+        used = self._cgroup_clock() if self._cgroup_clock is not None else None
+        return used if used is not None else isolation.process_tree_cpu_seconds(self.proc.pid)
 
     def _step_of(self, name):
         kind, index = ("cell", int(name[4:])) if name.startswith("cell") else ("task", int(name[4:]))
@@ -191,6 +214,7 @@ class _Attempt:
         deadline = launched + STARTUP_SECONDS
         schedule = []             # cumulative latest end per step, fixed once "ready" arrives
         pending = {}              # records of steps not yet reached: step -> (json, npz)
+        cpu_start = next_cpu_check = None
         while True:
             now = time.monotonic()
             if self.proc.poll() is not None:
@@ -199,9 +223,14 @@ class _Attempt:
                 if open_streams == 0 or now - exited_at > 0.3:
                     break
             elif now >= deadline:
-                self.timed_out = True
+                self.timed_out, self.timeout_kind = True, "wall"
                 break
-            for key, _ in sel.select(timeout=max(0.0, min(deadline - now, 0.1))):
+            elif cpu_start is not None and now >= next_cpu_check and self.closed < len(self.steps):
+                next_cpu_check = now + CPU_POLL_SECONDS
+                if self.cpu_seconds() - cpu_start > self.limits_s[self.closed] + STEP_SLACK_SECONDS / 4:
+                    self.timed_out, self.timeout_kind = True, "cpu"
+                    break
+            for key, _ in sel.select(timeout=max(0.0, min(deadline - now, CPU_POLL_SECONDS))):
                 data = os.read(key.fd, 1 << 16)
                 if not data:
                     sel.unregister(key.fd)
@@ -217,9 +246,10 @@ class _Attempt:
                             self.ready = True
                             total = arrived
                             for seconds in self.limits_s:
-                                total += seconds + STEP_SLACK_SECONDS
+                                total += wall_limit(seconds) + STEP_SLACK_SECONDS
                                 schedule.append(total)
                             deadline = self._deadline(schedule, arrived)
+                            cpu_start, next_cpu_check = self.cpu_seconds(), arrived + CPU_POLL_SECONDS
                         continue
                     if name == "done":
                         self.done = self.closed == len(self.steps)
@@ -230,17 +260,21 @@ class _Attempt:
                     if step in self.steps[self.closed:]:
                         pending[step] = (body, packed)
                     while self.closed < len(self.steps) and self.steps[self.closed] in pending:
-                        self.results[self.steps[self.closed]] = pending.pop(self.steps[self.closed])
+                        closed = self.steps[self.closed]
+                        self.results[closed] = pending.pop(closed)
+                        used = self.cpu_seconds()
+                        self.step_cpu[closed] = max(0.0, used - cpu_start)
+                        cpu_start = used
                         self.closed += 1
                         deadline = self._deadline(schedule, arrived)
         sel.close()
         self.proc.stdout.close()
 
     def _deadline(self, schedule, started):
-        """Deadline of the first step without a record, which starts now (at `started`)."""
+        """Wall deadline of the first step without a record, which starts now (at `started`)."""
         if self.closed >= len(self.steps):
             return started + STEP_SLACK_SECONDS  # all done: only the exit is left
-        return min(schedule[self.closed], started + self.limits_s[self.closed] + STEP_SLACK_SECONDS)
+        return min(schedule[self.closed], started + wall_limit(self.limits_s[self.closed]) + STEP_SLACK_SECONDS)
 
     @property
     def failed_step(self):
@@ -297,8 +331,11 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
     """Execute `cells` ([{"grade_id", "source"}]) then call every task of `assignment_id` (its
     calls come from the assignment's ``sandbox.py``); -> SandboxRun.
 
-    Each step runs under its own wall-time limit; a step that kills or hangs the process is
-    charged with the reason and the run resumes after it in a fresh process. mode: "bubblewrap"
+    Each step runs under its own CPU-time limit (tasks[k].timeout, `cell_timeout`) with a wall
+    backstop (``wall_limit``); a step that runs out of time is run once more in a fresh process
+    before it is charged (a busy moment of the machine is not the student's doing). A step that
+    kills or hangs the process is charged with the reason and the run resumes after it in a fresh
+    process. mode: "bubblewrap"
     or "unsandboxed" (default: bubblewrap, SandboxUnavailable without it). GraderFailure when
     the grader's own side fails (nothing is charged to the student then)."""
     limits = limits or isolation.Limits()
@@ -312,9 +349,9 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
         if uid is not None and mode != "bubblewrap":
             os.chown(scratch, uid, uid)
         seccomp = os.path.join(job, "seccomp.bpf")
-        skip_cells, first_task, task_records = set(), 0, {}
+        skip_cells, first_task, task_records, retried = set(), 0, {}, set()
         log = bytearray()
-        for attempt_no in range(len(cells) + len(tasks) + 2):
+        for attempt_no in range(2 * (len(cells) + len(tasks)) + 2):
             steps = ([("cell", i) for i in range(len(cells)) if i not in skip_cells]
                      + [("task", k) for k in range(first_task, len(tasks))])
             seconds = [cell_timeout if kind == "cell" else tasks[k].timeout for kind, k in steps]
@@ -341,7 +378,8 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
             try:
                 try:
                     attempt = _Attempt(cgroup.wrap(argv), env, job, w, steps, seconds,
-                                       MAX_RESULT_BYTES, extra_fds)
+                                       MAX_RESULT_BYTES, extra_fds,
+                                       cgroup.cpu_seconds if cgroup.usage_file else None)
                 except OSError as exc:
                     raise GraderFailure(f"cannot start the sandbox: {exc.strerror or exc}") from None
                 finally:
@@ -366,6 +404,7 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
             for step, (body, packed) in attempt.results.items():
                 if step[0] == "task":
                     task_records[step[1]] = (body, packed)
+                    run.tasks[step[1]].cpu_seconds = attempt.step_cpu.get(step)
                 elif step[1] not in run.cell_seen:
                     run.cell_seen.add(step[1])
                     error = _cell_error(body)
@@ -375,8 +414,16 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
             if step is None:
                 break
             if attempt.timed_out:
+                if step not in retried:
+                    retried.add(step)  # once more, from a fresh process, before it is charged
+                    continue
                 budget = cell_timeout if step[0] == "cell" else tasks[step[1]].timeout
-                reason = f"it ran longer than its {budget:g} s time limit (an endless loop?) and was stopped"
+                if attempt.timeout_kind == "cpu":
+                    reason = (f"it used up its time limit ({budget:.2g} s of CPU time, twice) and was "
+                              f"stopped (an endless loop, or far slower than the intended solution?)")
+                else:
+                    reason = (f"it ran past its time limit ({wall_limit(budget):.2g} s, twice) without "
+                              f"finishing and was stopped (an endless loop, or waiting for something?)")
             else:
                 reason = _exit_reason(attempt.proc.returncode, mode, limits)
             if step[0] == "cell":
