@@ -320,3 +320,26 @@ def test_release_collect_grade_and_release_feedback_through_a_local_exchange(exc
     pages = [os.path.join(d, f) for d, _, files in os.walk(home / ASSIGNMENT / "feedback") for f in files
              if f.endswith(".html")]
     assert len(pages) == 1 and "20 / 20" in open(pages[0], encoding="utf-8").read()
+
+
+def test_formgraders_autograde_and_generate_feedback_buttons_say_what_to_run_and_change_nothing(course):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    write_feedback(course.root, ASSIGNMENT, out=lambda *a: None)
+    results = os.path.join(course.autograded_dir("ref", ASSIGNMENT), RESULTS_FILE)
+    page = course.feedback_html("ref", ASSIGNMENT)
+    before = (open(results).read(), open(page).read(), scores(course, "ref"))
+    # what formgrader's handlers call (server_extensions/formgrader/apihandlers.py), with the
+    # configuration formgrader loads from the course folder
+    config = course.nbgrader_config()
+    api = NbGraderAPI(CourseDirectory(root=course.root, config=config), config=config)
+    graded = api.autograde(ASSIGNMENT, "ref")
+    assert not graded["success"] and f"python -m autograder grade {ASSIGNMENT}" in graded["log"]
+    for feedback in (api.generate_feedback(ASSIGNMENT, "ref"), api.generate_feedback(ASSIGNMENT)):
+        assert not feedback["success"] and f"python -m autograder feedback {ASSIGNMENT}" in feedback["log"]
+    assert (open(results).read(), open(page).read(), scores(course, "ref")) == before
+    # the same from nbgrader's own command: generate_feedback refused, nothing overwritten
+    done = run_nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", check=False)
+    assert done.returncode != 0 and "python -m autograder feedback" in done.stdout + done.stderr
+    assert open(page).read() == before[1]
