@@ -4,8 +4,9 @@ Per submission (``grade_submission``, never raises): find and read the notebook,
 the trusted source, draw the cases from a fresh secret seed, run the student's code in the
 sandbox, judge every task here. The batch (``grade_assignment``) runs submissions on a thread
 pool (the work happens in sandbox processes), shows a progress bar, and in the main thread saves
-each result and commits it to the gradebook, one transaction per submission. Submissions already
-graded are skipped unless ``force``.
+each result and commits it to the gradebook, one transaction per submission (with nbgrader's late
+penalty). A submission is skipped only when its folder is unchanged since it was graded
+(``submission_state``), unless ``force``; at the end it prints the class table (``class_table``).
 
 Two kinds of "cannot grade" are kept apart. A submission the student broke (not JSON, no
 notebook, an empty folder) is scored 0 with the reason, in the gradebook, the CSV and the
