@@ -343,3 +343,21 @@ def test_formgraders_autograde_and_generate_feedback_buttons_say_what_to_run_and
     done = run_nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", check=False)
     assert done.returncode != 0 and "python -m autograder feedback" in done.stdout + done.stderr
     assert open(page).read() == before[1]
+
+
+def test_a_score_and_comment_from_formgrader_reach_the_page_saying_who_set_them(course):
+    gb = open_gradebook(course)
+    try:   # what formgrader's grade and comment fields write
+        grade = gb.find_grade("test_forward_difference", ASSIGNMENT, ASSIGNMENT, "ref")
+        grade.manual_score, grade.needs_manual_grade = 1.5, False
+        gb.find_comment("forward_difference", ASSIGNMENT, ASSIGNMENT, "ref").manual_comment = "Name <h> clearly."
+        gb.find_comment("central_difference", ASSIGNMENT, ASSIGNMENT, "ref").manual_comment = "Nice & short."
+        gb.db.commit()
+    finally:
+        gb.close()
+    write_feedback(course.root, ASSIGNMENT, students=["ref"], out=lambda *a: None)
+    page = open(course.feedback_html("ref", ASSIGNMENT), encoding="utf-8").read()
+    assert "Score: <b>19.5 / 20</b>" in page
+    assert "score set by your instructor (the grader's checks gave 2)" in page
+    assert "Name &lt;h&gt; clearly." in page and "Nice &amp; short." in page   # escaped, both shown
+    assert "earlier submission" not in page   # set on this very submission
