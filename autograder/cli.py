@@ -1,4 +1,4 @@
-"""Command line: build, grade, feedback, export, demo (``python -m autograder --help``)."""
+"""Command line: build, grade, feedback, export, roster, demo (``python -m autograder --help``)."""
 import argparse
 import os
 import sys
@@ -29,10 +29,14 @@ def main(argv=None):
     p.add_argument("assignment")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="submissions graded in parallel (default: number of cores)")
-    p.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    p.add_argument("--force", action="store_true",
+                   help="regrade unchanged submissions too (changed ones are always regraded)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
                    help="grade on the workers of this Dask scheduler (default: --workers threads here)")
+    p.add_argument("--clear-manual", action="store_true",
+                   help="drop scores the instructor set in formgrader on an earlier version of a "
+                        "submission (the kit's new scores count; written answers need grading again)")
     _no_sandbox_arg(p)
 
     p = sub.add_parser("feedback", help="write DIR/feedback/<student>/ASSIGNMENT/ASSIGNMENT.html")
@@ -43,6 +47,11 @@ def main(argv=None):
     _course_arg(p)
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.add_argument("--to", default=None, help="output file (default: DIR/per_task_grades.csv)")
+
+    p = sub.add_parser("roster", help="students (CSV: id, first_name, last_name, email) into the "
+                       "gradebook, as nbgrader db student import")
+    _course_arg(p)
+    p.add_argument("csv", help="CSV file with a header row: id[,first_name,last_name,email]")
 
     p = sub.add_parser("demo", help="build, grade the bundled sample submissions, print the table")
     _course_arg(p)
@@ -79,7 +88,8 @@ def _run(args):
 
         report = grade_assignment(args.course, args.assignment, workers=args.workers,
                                   force=args.force, students=args.student,
-                                  allow_unsandboxed=args.no_sandbox, scheduler=args.scheduler)
+                                  allow_unsandboxed=args.no_sandbox, scheduler=args.scheduler,
+                                  clear_manual=args.clear_manual)
         return 0 if report.ok else 1
     if args.command == "feedback":
         from .course.feedback import write_feedback
@@ -89,6 +99,11 @@ def _run(args):
         from .course.export import export_csv
 
         export_csv(args.course, args.assignment, args.to)
+        return 0
+    if args.command == "roster":
+        from .course.roster import import_roster
+
+        import_roster(args.course, args.csv)
         return 0
     if args.command == "demo":
         from .course.demo import demo

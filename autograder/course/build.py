@@ -30,11 +30,31 @@ def nbgrader_metadata(short, points=None):
     """Full nbgrader cell metadata (schema 3) from the short form used in the text sources."""
     grade = bool(short.get("grade", False))
     solution = bool(short.get("solution", False))
-    meta = {"grade": grade, "grade_id": short["grade_id"], "locked": bool(short.get("locked", grade)),
+    # a written answer (solution and grade) is the student's to edit; a test or task cell is not
+    meta = {"grade": grade, "grade_id": short["grade_id"],
+            "locked": bool(short.get("locked", (grade or short.get("task", False)) and not solution)),
             "schema_version": 3, "solution": solution, "task": bool(short.get("task", False))}
     if grade or meta["task"]:
         meta["points"] = points if points is not None else short.get("points", 0)
     return meta
+
+
+def is_manual(cell, short):
+    """A cell formgrader grades by hand: a written answer (markdown, solution and grade) or an
+    nbgrader task cell. Its points are in the notebook; the kit never grades it."""
+    return bool(short.get("task")) or (cell.cell_type == "markdown" and bool(short.get("grade"))
+                                        and bool(short.get("solution")))
+
+
+def _check_manual_points(text_path, grade_id, short, points):
+    if grade_id in points:
+        raise BuildError(f"{text_path}: {grade_id!r} is graded by hand (a written answer or task "
+                         f"cell) but also has a task spec; make it a code test cell or drop the spec")
+    value = short.get("points")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise BuildError(f"{text_path}: the hand-graded cell {grade_id!r} needs its points in its "
+                         f"metadata, e.g. nbgrader={{\"grade_id\": \"{grade_id}\", \"solution\": true, "
+                         f"\"grade\": true, \"points\": 2}} (got {value!r})")
 
 
 def source_notebook(assignment_id, notebooks_dir=NOTEBOOKS):
@@ -55,9 +75,13 @@ def source_notebook(assignment_id, notebooks_dir=NOTEBOOKS):
         if not grade_id or grade_id in seen:
             raise BuildError(f"{text_path}: missing or duplicate grade_id {grade_id!r}")
         seen.add(grade_id)
-        if short.get("grade"):
+        if is_manual(cell, short):
+            _check_manual_points(text_path, grade_id, short, points)
+        elif short.get("grade"):
             if grade_id not in points:
-                raise BuildError(f"{text_path}: test cell {grade_id!r} has no task spec")
+                raise BuildError(f"{text_path}: test cell {grade_id!r} has no task spec (a written "
+                                 f"answer graded by hand is a markdown cell with \"solution\" and "
+                                 f"\"grade\" and its \"points\")")
             if "points" in short and short["points"] != points[grade_id]:
                 raise BuildError(f"{text_path}: {grade_id!r} says {short['points']} points, its spec "
                                  f"says {points[grade_id]}: points belong in the spec")

@@ -54,7 +54,7 @@ def demo(course_dir=None, workers=None, assignments=None, out=print, allow_unsan
                            samples.sample_notebook(assignment_id, student, source_nb, release_nb))
         out(f"== grading (python -m autograder grade {assignment_id} --force)")
         report = grade_assignment(course.root, assignment_id, workers=workers, force=True, students=students,
-                                  allow_unsandboxed=allow_unsandboxed)
+                                  allow_unsandboxed=allow_unsandboxed, table=False)
         status |= 0 if report.ok else 1
         write_feedback(course.root, assignment_id, students, out=out)
         export_csv(course.root, None, out=out)

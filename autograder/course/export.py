@@ -1,15 +1,16 @@
 """``python -m autograder export``: per-task scores from the gradebook as CSV.
 
 ``nbgrader export`` gives one total per student and assignment (``DIR/grades.csv``); this adds a
-column per graded test cell, read through nbgrader's API, so manual overrides from the
-formgrader are included, into ``DIR/per_task_grades.csv`` (a different name, so neither
+column per graded cell (test cells, then written answers and tasks graded by hand), the late
+penalty and the total after it, read through nbgrader's API, so scores set in formgrader are
+included, into ``DIR/per_task_grades.csv`` (a different name, so neither
 overwrites the other). A submission the grader could not grade has empty cells, not zeros.
 """
 import csv
 import os
 
 from .layout import PER_TASK_CSV, Course, UsageError
-from .gradebook import open_gradebook
+from .gradebook import late_penalty_plugin, open_gradebook, refresh_late_penalties, submission_scores
 from nbgrader.api import MissingEntry
 
 
@@ -20,7 +21,9 @@ def _cell(value):
 
 
 def gradebook_rows(course, assignment=None):
-    """([column names], [row dicts]): one row per submission, one column per grade cell."""
+    """([column names], [row dicts]): one row per submission, one column per graded cell (the
+    kit's test cells, then written answers and task cells graded by hand), the late penalty and
+    the total after it, as nbgrader's own export computes it."""
     gb = open_gradebook(course)
     try:
         try:
@@ -28,25 +31,29 @@ def gradebook_rows(course, assignment=None):
         except MissingEntry:
             raise UsageError(f"no assignment {assignment!r} in {course.gradebook} (known: "
                              f"{', '.join(a.name for a in gb.assignments) or 'none'})") from None
+        plugin = late_penalty_plugin(course)
         columns, rows = ["student", "assignment"], []
         for a in assignments:
-            cells = [cell.name for nb in a.notebooks for cell in nb.grade_cells]
+            refresh_late_penalties(gb, a.name, plugin)
+            cells = [cell.name for nb in a.notebooks for cell in list(nb.grade_cells) + list(nb.task_cells)]
             columns += [c for c in cells if c not in columns]
-            max_score = sum(cell.max_score for nb in a.notebooks for cell in nb.grade_cells)
+            max_score = sum(cell.max_score for nb in a.notebooks
+                            for cell in list(nb.grade_cells) + list(nb.task_cells))
             for student in sorted(gb.students, key=lambda s: s.id):
-                try:
-                    submission = gb.find_submission(a.name, student.id)
-                except MissingEntry:
+                scores = submission_scores(gb, a.name, student.id)
+                if scores is None:
                     continue
                 row = {"student": _cell(student.id), "assignment": a.name}
-                for nb in submission.notebooks:
-                    for grade in nb.grades:
-                        row[grade.cell.name] = "" if grade.score is None else round(float(grade.score), 4)
+                for cell in scores.cells:
+                    ungraded = cell.auto_score is None and cell.manual_score is None
+                    # a kit cell with no score: the grader could not grade it (never a zero)
+                    row[cell.grade_id] = "" if ungraded and not cell.graded_by_hand else round(cell.score, 4)
                 values = [row.get(c, "") for c in cells]
-                row["total"] = "" if "" in values else round(sum(values), 4)
+                row["late_penalty"] = round(scores.late_penalty, 4)
+                row["total"] = "" if "" in values else round(scores.score, 4)
                 row["max_score"] = max_score
                 rows.append(row)
-        return columns + ["total", "max_score"], rows
+        return columns + ["late_penalty", "total", "max_score"], rows
     finally:
         gb.close()
 

@@ -4,8 +4,9 @@ Per submission (``grade_submission``, never raises): find and read the notebook,
 the trusted source, draw the cases from a fresh secret seed, run the student's code in the
 sandbox, judge every task here. The batch (``grade_assignment``) runs submissions on a thread
 pool (the work happens in sandbox processes), shows a progress bar, and in the main thread saves
-each result and commits it to the gradebook, one transaction per submission. Submissions already
-graded are skipped unless ``force``.
+each result and commits it to the gradebook, one transaction per submission (with nbgrader's late
+penalty). A submission is skipped only when its folder is unchanged since it was graded
+(``submission_state``), unless ``force``; at the end it prints the class table (``class_table``).
 
 Two kinds of "cannot grade" are kept apart. A submission the student broke (not JSON, no
 notebook, an empty folder) is scored 0 with the reason, in the gradebook, the CSV and the
@@ -24,7 +25,8 @@ from dataclasses import dataclass, field
 import nbformat
 import numpy as np
 
-from . import executors, gradebook
+from . import executors, gradebook, submission_state
+from .class_table import print_class_table
 
 from ..running import isolation
 from .layout import Course, UsageError
@@ -230,38 +232,84 @@ class BatchReport:
     not_graded: list = field(default_factory=list)  # students the grader itself failed on
     seconds: float = 0.0
     mode: str = ""
+    earlier_manual: dict = field(default_factory=dict)  # {student: {grade_id: score}} kept from before
 
     @property
     def ok(self):
         return not self.errors
 
 
-def _record(course, gb, result, rebuilt):
-    """Save and commit one result; a failure here is the grader's (GraderFailure)."""
-    try:
-        if rebuilt is not None:
-            write_autograded(course, result, rebuilt)
-        else:
-            result.save(course.autograded_dir(result.student, result.assignment))
-        gradebook.record(gb, result)
-    except Exception as exc:  # e.g. disk full, a locked database
-        raise GraderFailure(f"could not record the result: {type(exc).__name__}: {exc}") from None
+class Recorder:
+    """Saves results into the gradebook and the submission state, and remembers what to report:
+    the instructor's scores kept from an earlier submission ({student: {grade_id: score}})."""
+
+    def __init__(self, course, gb, assignment_id, clear_manual=False):
+        self.course, self.gb, self.assignment_id = course, gb, assignment_id
+        self.clear_manual = clear_manual
+        self.late_plugin = gradebook.late_penalty_plugin(course)
+        self.fingerprints, self.earlier = {}, {}
+
+    def changed(self, student):
+        """True unless the submission is exactly what was graded last time (and still recorded)."""
+        state = submission_state.load(self.course, student, self.assignment_id)
+        now = self.fingerprints.setdefault(
+            student, submission_state.fingerprint(self.course.submitted_dir(student, self.assignment_id)))
+        return state is None or state["sha256"] != now or not (
+            gradebook.is_graded(self.gb, self.assignment_id, student) and os.path.exists(
+                os.path.join(self.course.autograded_dir(student, self.assignment_id), RESULTS_FILE)))
+
+    def has_earlier_manual(self, student):
+        state = submission_state.load(self.course, student, self.assignment_id)
+        return bool(state and state.get("earlier_manual"))
+
+    def record(self, result, rebuilt):
+        """Save and commit one result; a failure here is the grader's (GraderFailure)."""
+        student = result.student
+        try:
+            state = submission_state.load(self.course, student, self.assignment_id)
+            sha = self.fingerprints.get(student) or submission_state.fingerprint(
+                self.course.submitted_dir(student, self.assignment_id))
+            # scores the instructor set before: on an earlier version when the folder changed
+            # (no state: graded for the first time, or by a kit that kept none: nothing to flag)
+            earlier = {} if state is None else (
+                True if state["sha256"] != sha else state.get("earlier_manual") or {})
+            if rebuilt is not None:
+                write_autograded(self.course, result, rebuilt)
+            else:
+                result.save(self.course.autograded_dir(student, self.assignment_id))
+            kept = gradebook.record(self.gb, result, self.late_plugin, earlier, self.clear_manual)
+            submission_state.save(self.course, student, self.assignment_id, sha, result.timestamp, kept)
+        except Exception as exc:  # e.g. disk full, a locked database
+            raise GraderFailure(f"could not record the result: {type(exc).__name__}: {exc}") from None
+        if kept:
+            self.earlier[student] = kept
+
+    def clear_stale(self, student):
+        """A submission that could not be graded now keeps no earlier score or feedback source."""
+        submission_state.forget(self.course, student, self.assignment_id)
+        gradebook.clear(self.gb, self.assignment_id, student)
+        path = os.path.join(self.course.autograded_dir(student, self.assignment_id), RESULTS_FILE)
+        if os.path.exists(path):
+            os.replace(path, path + ".stale")
 
 
-def _clear_stale(course, gb, assignment_id, student):
-    """A submission that could not be graded now keeps no earlier score or feedback source."""
-    gradebook.clear(gb, assignment_id, student)
-    path = os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)
-    if os.path.exists(path):
-        os.replace(path, path + ".stale")
+def unknown_students(course, assignment_id, students):
+    """The names in `students` with no submitted/<student>/<assignment_id>/ folder."""
+    present = set(course.students_with_submissions(assignment_id))
+    return [s for s in students if s not in present]
 
 
 def grade_assignment(course_dir, assignment_id, workers=None, force=False, students=None,
-                     progress=True, out=sys.stderr, allow_unsandboxed=False, scheduler=None):
+                     progress=True, out=sys.stderr, allow_unsandboxed=False, scheduler=None,
+                     clear_manual=False, table=True):
     """Grade submitted/*/<assignment_id>; -> BatchReport. Results go to the gradebook as they come.
 
+    A submission is graded when it is new or its folder changed since it was graded (a
+    resubmission, a renamed notebook); force regrades unchanged ones too. clear_manual drops the
+    instructor's scores that were set on an earlier version of a submission (regrading it).
     scheduler: a Dask scheduler's address (tcp://HOST:8786) to grade on its workers
     (``executors.py``); without it, `workers` threads here.
+    table: print the class's students x tasks table at the end.
 
     UsageError (one line) for an unknown assignment, a missing course or a concurrent batch;
     isolation.SandboxUnavailable when no sandbox works and allow_unsandboxed is not set."""
@@ -276,6 +324,13 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
     if not os.path.exists(course.source_notebook(assignment_id)):
         raise UsageError(f"{course.source_notebook(assignment_id)} does not exist: run "
                          f"`python -m autograder build --course {course.root}` first")
+    unknown = unknown_students(course, assignment_id, students or [])
+    if unknown:
+        known = course.students_with_submissions(assignment_id)
+        raise UsageError(f"no submission of {assignment_id} by {', '.join(repr(printable(s, 80)) for s in unknown)} "
+                         f"in {course.path('submitted')} (students with one: "
+                         f"{', '.join(printable(s, 40) for s in known[:20]) or 'none'}"
+                         f"{', ...' if len(known) > 20 else ''}); nothing was graded")
     credit = course.settings()["partial_credit"]
     # on a cluster each worker checks its own sandbox (executors.py); here, this machine's
     mode = isolation.isolation_mode(allow_unsandboxed) if scheduler is None else "on Dask workers"
@@ -289,20 +344,20 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
         students = students or course.students_with_submissions(assignment_id)
         gb = gradebook.open_gradebook(course)
         try:
+            recorder = Recorder(course, gb, assignment_id, clear_manual)
             todo = []
             for student in students:
-                if not force and gradebook.is_graded(gb, assignment_id, student) and os.path.exists(
-                        os.path.join(course.autograded_dir(student, assignment_id), RESULTS_FILE)):
-                    report.skipped.append(student)
-                else:
+                if force or recorder.changed(student) or (clear_manual and recorder.has_earlier_manual(student)):
                     todo.append(student)
+                else:
+                    report.skipped.append(student)
             pool = executors.open_executor(course, assignment, source_nb, release_nb, credit, mode,
                                            workers, scheduler, allow_unsandboxed, bool(todo))
             for note in pool.notes:
                 print(printable(note, 500), file=out)
             print(f"grading {len(todo)} submission(s) of {assignment_id} with {pool.description}, "
-                  f"isolation: {mode}" + (f" ({len(report.skipped)} already graded; --force regrades)"
-                                          if report.skipped else ""), file=out)
+                  f"isolation: {mode}" + (f" ({len(report.skipped)} unchanged since graded; --force "
+                                          f"regrades them)" if report.skipped else ""), file=out)
             tries = {student: 0 for student in todo}
             with pool, tqdm(total=len(todo), unit="submission", disable=not progress, file=out) as bar:
                 def submit(student):
@@ -318,7 +373,7 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
                         result, rebuilt = pool.result(future)
                         if result.status == "grader_failure":
                             raise GraderFailure(result.error)
-                        _record(course, gb, result, rebuilt)
+                        recorder.record(result, rebuilt)
                     except GraderFailure as exc:
                         if tries[student] <= GRADER_RETRIES:
                             bar.write(f"{name}: grader failure, retrying: {printable(exc, 300)}", file=out)
@@ -326,7 +381,7 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
                             continue
                         reason = f"NOT GRADED (grader failure, not the student's doing): {exc}"
                         try:
-                            _clear_stale(course, gb, assignment_id, student)
+                            recorder.clear_stale(student)
                         except Exception as clear_exc:  # noqa: BLE001 - reported with the rest
                             reason += f"; its earlier score could not be cleared either: {clear_exc!r}"
                         report.errors.append((student, reason))
@@ -340,6 +395,7 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
                         bar.write(f"{name}: scored 0, the submission cannot be graded: "
                                   f"{printable(result.error, 300)}", file=out)
                     bar.update(1)
+            report.earlier_manual = recorder.earlier
         finally:
             gb.close()
     report.seconds = time.monotonic() - started
@@ -350,4 +406,11 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
     if report.not_graded:
         print(f"NOT GRADED because the grader failed (rerun `grade` to retry them): "
               f"{', '.join(printable(s, 80) for s in report.not_graded)}", file=out)
+    for student, kept in sorted(report.earlier_manual.items()):
+        print(f"{printable(student, 80)}: score set by the instructor on an earlier submission kept for "
+              f"{', '.join(f'{k} ({v:g})' for k, v in sorted(kept.items()))}; to use the new grades "
+              f"instead: python -m autograder grade {assignment_id} --student {printable(student, 80)} "
+              f"--clear-manual", file=out)
+    if table:
+        print_class_table(course, assignment, out=out)
     return report

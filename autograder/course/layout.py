@@ -36,13 +36,39 @@ PER_TASK_CSV = "per_task_grades.csv"   # nbgrader export writes grades.csv: a di
 class UsageError(Exception):
     """A command cannot run as asked (unknown assignment, no course...): one line says why."""
 
-CONFIG = '''\
-# Written by `python -m autograder build`. nbgrader reads it when run from this directory.
+CONFIG_BEGIN = "# >>> written by `python -m autograder build`: only the lines up to <<< are rewritten"
+CONFIG_END = "# <<< your own settings (exchange, course id, late penalties...) go below: build keeps them"
+KIT_CONFIG = '''\
 c = get_config()
 c.CourseDirectory.course_id = "{course_id}"
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 c.Execute.timeout = 300
+# formgrader's Autograde and Generate Feedback buttons would regrade with plain nbgrader: refused
+# with what to run instead (see autograder/course/nbgrader_hooks.py)
+c.Autograde.exporter_class = "autograder.course.nbgrader_hooks.KitAutogradeExporter"
+c.GenerateFeedback.exporter_class = "autograder.course.nbgrader_hooks.KitFeedbackExporter"
 '''
+# what builds before the managed block wrote (the whole file): dropped when such a file is upgraded
+_OLD_KIT_LINES = {
+    "# Written by `python -m autograder build`. nbgrader reads it when run from this directory.",
+    "c = get_config()",
+    f'c.CourseDirectory.course_id = "{COURSE_ID}"',
+    'c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}',
+    "c.Execute.timeout = 300",
+}
+
+
+def merged_config(existing):
+    """nbgrader_config.py text: the kit's block, then every line of `existing` outside it."""
+    block = f"{CONFIG_BEGIN}\n{KIT_CONFIG.format(course_id=COURSE_ID)}{CONFIG_END}\n"
+    if existing is None:
+        return block
+    if CONFIG_BEGIN in existing and CONFIG_END in existing:
+        before, rest = existing.split(CONFIG_BEGIN, 1)
+        after = rest.split(CONFIG_END, 1)[1].lstrip("\n")
+        return before + block + after
+    own = [line for line in existing.splitlines() if line.strip() not in _OLD_KIT_LINES]
+    return block + "".join(line + "\n" for line in own)
 
 
 class Course:
@@ -76,6 +102,14 @@ class Course:
 
     def feedback_html(self, student, assignment):
         return self.path("feedback", student, assignment, f"{assignment}.html")
+
+    def cell_order(self, assignment):
+        """grade_ids of the source notebook's nbgrader cells, top to bottom."""
+        import nbformat
+
+        nb = nbformat.read(self.source_notebook(assignment), as_version=4)
+        return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")]
 
     def require_built(self):
         """UsageError unless this is a built course (never creates anything)."""
@@ -134,9 +168,38 @@ class Course:
         return sorted(s for s in os.listdir(base) if os.path.isdir(os.path.join(base, s, assignment)))
 
     def write_config(self):
+        """Write the kit's lines of nbgrader_config.py, keeping every line the instructor added."""
         os.makedirs(self.root, exist_ok=True)
-        with open(self.path("nbgrader_config.py"), "w") as fh:
-            fh.write(CONFIG.format(course_id=COURSE_ID))
+        path = self.path("nbgrader_config.py")
+        existing = None
+        if os.path.exists(path):
+            with open(path) as fh:
+                existing = fh.read()
+        text = merged_config(existing)
+        if text != existing:
+            with open(path + ".part", "w") as fh:
+                fh.write(text)
+            os.replace(path + ".part", path)
+
+    def nbgrader_config(self):
+        """The traitlets Config of DIR/nbgrader_config.py, as nbgrader run here reads it."""
+        from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+        try:
+            return PyFileConfigLoader("nbgrader_config.py", path=self.root).load_config()
+        except ConfigFileNotFound:
+            from traitlets.config import Config
+
+            return Config()
+        except Exception as exc:  # the instructor's file does not run: say where
+            raise UsageError(f"{self.path('nbgrader_config.py')} does not load: "
+                             f"{type(exc).__name__}: {exc}") from None
+
+    @property
+    def course_id(self):
+        """nbgrader's course id: CourseDirectory.course_id of nbgrader_config.py (the kit's default)."""
+        value = self.nbgrader_config().get("CourseDirectory", {}).get("course_id")
+        return value if isinstance(value, str) and value else COURSE_ID
 
 
 def nbgrader_env():

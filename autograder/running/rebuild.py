@@ -92,17 +92,25 @@ def rebuild(source_nb, student_nb, release_nb=None):
     release_nb supplies the released stub for answer cells the student deleted."""
     source_cells = source_nb["cells"]
     answers = {_grade_id(c): c for c in source_cells if c.get("cell_type") == "code" and _is(c, "solution")}
-    locked = {_grade_id(c): c for c in source_cells if _is(c, "locked") or _is(c, "grade")}
+    # written answers (markdown solution cells, graded by hand): never run, kept for formgrader
+    written = {_grade_id(c) for c in source_cells if c.get("cell_type") == "markdown" and _is(c, "solution")}
+    locked = {_grade_id(c): c for c in source_cells
+              if (_is(c, "locked") or _is(c, "grade")) and _grade_id(c) not in written}
     stubs = {}
     for cell in (release_nb or {}).get("cells", []):
-        if _grade_id(cell) in answers:
+        if _grade_id(cell) in answers or _grade_id(cell) in written:
             stubs[_grade_id(cell)] = _text(cell.get("source", ""))
-    taken, notes = {}, []
+    taken, texts, notes = {}, {}, []
     for cell in student_nb["cells"]:
         grade_id = _grade_id(cell)
         if grade_id is None:
             continue
-        if grade_id in answers:
+        if grade_id in written:
+            try:
+                texts.setdefault(grade_id, _text(cell.get("source", "")))
+            except ValueError:
+                notes.append(f"Written answer '{grade_id}' could not be read.")
+        elif grade_id in answers:
             if cell.get("cell_type") != "code":
                 notes.append(f"Answer cell '{grade_id}' was changed to a {cell.get('cell_type')} cell; "
                              f"it was graded as unanswered.")
@@ -132,6 +140,8 @@ def rebuild(source_nb, student_nb, release_nb=None):
     rebuilt = Rebuilt(nb, notes=notes)
     for cell in nb["cells"]:
         grade_id = _grade_id(cell)
+        if grade_id in written:   # the instructor's model answer never stays in a student's notebook
+            cell["source"] = texts.get(grade_id, stubs.get(grade_id, ""))
         if grade_id in answers:
             if grade_id in taken:
                 cell["source"] = taken[grade_id]
