@@ -21,7 +21,8 @@ from autograder.course.export import export_csv
 from autograder.course.feedback import render, write_feedback
 from autograder.course.gradebook import open_gradebook
 from autograder.course.layout import Course
-from autograder.course.grading import draw_cases, grade_assignment, grade_submission
+from autograder.course.grading import grade_assignment, grade_submission
+from autograder.judging.spec import draw_cases
 from autograder.judging.results import SubmissionResult
 from autograder.assignments import get_assignment
 

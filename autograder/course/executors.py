@@ -1,7 +1,7 @@
 """Where a batch's submissions are graded: threads of this process, or a Dask cluster.
 
-Either way one submission is one job that reads the submission, runs the sandbox and judges it,
-and returns ``(SubmissionResult, Rebuilt)``; the gradebook, the CSVs and the feedback are written
+Either way one submission is one job (given by ``grading.py``) that reads the submission, runs
+the sandbox and judges it, and returns ``(SubmissionResult, Rebuilt)``; the gradebook, the CSVs and the feedback are written
 by the one process that ran ``grade`` (``grading.py``), which takes each submission's first result
 only, so a job that ran twice (a worker died after finishing it) is recorded once.
 
@@ -15,13 +15,11 @@ only, so a job that ran twice (a worker died after finishing it) is recorded onc
   runs its jobs again on another worker, and a job lost anyway comes back here as a grader
   failure, which the batch retries.
 """
-import functools
-import os
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ..running import isolation
+from ..running.runner import GraderFailure
 from .layout import UsageError
 
 
@@ -62,25 +60,6 @@ class ThreadExecutor(_Executor):
 
 
 # --- Dask ----------------------------------------------------------------------------------------
-_notebooks = {}
-_notebooks_lock = threading.Lock()
-
-
-def _course_notebooks(course, assignment_id):
-    """(source, release or None) of the course, read once per worker process and file version."""
-    import nbformat
-
-    source_path, release_path = course.source_notebook(assignment_id), course.release_notebook(assignment_id)
-    key = (source_path, os.stat(source_path).st_mtime_ns,
-           os.stat(release_path).st_mtime_ns if os.path.exists(release_path) else None)
-    with _notebooks_lock:
-        if key not in _notebooks:
-            source = nbformat.read(source_path, as_version=4)
-            release = nbformat.read(release_path, as_version=4) if key[2] is not None else None
-            _notebooks[key] = (source, release)
-        return _notebooks[key] + (key,)
-
-
 def worker_sandbox_problem(allow_unsandboxed=False):
     """Run on each worker before it takes work: None when it can run student code safely (a
     working bubblewrap, or --no-sandbox where that is allowed), else why not, in one line."""
@@ -93,54 +72,12 @@ def worker_sandbox_problem(allow_unsandboxed=False):
     return None
 
 
-def grade_on_worker(course_root, assignment_id, student, credit, allow_unsandboxed=False):
-    """One Dask job: grade `student`'s submission on this worker -> (SubmissionResult, Rebuilt).
-
-    Fails closed: without a working sandbox here it raises SandboxUnavailable (the batch then
-    counts it as the grader's failure and retries it elsewhere), never grades without one."""
-    from ..assignments import get_assignment
-    from .grading import grade_submission
-    from .layout import Course
-    from .limits import time_limits
-
-    mode = isolation.isolation_mode(allow_unsandboxed)
-    course = Course(course_root)
-    assignment = get_assignment(assignment_id)
-    source_nb, release_nb, key = _course_notebooks(course, assignment_id)
-    import torch  # the trusted references
-
-    torch.set_num_threads(1)
-    limits = time_limits(assignment, source_nb, release_nb, mode, key=key)
-    return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode, credit=credit,
-                            time_limits=limits)
-
-
-def open_executor(course, assignment, source_nb, release_nb, credit, mode, workers=None, scheduler=None,
-                  allow_unsandboxed=False, measure=True):
-    """The executor of one batch: DaskExecutor when `scheduler` is given, else a ThreadExecutor
-    whose jobs share the time limits measured here once (``limits.py``; with nothing to grade,
-    `measure` False, the ceilings)."""
-    if scheduler:
-        return DaskExecutor(scheduler, course, assignment.assignment_id, credit, allow_unsandboxed)
-    from .grading import grade_submission
-    from .limits import time_limits
-
-    import torch  # trusted references; imported once here rather than racing in worker threads
-
-    torch.set_num_threads(1)
-    limits = (time_limits(assignment, source_nb, release_nb, mode,
-                          key=os.stat(course.source_notebook(assignment.assignment_id)).st_mtime_ns)
-              if measure else {})
-    job = functools.partial(grade_submission, course, assignment, source_nb=source_nb, release_nb=release_nb,
-                            mode=mode, credit=credit, time_limits=limits)
-    return ThreadExecutor(workers, lambda student: job(student=student))
-
-
 class DaskExecutor(_Executor):
     """Jobs on an existing Dask distributed cluster, only on workers whose sandbox works."""
 
-    def __init__(self, scheduler, course, assignment_id, credit, allow_unsandboxed=False, out=None,
-                 connect_timeout=20):
+    def __init__(self, scheduler, job, args, name, allow_unsandboxed=False, connect_timeout=20):
+        """job(*args, student) runs on a worker (importable there by name); name tells the batch's
+        jobs apart in Dask's keys."""
         try:
             from distributed import Client
         except ImportError:
@@ -151,7 +88,7 @@ class DaskExecutor(_Executor):
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; start one with "
                              f"`dask scheduler` and workers with `dask worker {scheduler}`") from None
-        self.args = (course.root, assignment_id, credit, allow_unsandboxed)
+        self.job, self.args, self.name = job, tuple(args), name
         problems = self.client.run(worker_sandbox_problem, allow_unsandboxed)
         self.workers = sorted(address for address, problem in problems.items() if problem is None)
         self.notes = [f"Dask worker {address} has no working sandbox and takes no work: {problem}"
@@ -165,8 +102,8 @@ class DaskExecutor(_Executor):
 
     def submit(self, student):
         self.tries[student] = self.tries.get(student, 0) + 1
-        return self.client.submit(grade_on_worker, *self.args[:2], student, *self.args[2:],
-                                  key=f"grade-{self.args[1]}-{student}-{self.tries[student]}",
+        return self.client.submit(self.job, *self.args, student,
+                                  key=f"{self.name}-{student}-{self.tries[student]}",
                                   pure=False, workers=self.workers, allow_other_workers=False)
 
     @staticmethod
@@ -182,8 +119,6 @@ class DaskExecutor(_Executor):
     def result(future):
         """The job's result; whatever went wrong on the cluster (a worker lost too often, a
         worker without its sandbox after all) is the grader's failure, retried by the batch."""
-        from ..running.runner import GraderFailure
-
         try:
             return future.result()
         except Exception as exc:  # noqa: BLE001 - never the student's doing

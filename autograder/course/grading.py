@@ -19,14 +19,15 @@ import os
 import re
 import secrets
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
 import nbformat
-import numpy as np
 
 from . import executors, gradebook, submission_state
 from .class_table import print_class_table
+from .limits import time_limits as measured_time_limits
 
 from ..running import isolation
 from .layout import Course, UsageError
@@ -36,6 +37,7 @@ from ..judging.results import RESULTS_FILE, SubmissionResult, TaskResult
 from ..running.runner import GraderFailure, SandboxTask, TaskRun, run_in_sandbox
 from .selfcheck import format_result
 from ..assignments import get_assignment
+from ..judging.spec import draw_cases, output_keys
 from ..judging.text import printable
 from ..running.untrusted import read_regular_file
 
@@ -75,17 +77,6 @@ def read_timestamp(folder):
         return text
     except Exception:  # absent, not a plain file or unparseable: graded without a timestamp
         return None
-
-
-def draw_cases(assignment, seed):
-    """{grade_id: (cases, hidden_flags)}: the notebook's visible cases, then hidden ones from seed."""
-    rng = np.random.default_rng(seed)
-    drawn = {}
-    for task in assignment.tasks:
-        visible = task.make_cases(np.random.default_rng(0), False)
-        hidden = task.make_cases(rng, True)
-        drawn[task.grade_id] = (visible + hidden, [False] * len(visible) + [True] * len(hidden))
-    return drawn
 
 
 def _type_name(error):
@@ -190,19 +181,6 @@ def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit, tim
                                        problems, credit=credit))
     result.log = "".join(log)[-8000:]
     return result
-
-
-def output_keys(task):
-    """Output keys the judge may read for `task` (the rest of what comes back is dropped unread):
-    every check's keys, its forward keys, the probe's values, and keys named by a custom compare
-    (which may read anything its task's call returns, so those tasks accept all keys)."""
-    if any(check.compare is not None for check in task.checks):
-        return None
-    keys = {"probe_plus", "probe_minus"}
-    for check in task.checks:
-        keys.update(check.keys)
-        keys.update(check.forward)
-    return tuple(sorted(keys))
 
 
 def write_autograded(course, result, rebuilt):
@@ -351,8 +329,8 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
                     todo.append(student)
                 else:
                     report.skipped.append(student)
-            pool = executors.open_executor(course, assignment, source_nb, release_nb, credit, mode,
-                                           workers, scheduler, allow_unsandboxed, bool(todo))
+            pool = _open_executor(course, assignment, source_nb, release_nb, credit, mode,
+                                  workers, scheduler, allow_unsandboxed, bool(todo))
             for note in pool.notes:
                 print(printable(note, 500), file=out)
             print(f"grading {len(todo)} submission(s) of {assignment_id} with {pool.description}, "
@@ -414,3 +392,64 @@ def grade_assignment(course_dir, assignment_id, workers=None, force=False, stude
     if table:
         print_class_table(course, assignment, out=out)
     return report
+
+
+# --- where the batch's jobs run (executors.py) -----------------------------------------------
+_notebooks = {}
+_notebooks_lock = threading.Lock()
+
+
+def _course_notebooks(course, assignment_id):
+    """(source, release or None, key) of the course, read once per process and file version."""
+    source_path, release_path = course.source_notebook(assignment_id), course.release_notebook(assignment_id)
+    key = (source_path, os.stat(source_path).st_mtime_ns,
+           os.stat(release_path).st_mtime_ns if os.path.exists(release_path) else None)
+    with _notebooks_lock:
+        if key not in _notebooks:
+            source = nbformat.read(source_path, as_version=4)
+            release = nbformat.read(release_path, as_version=4) if key[2] is not None else None
+            _notebooks[key] = (source, release)
+        return _notebooks[key] + (key,)
+
+
+def _trusted_torch():
+    """torch for the references, imported once before jobs start (not racing in threads), on
+    one thread: the sandboxes use the cores."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def grade_on_worker(course_root, assignment_id, credit, allow_unsandboxed, student):
+    """One Dask job: grade `student`'s submission on this worker -> (SubmissionResult, Rebuilt).
+
+    Fails closed: without a working sandbox here it raises SandboxUnavailable (the batch then
+    counts it as the grader's failure and retries it elsewhere), never grades without one."""
+    mode = isolation.isolation_mode(allow_unsandboxed)
+    course = Course(course_root)
+    assignment = get_assignment(assignment_id)
+    source_nb, release_nb, key = _course_notebooks(course, assignment_id)
+    _trusted_torch()
+    limits = measured_time_limits(assignment, source_nb, release_nb, mode, key=key)
+    return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode, credit=credit,
+                            time_limits=limits)
+
+
+def _open_executor(course, assignment, source_nb, release_nb, credit, mode, workers=None, scheduler=None,
+                   allow_unsandboxed=False, measure=True):
+    """The executor of one batch: on the Dask cluster at `scheduler`, else threads here whose
+    jobs share the time limits measured once (``limits.py``; with nothing to grade, `measure`
+    False, the ceilings)."""
+    if scheduler:
+        return executors.DaskExecutor(scheduler, grade_on_worker,
+                                      (course.root, assignment.assignment_id, credit, allow_unsandboxed),
+                                      f"grade-{assignment.assignment_id}", allow_unsandboxed)
+    _trusted_torch()
+    limits = (measured_time_limits(assignment, source_nb, release_nb, mode,
+                          key=os.stat(course.source_notebook(assignment.assignment_id)).st_mtime_ns)
+              if measure else {})
+
+    def job(student):
+        return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode,
+                                credit=credit, time_limits=limits)
+    return executors.ThreadExecutor(workers, job)

@@ -14,6 +14,7 @@ machine changes neither the reference's figure much nor a submission's.
 import secrets
 import threading
 
+from ..judging.spec import draw_cases, output_keys
 from ..running import isolation
 from ..running.rebuild import rebuild
 from ..running.runner import GraderFailure, SandboxTask, run_in_sandbox
@@ -28,8 +29,6 @@ _lock = threading.Lock()
 def reference_cpu_seconds(assignment, source_nb, release_nb, mode, seed=None):
     """{grade_id: CPU seconds the reference took on one draw of its cases}; tasks whose run did
     not come back are left out (their ceiling applies)."""
-    from .grading import draw_cases, output_keys  # the batch's own case drawing
-
     rebuilt = rebuild(source_nb, source_nb, release_nb)
     drawn = draw_cases(assignment, secrets.randbits(128) if seed is None else seed)
     groups = {}

@@ -106,3 +106,26 @@ def scalar(value):
     """A 0-d float64 array (how scalar inputs travel)."""
     return np.asarray(value, dtype=np.float64)
 
+
+def draw_cases(assignment, seed):
+    """{grade_id: (cases, hidden_flags)}: the notebook's visible cases, then hidden ones from seed."""
+    rng = np.random.default_rng(seed)
+    drawn = {}
+    for task in assignment.tasks:
+        visible = task.make_cases(np.random.default_rng(0), False)
+        hidden = task.make_cases(rng, True)
+        drawn[task.grade_id] = (visible + hidden, [False] * len(visible) + [True] * len(hidden))
+    return drawn
+
+
+def output_keys(task):
+    """Output keys the judge may read for `task` (the rest of what comes back is dropped unread):
+    every check's keys, its forward keys, the probe's values, and keys named by a custom compare
+    (which may read anything its task's call returns, so those tasks accept all keys)."""
+    if any(check.compare is not None for check in task.checks):
+        return None
+    keys = {"probe_plus", "probe_minus"}
+    for check in task.checks:
+        keys.update(check.keys)
+        keys.update(check.forward)
+    return tuple(sorted(keys))
