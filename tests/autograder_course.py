@@ -149,11 +149,14 @@ def visible_check(grade_id, *functions):
     raise AssertionError(report.explanation() + "\nmistake codes: " + ", ".join(codes))
 
 
-def reference_namespace(assignment_id, replace=None):
-    """The source notebook's read-only cells and solutions (answers in `replace` instead, by
-    grade_id), executed top to bottom in one fresh namespace: {name: object}."""
+def reference_namespace(assignment_id, replace=None, changes=None):
+    """The source notebook's read-only cells and solutions, executed top to bottom in one fresh
+    namespace: {name: object}. replace: {grade_id: source} instead of a solution; changes:
+    {grade_id: definitions} put into the solution as a sample's changes are (``samples.py``)."""
     nb = jupytext.read(os.path.join(NOTEBOOKS, f"{assignment_id}.py"))
     answers = {**samples.reference_answers(nb), **(replace or {})}
+    for grade_id, definitions in (changes or {}).items():
+        answers[grade_id] = samples.merge_definitions(answers[grade_id], definitions)
     namespace = {"__name__": "reference"}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -187,3 +190,27 @@ def assert_expected_sample(result, expected_scores, expected_mistakes):
         assert task_scores(result) == expected_scores, [(t.grade_id, t.score, t.error) for t in result.tasks]
     if expected_mistakes is not None:
         assert expected_mistakes <= mistake_codes(result), mistake_codes(result)
+
+
+def course_with_samples(template, dest, assignment, copies=1):
+    """A private copy of the built course at dest with the assignment's sample students handed
+    in `copies` times (as <student>_<k> when more than once); -> its root folder."""
+    course = fresh_course(template, str(dest))
+    source = nbformat.read(course.source_notebook(assignment), as_version=4)
+    release = nbformat.read(course.release_notebook(assignment), as_version=4)
+    for copy in range(copies):
+        for student in samples.sample_students(assignment):
+            name = student if copies == 1 else f"{student}_{copy}"
+            samples.submit(course, assignment, name, samples.sample_notebook(assignment, student, source, release))
+    return course.root
+
+
+def with_exchange(course, folder, settings=""):
+    """Point the course's nbgrader at a local exchange under `folder` (plus any further
+    nbgrader_config lines the instructor would add); -> the exchange's path."""
+    exchange = folder / "exchange"
+    exchange.mkdir()
+    os.chmod(exchange, 0o777)
+    with open(course.path("nbgrader_config.py"), "a") as fh:   # the instructor's own settings
+        fh.write(f"c.Exchange.root = {str(exchange)!r}\n{settings}")
+    return exchange

@@ -16,6 +16,7 @@ from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder.assignments.a02_scalar_backprop import sandbox_graphs as eg
 from autograder_course import reference_namespace, visible_check as check
+from notebook_kernel import run_notebook
 from autograder.assignments import get_assignment
 from autograder.assignments.a02_scalar_backprop import reference as twin
 
@@ -42,18 +43,6 @@ SAMPLES = {
 # whole graph recomputed, 2 forward passes per leaf. Right to ~1e-9 on small graphs, hopeless on
 # the hidden graph of 2,000 leaves and the 10,000-deep chain.
 FD_BACKWARD = '''
-def topological_order(root):
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._prev)
-    return order
-
 
 def _recompute(node):
     a = node._prev[0].data
@@ -87,8 +76,6 @@ def backward(self):
         leaf.grad += (up - down) / h
     output()
 
-
-Value.backward = backward
 '''
 
 
@@ -99,7 +86,8 @@ def _hand_in(course, source, release):
         samples.submit(course, ASSIGNMENT, student, nb)
     answers = samples.reference_answers(source)
     samples.submit(course, ASSIGNMENT, "fd_engine",
-                   samples.student_notebook(release, {**answers, "value_backward": FD_BACKWARD}))
+                   samples.student_notebook(release, {**answers, "value_backward": samples.merge_definitions(
+                       answers["value_backward"], FD_BACKWARD)}))
 
 
 @pytest.fixture(scope="module")
@@ -248,18 +236,6 @@ def test_the_visible_self_checks_pass_on_the_reference():
 
 
 RECURSIVE_PER_PATH = '''
-def topological_order(root):
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._prev)
-    return order
-
 
 def backward(self, top=True):
     if top:
@@ -268,8 +244,6 @@ def backward(self, top=True):
     for parent in self._prev:
         backward(parent, top=False)
 
-
-Value.backward = backward
 '''
 
 RECURSIVE_SORT = '''
@@ -285,30 +259,18 @@ def topological_order(root):
     visit(root)
     return order
 
-
-def backward(self):
-    order = topological_order(self)
-    for node in order:
-        if node._prev:
-            node.grad = 0.0
-    self.grad = 1.0
-    for node in reversed(order):
-        node._backward()
-
-
-Value.backward = backward
 '''
 
 
 def test_the_visible_self_check_names_a_recursive_per_path_backward():
-    ns = reference_namespace(ASSIGNMENT, {"value_backward": RECURSIVE_PER_PATH})
+    ns = reference_namespace(ASSIGNMENT, changes={"value_backward": RECURSIVE_PER_PATH})
     with pytest.raises(AssertionError) as failure:
         check("test_value_backward", ns["Value"], ns["topological_order"])
     assert "recursive_per_path" in str(failure.value)
 
 
 def test_the_visible_self_check_explains_a_recursion_error_on_a_deep_chain():
-    ns = reference_namespace(ASSIGNMENT, {"value_backward": RECURSIVE_SORT})
+    ns = reference_namespace(ASSIGNMENT, changes={"value_backward": RECURSIVE_SORT})
     with pytest.raises(AssertionError) as failure:
         check("test_value_backward", ns["Value"], ns["topological_order"])
     assert "RecursionError" in str(failure.value) and "explicit stack" in str(failure.value)
@@ -324,11 +286,9 @@ def test_the_visible_self_check_names_a_missing_radd():
 
 # ---- the notebook -------------------------------------------------------------------------------
 def test_the_source_notebook_runs_top_to_bottom(tmp_path):
-    from nbclient import NotebookClient
-
     nb = jupytext.read(NOTEBOOK)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     print(f"Run-All of {ASSIGNMENT}: {time.perf_counter() - start:.1f} s")
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "circuit: -12.0 [-4.0, -4.0, 3.0]" in outputs

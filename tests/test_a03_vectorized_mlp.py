@@ -1,7 +1,6 @@
 """Assignment 03 (a vectorised MLP by hand) end to end: one graded batch of the sample students,
 the hidden cases' shapes, the notebook's visible self-checks, and the source notebook's Run-All.
 """
-import os
 import re
 import time
 from pathlib import Path
@@ -9,11 +8,11 @@ from pathlib import Path
 import jupytext
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 
 from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder_course import reference_namespace, visible_check as check
+from notebook_kernel import run_notebook
 from autograder.assignments import get_assignment
 
 from autograder_course import assert_expected_sample, course_template, graded_results, hand_in_samples  # noqa: F401
@@ -152,27 +151,10 @@ def test_the_self_check_says_when_the_backward_disagrees_with_a_right_forward():
     assert "relu_no_mask" in text and "your forward pass is right" in text.lower()
 
 
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def test_the_source_notebook_runs_top_to_bottom(tmp_path):
-    dirs = ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR")
-    saved = {key: os.environ.get(key) for key in ("NBGRADER_EXECUTION", *dirs, *ONE_THREAD)}
-    os.environ.pop("NBGRADER_EXECUTION", None)
-    os.environ.update(ONE_THREAD)
-    for key in dirs:
-        os.environ[key] = str(tmp_path / key.lower())
     notebook = jupytext.read(NOTEBOOK)
     started = time.perf_counter()
-    try:
-        NotebookClient(notebook, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    run_notebook(notebook, tmp_path)
     print(f"\nRun-All of {NOTEBOOK.name}: {time.perf_counter() - started:.1f} s")
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "all 8 hidden tests pass" in printed  # the affine task's hidden check ran

@@ -15,15 +15,16 @@ import pytest
 
 from autograder.course import samples
 from autograder_course import visible_check as check
+from notebook_kernel import run_notebook
 from autograder.assignments import get_assignment
+from autograder.course.layout import NOTEBOOKS
 
 from autograder_course import assert_expected_sample, course_template, graded_results, task_scores  # noqa: F401
 
 ASSIGNMENT = "04_cnn_attention_backward"
 SPEC = get_assignment(ASSIGNMENT)
 TASKS = [t.grade_id for t in SPEC.tasks]
-NOTEBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks",
-                        f"{ASSIGNMENT}.py")
+NOTEBOOK = os.path.join(NOTEBOOKS, f"{ASSIGNMENT}.py")
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
@@ -69,14 +70,6 @@ ZEROS = {
         def max_pool2d_backward(dout, cache):
             return np.zeros_like(cache)
     """,
-    "avg_pool2d": """
-        def avg_pool2d_forward(x, kernel_size, stride):
-            Ho, Wo = conv_output_size(x.shape[2], kernel_size, stride), conv_output_size(x.shape[3], kernel_size, stride)
-            return np.zeros(x.shape[:2] + (Ho, Wo)), x
-
-        def avg_pool2d_backward(dout, cache):
-            return np.zeros_like(cache)
-    """,
     "residual_block": """
         def residual_forward(x, w1, w2):
             return np.zeros_like(x), (x, w1, w2)
@@ -99,6 +92,7 @@ ZEROS = {
             return tuple(np.zeros_like(a) for a in cache)
     """,
 }
+ZEROS["avg_pool2d"] = ZEROS["max_pool2d"].replace("max_pool2d", "avg_pool2d")
 
 # conv2d_backward by central differences of the student's own (correct) forward: right to about
 # 1e-10, but 2 forward passes per input, and the large hidden case has ~41k inputs.
@@ -313,13 +307,10 @@ def test_the_visible_self_check_fails_on_a_wrong_answer_and_names_the_mistake(gr
 
 
 # ---- the source notebook, top to bottom -----------------------------------------------------------
-def test_the_source_notebook_runs_top_to_bottom():
-    from nbclient import NotebookClient
-
+def test_the_source_notebook_runs_top_to_bottom(tmp_path):
     nb = jupytext.read(NOTEBOOK)
     started = time.perf_counter()
-    NotebookClient(nb, timeout=240, kernel_name="python3",
-                   resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}}).execute()
+    run_notebook(nb, tmp_path, timeout=240)
     print(f"\n{ASSIGNMENT}: Run-All of the source notebook took {time.perf_counter() - started:.1f} s")
     texts = [out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
     accuracy = [t for t in texts if "validation accuracy of your CNN" in t]

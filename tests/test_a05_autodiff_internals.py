@@ -12,15 +12,16 @@ from autograder.course import samples
 from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder.assignments import get_assignment
+from autograder.course.layout import NOTEBOOKS
 
 from autograder_course import (assert_expected_sample, course_template, graded_results,  # noqa: F401
                                hand_in_samples, reference_namespace, visible_check)
+from notebook_kernel import run_notebook
 
 ASSIGNMENT = "05_autodiff_internals"
 SPEC = get_assignment(ASSIGNMENT)
 TASKS = [task.grade_id for task in SPEC.tasks]
-NOTEBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks",
-                        f"{ASSIGNMENT}.py")
+NOTEBOOK = os.path.join(NOTEBOOKS, f"{ASSIGNMENT}.py")
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
@@ -160,17 +161,8 @@ def test_visible_self_checks_pass_on_the_reference_and_name_mistakes_on_wrong_co
         visible_check(task.grade_id, *(namespace[name] for name in task.functions))
     assert "all" in capsys.readouterr().out
 
-    def per_path_backward(root, grad=None):
-        for node in namespace["topological_order"](root):
-            node.grad = np.zeros_like(node.value)
-
-        def push(node, g):
-            node.grad = node.grad + g
-            if node.op is not None:
-                for parent, parent_grad in zip(node.parents, node.op.backward(node.ctx, g)):
-                    push(parent, parent_grad)
-        push(root, np.ones_like(root.value))
-
+    emil = samples.sample_answers(ASSIGNMENT, "emil", jupytext.read(NOTEBOOK))[0]
+    per_path_backward = reference_namespace(ASSIGNMENT, {"backward": emil["backward"]})["backward"]
     with pytest.raises(AssertionError, match="per_path_recursion"):
         visible_check("test_backward", per_path_backward, namespace["Tensor"], namespace["Context"])
 
@@ -199,12 +191,9 @@ def test_the_lecture_breadth_first_counterexample_holds():
 
 
 def test_source_notebook_runs_top_to_bottom(tmp_path):
-    import nbclient
-
     nb = jupytext.read(NOTEBOOK)
     start = time.perf_counter()
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     print(f"source notebook ran in {time.perf_counter() - start:.1f} s")
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert re.search(r"breadth-first:\s+1\.158", outputs) and re.search(r"topological order: 2\.120", outputs)

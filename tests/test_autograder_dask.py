@@ -11,16 +11,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
 from autograder.course import gradebook, samples
-from autograder.course.build import build
 from autograder.course.grading import grade_assignment
 from autograder.course.layout import Course
 from autograder.running import isolation
+
+from autograder_course import course_template, course_with_samples  # noqa: F401
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.skipif(not isolation.bwrap_works(), reason="needs bubblewrap")
@@ -92,18 +91,9 @@ def cluster(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
+def template(tmp_path_factory, course_template):
     """A built course with every sample of 01 handed in twice (N submissions)."""
-    root = tmp_path_factory.mktemp("dask") / "template"
-    course = build(str(root), [A01], log=lambda *a: None)
-    import nbformat
-
-    source = nbformat.read(course.source_notebook(A01), as_version=4)
-    release = nbformat.read(course.release_notebook(A01), as_version=4)
-    for round_ in range(2):
-        for kind in samples.sample_students(A01):
-            samples.submit(course, A01, f"{kind}_{round_}", samples.sample_notebook(A01, kind, source, release))
-    return root
+    return course_with_samples(course_template, tmp_path_factory.mktemp("dask") / "template", A01, copies=2)
 
 
 def _copy(template, dest):

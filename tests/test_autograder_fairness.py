@@ -17,13 +17,15 @@ import time
 import nbformat
 import pytest
 
-from autograder.course import limits, samples
-from autograder.course.build import build
+from autograder.course import limits
 from autograder.course.grading import grade_assignment
+from autograder.course.layout import Course
 from autograder.judging.spec import Case, scalar
 from autograder.running import isolation
 from autograder.running.runner import SandboxTask, run_in_sandbox, wall_limit
 from autograder.assignments import get_assignment
+
+from autograder_course import course_template, course_with_samples  # noqa: F401
 
 A01 = "01_finite_differences"
 CASES = [Case({"x": scalar(0.5), "h": scalar(1e-3)}, {"f": "sin3"})]
@@ -139,8 +141,8 @@ def test_limits_follow_the_reference_between_a_floor_and_the_spec_ceiling():
     assert all(got[t.grade_id] == t.timeout for t in tasks[3:])   # not measured: the ceiling
 
 
-def test_the_reference_is_measured_in_the_sandbox_and_every_task_gets_a_limit(tmp_path):
-    course = build(str(tmp_path / "course"), [A01], log=lambda *a: None)
+def test_the_reference_is_measured_in_the_sandbox_and_every_task_gets_a_limit(course_template):
+    course = Course(course_template)
     source = nbformat.read(course.source_notebook(A01), as_version=4)
     release = nbformat.read(course.release_notebook(A01), as_version=4)
     assignment = get_assignment(A01)
@@ -151,14 +153,8 @@ def test_the_reference_is_measured_in_the_sandbox_and_every_task_gets_a_limit(tm
 
 
 @pytest.fixture(scope="module")
-def a01_course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fair") / "template"
-    course = build(str(root), [A01], log=lambda *a: None)
-    source = nbformat.read(course.source_notebook(A01), as_version=4)
-    release = nbformat.read(course.release_notebook(A01), as_version=4)
-    for kind in samples.sample_students(A01):
-        samples.submit(course, A01, kind, samples.sample_notebook(A01, kind, source, release))
-    return root
+def a01_course(tmp_path_factory, course_template):
+    return course_with_samples(course_template, tmp_path_factory.mktemp("fair") / "template", A01)
 
 
 def _graded(template, dest, **kwargs):

@@ -5,7 +5,6 @@ import errno
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -27,7 +26,7 @@ from autograder.running.runner import TaskRun
 from autograder.assignments import get_assignment
 
 from autograder_course import (ASSIGNMENT, course_template, fresh_course, made_once,  # noqa: F401
-                               notebooks, submit_answers, submit_raw)
+                               notebooks, submit_answers, submit_raw, with_exchange)
 
 ESCAPED = "x_esc\x1b[2K\rgraded 20 of 20"
 
@@ -283,12 +282,7 @@ def test_student_text_in_feedback_is_short_and_hidden_cases_show_no_numbers():
 @pytest.fixture
 def exchange_course(course_template, tmp_path):
     course = fresh_course(course_template, str(tmp_path / "course"))
-    exchange = tmp_path / "exchange"
-    exchange.mkdir()
-    os.chmod(exchange, 0o777)
-    with open(course.path("nbgrader_config.py"), "a") as fh:
-        fh.write(f"c.Exchange.root = {str(exchange)!r}\n")
-    return course, exchange
+    return course, with_exchange(course, tmp_path)
 
 
 def test_release_collect_grade_and_release_feedback_through_a_local_exchange(exchange_course, tmp_path):

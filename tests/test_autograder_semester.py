@@ -9,7 +9,6 @@ import csv
 import datetime
 import io
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,11 +23,11 @@ from autograder.course.export import export_csv
 from autograder.course.feedback import write_feedback
 from autograder.course.gradebook import open_gradebook
 from autograder.course.grading import grade_assignment
-from autograder.course.layout import NOTEBOOKS, PER_TASK_CSV, nbgrader_env, run_nbgrader
+from autograder.course.layout import NOTEBOOKS, nbgrader_env, run_nbgrader
 from autograder.course.submission_state import fingerprint
 
 from autograder_course import (ASSIGNMENT, ZERO_ANSWERS, course_template, fresh_course,  # noqa: F401
-                               notebooks, submit_answers, submit_raw)
+                               notebooks, submit_answers, with_exchange)
 
 WRITTEN = '''
 
@@ -86,12 +85,7 @@ def _gradebook_totals(course):
 @pytest.fixture
 def week_course(course_template, tmp_path):
     course = fresh_course(course_template, str(tmp_path / "course"))
-    exchange = tmp_path / "exchange"
-    exchange.mkdir()
-    os.chmod(exchange, 0o777)
-    with open(course.path("nbgrader_config.py"), "a") as fh:   # the instructor's own settings
-        fh.write(f"c.Exchange.root = {str(exchange)!r}\n"
-                 f"c.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    exchange = with_exchange(course, tmp_path, "c.LateSubmissionPlugin.penalty_method = 'zero'\n")
     # rebuilding (here: with a written answer added) keeps them
     build(course.root, [ASSIGNMENT], notebooks_dir=notebooks_with_written_answers(tmp_path), log=lambda *a: None)
     return course, exchange

@@ -5,14 +5,14 @@ each widget view must point at a stored model, and each Output widget must hold 
 """
 import base64
 import fcntl
-import os
 import shutil
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from notebook_kernel import run_notebook
 
 pytestmark = pytest.mark.xdist_group("tour_notebook")
 
@@ -22,33 +22,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
-# One BLAS thread per kernel: with pytest-xdist's two workers on two cores, threaded BLAS on
-# the tour's small matrices spins for the other worker's core and runs ~20x slower.
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def execute_tour(workdir):
     """Run every cell of the tour in a fresh kernel; returns the notebook with widget state."""
-    dirs = ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR")
-    saved = {key: os.environ.get(key)
-             for key in ("NBGRADER_EXECUTION", *dirs, *ONE_THREAD)}
-    os.environ.pop("NBGRADER_EXECUTION", None)
-    os.environ.update(ONE_THREAD)
-    for key in dirs:
-        os.environ[key] = str(workdir / key.lower())
-    try:
-        notebook = jupytext.read(TOUR)
-        client = NotebookClient(notebook, timeout=240, kernel_name="python3",
-                                store_widget_state=True,
-                                resources={"metadata": {"path": str(workdir)}})
-        client.execute()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return notebook
+    return run_notebook(jupytext.read(TOUR), workdir, timeout=240, store_widget_state=True)
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,17 @@
 
 # %% nbgrader={"grade_id": "topological_order"} planted="appends a node again each time another user reaches it (nodes repeated)"
 def topological_order(root):
-    order, expanded, stack = [], set(), [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        if finished:
+    order, expanded = [], set()
+    todo = [("visit", root)]
+    while todo:
+        step, node = todo.pop()
+        if step == "emit":  # emitted once per visit, not once per node
             order.append(node)
-        else:
-            stack.append((node, True))
-            if node not in expanded:
-                expanded.add(node)
-                stack.extend((parent, False) for parent in node.parents)
+            continue
+        todo.append(("emit", node))
+        if node not in expanded:
+            expanded.add(node)
+            todo += [("visit", parent) for parent in node.parents]
     return order
 
 # %% nbgrader={"grade_id": "jvp"} planted="the dual-number product keeps only one term of the product rule (v_a * b)"

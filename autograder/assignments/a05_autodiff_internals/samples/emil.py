@@ -57,15 +57,17 @@ def read_torch_graph(program, inputs):
 
     leaves = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in inputs.items()}
     loss = program(torch, **leaves)
-    order, seen, stack = [], set(), [loss.grad_fn]
-    while stack:
-        fn = stack.pop()
-        if fn is None or fn in seen:
-            continue
-        seen.add(fn)
-        if fn.name() != "torch::autograd::AccumulateGrad":
-            fn.register_prehook(lambda g, fn=fn: order.append(fn.name()))
-        stack.extend(n for n, _ in fn.next_functions)
+    order, hooked = [], set()
+
+    def hook_below(fn):  # every node once; the leaves' AccumulateGrad nodes get no hook
+        if fn is not None and fn not in hooked:
+            hooked.add(fn)
+            if "AccumulateGrad" not in fn.name():
+                fn.register_prehook(lambda g, fn=fn: order.append(fn.name()))
+            for below, _ in fn.next_functions:
+                hook_below(below)
+
+    hook_below(loss.grad_fn)
     loss.backward(retain_graph=True)
     names = list(order)
     loss.backward()
