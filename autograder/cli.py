@@ -19,6 +19,8 @@ def main(argv=None):
     p = sub.add_parser("build", help="notebooks/*.py -> DIR/source and DIR/release (nbgrader)")
     _course_arg(p)
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all with task specs)")
+    p.add_argument("--force", action="store_true",
+                   help="regenerate every release, also those whose source has not changed")
 
     p = sub.add_parser("workspace", help="copy release notebooks missing from DIR/workspace "
                        "(students work there; existing copies are never overwritten)")
@@ -76,7 +78,7 @@ def _run(args):
     if args.command == "build":
         from .course.build import build
 
-        build(args.course, args.assignments or None)
+        build(args.course, args.assignments or None, force=args.force)
         return 0
     if args.command == "workspace":
         from .course.build import fill_workspace

@@ -1,13 +1,15 @@
 """Building the course: metadata from the text source, points from the task specs."""
 
+import os
+
 import nbformat
 import pytest
 
-from autograder.course.build import BuildError, source_notebook
+from autograder.course.build import BuildError, build, source_notebook
 from autograder.course.layout import NOTEBOOKS
 from autograder.assignments import get_assignment
 
-from autograder_course import ASSIGNMENT, course_template  # noqa: F401
+from autograder_course import ASSIGNMENT, course_template, fresh_course  # noqa: F401
 
 
 def graded_cells(nb):
@@ -53,3 +55,20 @@ def test_a_test_cell_without_a_spec_is_refused(tmp_path):
     (tmp_path / f"{ASSIGNMENT}.py").write_text(text)
     with pytest.raises(BuildError, match="no task spec"):
         source_notebook(ASSIGNMENT, str(tmp_path))
+
+
+def test_a_rebuild_regenerates_only_what_changed(course_template, tmp_path):
+    course = fresh_course(course_template, str(tmp_path / "course"))
+    said = []
+    build(course.root, [ASSIGNMENT], log=said.append)
+    assert said == [f"{ASSIGNMENT} is up to date: {os.path.relpath(course.release_notebook(ASSIGNMENT))}"]
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    text = open(f"{NOTEBOOKS}/{ASSIGNMENT}.py").read()
+    (notebooks / f"{ASSIGNMENT}.py").write_text(text.replace("# # Assignment 01", "# # Assignment 01 (edited)", 1))
+    said.clear()
+    build(course.root, [ASSIGNMENT], notebooks_dir=str(notebooks), log=said.append)
+    assert said[0].startswith(f"built {ASSIGNMENT}")
+    release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
+    assert any("(edited)" in cell.source for cell in release.cells)

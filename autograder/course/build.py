@@ -95,14 +95,28 @@ def source_notebook(assignment_id, notebooks_dir=NOTEBOOKS):
         missing = set(task.answer_cells) - solutions
         if missing:
             raise BuildError(f"{text_path}: task {task.grade_id!r} needs answer cells {sorted(missing)}")
+    for number, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{number}"  # jupytext draws random ids; the same text builds the same notebook
     nb.metadata.pop("jupytext", None)
     nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
     nb.metadata.setdefault("language_info", {"name": "python"})
     return nb
 
 
-def build(course_dir=None, assignments=None, notebooks_dir=NOTEBOOKS, log=print):
-    """Write source/ for each assignment, then nbgrader generate_assignment. Returns the Course."""
+def _read_bytes(path):
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def build(course_dir=None, assignments=None, notebooks_dir=NOTEBOOKS, log=print, force=False):
+    """Write source/ for each assignment, then nbgrader generate_assignment. Returns the Course.
+
+    An assignment whose source notebook and self-check data come out the same as the ones
+    already built, and whose release exists, is left as it is (nbgrader would write the same
+    release again, about 10 s each); force regenerates it anyway."""
     course = Course(course_dir)
     course.write_config()
     for assignment_id in assignments or available_assignments():
@@ -110,11 +124,17 @@ def build(course_dir=None, assignments=None, notebooks_dir=NOTEBOOKS, log=print)
             continue
         nb = source_notebook(assignment_id, notebooks_dir)
         path = course.source_notebook(assignment_id)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        before = (_read_bytes(path), _read_bytes(os.path.join(folder, check_data_file(assignment_id))))
         nbformat.write(nb, path)
-        write_check_data(assignment_id, os.path.dirname(path))
+        after = (_read_bytes(path), _read_bytes(write_check_data(assignment_id, folder)))
+        release = course.release_notebook(assignment_id)
+        if not force and before == after and os.path.exists(release):
+            log(f"{assignment_id} is up to date: {os.path.relpath(release)}")
+            continue
         run_nbgrader(course, "generate_assignment", assignment_id, "--force", "--create")
-        log(f"built {assignment_id}: {os.path.relpath(course.release_notebook(assignment_id))}")
+        log(f"built {assignment_id}: {os.path.relpath(release)}")
     return course
 
 
