@@ -72,7 +72,8 @@ class Report:
         note = ("" if not later else
                 f" Checked only when your notebook is graded: {'; '.join(later)}.")
         if self.passed and not self.checks:
-            return wrap(f"{self.title}: this cell's checks run only when your notebook is graded.{note}")
+            return wrap(f"{self.title}: your code runs on this cell's input and returns what the "
+                        f"grader reads. Checked only when your notebook is graded: {'; '.join(later)}.")
         if self.passed:
             counted = "the one check passes" if self.checks == 1 else f"all {self.checks} checks pass"
             return wrap(f"{self.title}: {counted} on this cell's inputs.{note}")

@@ -259,3 +259,41 @@ def test_an_import_that_is_missing_says_what_to_install(shipped_all, capsys):
     assert "imports not_a_package_here, which is not installed here" in text
     assert "pip install not_a_package_here" in text and "Run All carries on" in text
     assert report.missing_module == "not_a_package_here" and not report.passed
+
+
+def test_a_cell_whose_checks_wait_for_grading_still_tells_a_stub_from_an_answer(shipped_all):
+    namespace = solutions("05_autodiff_internals")
+    functions = [namespace[n] for n in ("breadth_first_counterexample", "Plus", "Times", "Sigmoid", "Tensor")]
+    answered = flat(evaluate(load_entry("test_counterexample"), functions).explanation())
+    assert "your code runs on this cell's input" in answered
+    assert answered.count("Checked only when your notebook is graded") == 1
+    assert answered.count("graded") == 1
+
+    def stub():
+        raise NotImplementedError()
+    unanswered = evaluate(load_entry("test_counterexample"), [stub] + functions[1:])
+    assert unanswered.unanswered and "not answered yet" in unanswered.explanation()
+
+    def broken():
+        return None
+    text = flat(evaluate(load_entry("test_counterexample"), [broken] + functions[1:]).explanation())
+    assert "not right yet" in text and text != answered
+
+
+@pytest.mark.parametrize("assignment, grade_id, cell, functions", [
+    ("02_scalar_backprop", "test_value_ops",
+     "def _relu_ge(self):\n    out = Value(self.data if self.data > 0 else 0.0, (self,), 'relu')\n"
+     "    def _backward():\n        self.grad += (1.0 if self.data >= 0 else 0.0) * out.grad\n"
+     "    out._backward = _backward\n    return out\nValue.relu = _relu_ge\n", ("Value",)),
+    ("03_vectorized_mlp", "test_activations",
+     "def relu_backward(dout, cache):\n    return dout * (cache >= 0)\n",
+     ("relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward",
+      "tanh_backward")),
+])
+def test_a_relu_derivative_of_1_at_0_fails_the_visible_checks(shipped_all, assignment, grade_id,
+                                                               cell, functions):
+    namespace = solutions(assignment)
+    assert evaluate(load_entry(grade_id), [namespace[n] for n in functions]).passed
+    exec(cell, namespace)  # noqa: S102
+    report = evaluate(load_entry(grade_id), [namespace[n] for n in functions])
+    assert not report.passed and not report.raised, report.explanation()
