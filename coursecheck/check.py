@@ -165,10 +165,13 @@ def _looks_like_code(word):
         "dx", "dw", "db", "dout", "dy", "dz", "dq", "dk", "dv")
 
 
+_ARRAY_LINE = re.compile(r"^\s*[\[(.]|[=:] +\[")  # laid out by NumPy: "x (2, 3) = [[...", "  [ 0.1, ..."
+
+
 def wrap(line, width=WIDTH):
     """line broken at spaces into lines of at most `width` characters, continuation lines
     indented as the line itself (plus two); array lines (already laid out) are kept whole."""
-    if len(line) <= width or "[" in line[:40]:
+    if len(line) <= width or _ARRAY_LINE.search(line):
         return line
     indent = len(line) - len(line.lstrip(" "))
     return textwrap.fill(line.strip(), width=width, initial_indent=" " * indent,
@@ -177,12 +180,20 @@ def wrap(line, width=WIDTH):
 
 
 def format_value(value, indent=12):
+    """A number, or an array summarised by NumPy; of an array of 3 or more dimensions only the
+    first 2-D slice, named (a 4-D batch of feature maps would fill the screen)."""
     array = np.asarray(value)
     if array.ndim == 0:
         return f"{float(array):.10g}" if array.dtype.kind == "f" else str(array.item())
+    note = ""
+    if array.ndim > 2 and array.size:
+        lead = (0,) * (array.ndim - 2)
+        note = (f"\n(the slice [{', '.join(map(str, lead))}, :, :]; "
+                f"{int(np.prod(array.shape[:-2]))} slices of {array.shape[-2]} x {array.shape[-1]} in all)")
+        array = array[lead]
     text = np.array2string(array, precision=6, threshold=20, edgeitems=2, separator=", ",
                            max_line_width=88, floatmode="maxprec", suppress_small=True)
-    return text.replace("\n", "\n" + " " * indent)
+    return (text + note).replace("\n", "\n" + " " * indent)
 
 
 def format_param(value):

@@ -297,3 +297,22 @@ def test_a_relu_derivative_of_1_at_0_fails_the_visible_checks(shipped_all, assig
     exec(cell, namespace)  # noqa: S102
     report = evaluate(load_entry(grade_id), [namespace[n] for n in functions])
     assert not report.passed and not report.raised, report.explanation()
+
+
+def test_max_pool_assigning_at_overlaps_is_named_and_feature_maps_are_shown_by_one_slice(shipped_all):
+    namespace = solutions("04_cnn_attention_backward")
+    exec("def max_pool2d_backward(dout, cache):\n"  # noqa: S102
+         "    x, k, s = cache\n    dx = np.zeros_like(x, dtype=np.float64)\n"
+         "    N, C, Ho, Wo = dout.shape\n"
+         "    for n in range(N):\n        for c in range(C):\n            for i in range(Ho):\n"
+         "                for j in range(Wo):\n"
+         "                    win = x[n, c, i*s:i*s+k, j*s:j*s+k]\n"
+         "                    p, q = np.unravel_index(np.argmax(win), win.shape)\n"
+         "                    dx[n, c, i*s+p, j*s+q] = dout[n, c, i, j]\n"
+         "    return dx\n", namespace)
+    report = evaluate(load_entry("test_max_pool2d"),
+                      [namespace["max_pool2d_forward"], namespace["max_pool2d_backward"]])
+    text = report.explanation()
+    assert "you assigned (=) its gradient, so only the last window's survives" in flat(text)
+    assert len(text) < 3000 and "slices of" in text
+    assert max(map(len, text.splitlines())) <= 92
