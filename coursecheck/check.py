@@ -58,6 +58,7 @@ class Report:
     raised: list = field(default_factory=list)    # (case index, what the exception says)
     passing: int = 0                              # checks that hold on every case
     unanswered: bool = False
+    stubbed: int = 0                              # cases that stopped at a NotImplementedError stub
     missing_module: str = None                    # every case raised ModuleNotFoundError for it
     outputs: list = field(default_factory=list)   # per case, what came back
     notes: list = field(default_factory=list)     # about the answers this task depends on
@@ -77,9 +78,13 @@ class Report:
         if self.passed:
             counted = "the one check passes" if self.checks == 1 else f"all {self.checks} checks pass"
             return wrap(f"{self.title}: {counted} on this cell's inputs.{note}")
-        if self.unanswered:
+        if self.unanswered and self.stubbed == len(self.entry["cases"]):
             return wrap(f"{self.title}: not answered yet (the answer cell still raises "
                         "NotImplementedError). Run All carries on past this cell.")
+        if self.unanswered:
+            return wrap(f"{self.title}: not answered yet in full: {self.stubbed} of the "
+                        f"{len(self.entry['cases'])} inputs this cell checks need code that still "
+                        "raises NotImplementedError; the others pass. Run All carries on past this cell.")
         if self.missing_module:
             return wrap(self._missing_module_text())
         lines = [f"{self.title}: not right yet."]
@@ -268,8 +273,11 @@ def evaluate(entry, functions):
     report = Report(entry["grade_id"], entry["title"], entry, len(checks),
                     outputs=[outputs for outputs, _, _ in runs])
     errors = [error for _, _, error in runs]
-    report.unanswered = all(e and e.get("type") == "NotImplementedError" and not e.get("message")
-                            for e in errors)
+    stubs = [e is not None and e.get("type") == "NotImplementedError" and not e.get("message")
+             for e in errors]
+    report.stubbed = sum(stubs)
+    # every error is a stub's (a Value whose relu is unanswered fails only the relu inputs)
+    report.unanswered = report.stubbed > 0 and all(stub or e is None for stub, e in zip(stubs, errors))
     report.missing_module = _missing_module(errors)
     report.raised = [(i, judge.describe_exception(error, False)) for i, error in enumerate(errors)
                      if error]
@@ -293,6 +301,8 @@ def evaluate(entry, functions):
                                            verdict, key))
         elif not any(errors[i] for i in applicable):
             report.passing += 1
+    if report.unanswered and report.failures:
+        report.unanswered = False  # answered in part, and wrong where answered: say what is wrong
     return report
 
 

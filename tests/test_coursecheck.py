@@ -1,6 +1,7 @@
 """coursecheck, the test cells' check(...): shipped visible-case data, plain-word messages,
 Run All carrying on past a failing check (but not under nbgrader), dependency notes."""
 import json
+import re
 import os
 import sys
 from pathlib import Path
@@ -316,3 +317,13 @@ def test_max_pool_assigning_at_overlaps_is_named_and_feature_maps_are_shown_by_o
     assert "you assigned (=) its gradient, so only the last window's survives" in flat(text)
     assert len(text) < 3000 and "slices of" in text
     assert max(map(len, text.splitlines())) <= 92
+
+
+def test_a_class_answered_in_part_says_not_answered_yet_in_full(shipped_all):
+    namespace = solutions("02_scalar_backprop")
+    exec("def _stub(self):\n    raise NotImplementedError()\nValue.relu = _stub\n", namespace)  # noqa: S102
+    report = evaluate(load_entry("test_value_ops"), [namespace["Value"]])
+    text = flat(report.explanation())
+    assert report.unanswered and not report.passed
+    assert re.search(r"not answered yet in full: \d+ of the \d+ inputs", text)
+    assert "raised" not in text and len(text) < 400
