@@ -1,4 +1,4 @@
-"""Command line: build, grade, feedback, export, roster, demo (``python -m autograder --help``)."""
+"""Command line: build, grade, feedback, export, roster, demo, kit (``python -m autograder --help``)."""
 import argparse
 import os
 import sys
@@ -60,6 +60,12 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     _no_sandbox_arg(p)
 
+    p = sub.add_parser("kit", help="the student kit: the student wheel and the release notebooks "
+                       "with their .checks.json, in one folder or .zip (no solutions, no hidden tests)")
+    _course_arg(p)
+    p.add_argument("--to", default=None, help="a new folder, or FILE.zip (default: DIR/kit)")
+    p.add_argument("--no-build", action="store_true", help="pack the course as last built")
+
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -106,6 +112,15 @@ def _run(args):
         from .course.roster import import_roster
 
         import_roster(args.course, args.csv)
+        return 0
+    if args.command == "kit":
+        from .course.kit import KitLeak, make_kit
+
+        try:
+            make_kit(args.course, args.to, rebuild=not args.no_build)
+        except KitLeak as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "demo":
         from .course.demo import demo

@@ -1012,13 +1012,17 @@ with needs_answer((6, "MLP"), (7, "train_step")):
     print(f"{STEPS} steps in {time.perf_counter() - start:.1f} s, final loss {loss_value:.4f}, "
           f"accuracy {accuracy:.0%}")
 
-    grid = np.linspace(-1.6, 2.6, 28), np.linspace(-1.1, 1.6, 20)
+    # the score on a grid fine enough for a smooth boundary (contour interpolates between points)
+    grid = np.linspace(-1.6, 2.6, 56), np.linspace(-1.1, 1.6, 36)
     xx, yy = np.meshgrid(*grid)
     scores = np.array([model([float(u), float(v)]).data for u, v in zip(xx.ravel(), yy.ravel())]).reshape(xx.shape)
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.contourf(xx, yy, scores > 0, alpha=0.3, cmap="coolwarm")
+    ax.contourf(xx, yy, scores, levels=[-np.inf, 0.0, np.inf], alpha=0.3, cmap="coolwarm")
+    ax.contour(xx, yy, scores, levels=[0.0], colors="k", linewidths=1)
     ax.scatter(X_moons[:, 0], X_moons[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=25)
-    ax.set_title("decision boundary of your MLP")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title("decision boundary of your MLP (black line: score 0)")
     plt.show()
 
 # %% [markdown]

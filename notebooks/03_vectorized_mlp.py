@@ -572,9 +572,9 @@ check("test_two_layer_net", two_layer_loss, hidden=True)
 #
 # As in Karpathy's "become a backprop ninja" exercise: run the same network through minigrad's
 # autograd, keep every intermediate gradient (`retain_grad()`), and compare it with yours, one
-# tensor at a time. *exact* means bit for bit, *close* means within `np.allclose`; differences
-# around $10^{-17}$ are rounding (the two libraries sum in different orders). The first row
-# that is not close tells you in which layer to look.
+# tensor at a time. *bit-exact* means the same bits, *close* means within `np.allclose`:
+# differences around $10^{-17}$ are rounding (the two libraries sum in different orders), so
+# close is what to look for. The first row that DIFFERS tells you in which layer to look.
 
 # %%
 import minigrad as mg
@@ -607,13 +607,14 @@ with needs_answer((1, "affine_forward, affine_backward"), (2, "relu_forward, rel
     autograd = {"scores": ts.grad, "W2": t["W2"].grad, "b2": t["b2"].grad, "h": th.grad, "a": ta.grad,
                 "W1": t["W1"].grad, "b1": t["b1"].grad, "X": tX.grad}
 
-    print(f"{'gradient':>9} {'shape':>8} {'exact':>6} {'close':>6} {'max |diff|':>11}")
+    print(f"{'gradient':>9} {'shape':>8} {'match':>10} {'max |diff|':>11}")
     for name, value in mine.items():
         other = autograd[name]
         same_shape = np.shape(value) == np.shape(other)
         diff = np.max(np.abs(value - other)) if same_shape else float("nan")
-        print(f"{'d' + name:>9} {str(np.shape(value)):>8} {str(same_shape and bool(np.array_equal(value, other))):>6} "
-              f"{str(same_shape and bool(np.allclose(value, other))):>6} {diff:11.2e}")
+        match = ("wrong shape" if not same_shape else "bit-exact" if np.array_equal(value, other)
+                 else "close" if np.allclose(value, other) else "DIFFERS")
+        print(f"{'d' + name:>9} {str(np.shape(value)):>8} {match:>10} {diff:11.2e}")
 
 # %% [markdown]
 # ## 7. Shared weights
@@ -926,12 +927,12 @@ snapshots = []
 def record(epoch, params):
     snapshots.append({name: value.copy() for name, value in params.items()})
     curve.update(epoch, train_loss=softmax_cross_entropy(scores_of(params, X_train), y_train)[0],
-                 test_loss=softmax_cross_entropy(scores_of(params, X_test), y_test)[0],
-                 train_acc=accuracy_of(params, X_train, y_train), test_acc=accuracy_of(params, X_test, y_test))
+                 val_loss=softmax_cross_entropy(scores_of(params, X_test), y_test)[0],
+                 train_acc=accuracy_of(params, X_train, y_train), val_acc=accuracy_of(params, X_test, y_test))
 
 
 curve = viz.LiveTrainingCurve(total=25, log_scale=True, title="your two-layer MLP on digits",
-                              metrics=["train_loss", "test_loss", "train_acc", "test_acc"])
+                              metrics=["train_loss", "val_loss", "train_acc", "val_acc"])  # held out: "val", as in 04
 display(curve)
 trained = None  # stays None while Exercise 9 is unanswered; the landscape cell below checks it
 with needs_answer((9, "train")):
@@ -939,7 +940,7 @@ with needs_answer((9, "train")):
     with curve:
         trained = train(X_train, y_train, seed=0, callback=record)
     seconds = time.perf_counter() - started
-    print(f"test accuracy {accuracy_of(trained, X_test, y_test):.4f} after {seconds:.1f} s "
+    print(f"validation (held-out) accuracy {accuracy_of(trained, X_test, y_test):.4f} after {seconds:.1f} s "
           f"(the curve took {curve.overhead_seconds:.2f} s of it)")
 
 # %% [markdown]
@@ -986,12 +987,17 @@ with needs_answer((9, "train")):
         raise NotImplementedError("train")
     model = ParameterDict(trained)
     start_arrays = viz.parameter_arrays(ParameterDict(snapshots[0]))
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    # 10 inches at JupyterLab's 100 dpi fit its output area unscaled, so the labels stay legible
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+    print("computing the losses (about 10 s): 1-D slice (41 points) ...", end="", flush=True)
     viz.plot_landscape_1d(viz.landscape_1d(model, training_loss, distance=1.0, resolution=41), ax=axes[0],
                           log_scale=True)
+    print(" 2-D slice (25 x 25) ...", end="", flush=True)
     viz.plot_landscape_2d(viz.landscape_2d(model, training_loss, distance=1.0, resolution=25), ax=axes[1])
+    print(" straight line from the start ...", end="", flush=True)
     viz.plot_landscape_1d(viz.linear_interpolation(model, training_loss, start_arrays,
                                                    viz.parameter_arrays(model)), ax=axes[2], log_scale=True)
+    print(" done.")
     fig.tight_layout()
     plt.show()
 

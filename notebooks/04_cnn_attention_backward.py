@@ -682,7 +682,7 @@ try:
     import torch
 except ImportError:
     torch = None
-    print('torch is not installed: the comparisons with PyTorch are skipped (pip install "./student[torch]")')
+    print('torch is not installed: the comparisons with PyTorch are skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 
 with skip_if_unanswered():
     J, conv_cache = conv2d_forward(x_ex, W_ex, np.zeros(1))
@@ -1059,7 +1059,7 @@ Q_a, K_a, V_a = rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 4)), rng.norm
 dout_a = rng.normal(size=(2, 5, 3))
 with skip_if_unanswered():
     if torch is None:
-        print('torch is not installed: the comparison with PyTorch is skipped (pip install "./student[torch]")')
+        print('torch is not installed: the comparison with PyTorch is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
     else:
         for causal in (False, True):
             tensors = [torch.tensor(a, requires_grad=True) for a in (Q_a, K_a, V_a)]

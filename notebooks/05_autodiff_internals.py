@@ -701,7 +701,7 @@ try:
     HAVE_TORCH = True
 except ImportError:
     HAVE_TORCH = False
-    print('torch is not installed: the PyTorch cells are skipped (pip install "./student[torch]")')
+    print('torch is not installed: the PyTorch cells are skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 
 rng = np.random.default_rng(0)
 X_np, W_np, b_np, G_np = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=(2,)), rng.normal(size=(4, 2))
@@ -1263,7 +1263,7 @@ def print_graph(node, indent=0):
 
 
 if not HAVE_TORCH:
-    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+    print('torch is not installed: this cell is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 else:
     d = torch.tensor(1.0, requires_grad=True)
     e = torch.tensor(1.0, requires_grad=True)
@@ -1287,7 +1287,7 @@ else:
 
 # %%
 if not HAVE_TORCH:
-    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+    print('torch is not installed: this cell is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 else:
     a_t = torch.tensor(2.0, requires_grad=True)
     b_t = torch.tensor(2.0, requires_grad=True)
@@ -1324,7 +1324,7 @@ def forward_maybe_sigmoid(x, use_sigmoid):
 
 
 if not HAVE_TORCH:
-    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+    print('torch is not installed: this cell is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 else:
     x_t = torch.ones(3, requires_grad=True)
     for flag in (True, False):
@@ -1339,7 +1339,7 @@ else:
 
 # %%
 if not HAVE_TORCH:
-    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+    print('torch is not installed: this cell is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 else:
     x2 = torch.tensor(2.0, requires_grad=True)
     y2 = x2 ** 3
@@ -1401,7 +1401,7 @@ check("test_torch_graph", read_torch_graph, hidden=True)
 
 # %%
 if not HAVE_TORCH:
-    print('torch is not installed: this cell is skipped (pip install "./student[torch]")')
+    print('torch is not installed: this cell is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 else:
     with skip_if_unanswered():
         names, grads = read_torch_graph(lambda t, a, b: (a + b).sum(), {"a": np.array(2.0), "b": np.array(2.0)})

@@ -87,6 +87,9 @@ def test_some_entries_wrong_names_the_first_wrong_index():
     found = diagnose(g, got)
     assert [m.code for m in found] == ["some_entries"]
     assert "(1, 2)" in found[0].message
+    assert "8 of 9 entries are right and 1 is wrong" in found[0].message and "that entry" in found[0].message
+    got[0, 0] += 5.0
+    assert "7 of 9 entries are right and 2 are wrong" in diagnose(g, got)[0].message
 
 
 def test_known_variants_pick_the_closest_and_ignore_ones_equal_to_the_answer():

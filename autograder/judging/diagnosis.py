@@ -124,7 +124,8 @@ def diagnose(expected, got, *, batch_size=None, branches=None, variants=None):
         if 0 < close.sum() < close.size and close.size > 1:
             wrong = np.argwhere(~close)
             first = tuple(int(i) for i in wrong[0])
-            return [Mistake("some_entries", f"{int(close.sum())} of {close.size} entries are right and "
-                            f"{len(wrong)} are wrong (the first at index {first}): look at what is "
-                            f"different about those entries")]
+            right, bad = int(close.sum()), len(wrong)
+            return [Mistake("some_entries", f"{right} of {close.size} entries are right and "
+                            f"{bad} {'is' if bad == 1 else 'are'} wrong (the first at index {first}): "
+                            f"look at what is different about {'that entry' if bad == 1 else 'those entries'}")]
     return found

@@ -312,7 +312,8 @@ OP_EXAMPLES = [("add", 1.5, -0.5), ("sub", 1.5, -0.5), ("mul", 2.0, -3.0), ("div
                ("divc", 0.5, None, 4.0), ("pow", 1.5, None, 3.0), ("pow", 2.0, None, -1.0),
                ("pow", 4.0, None, 0.5), ("radd", 0.5, None, 2.0), ("rsub", 0.5, None, 2.0),
                ("rmul", 0.5, None, -3.0), ("rdiv", 2.0, None, 3.0), ("neg", 0.8), ("exp", 0.3),
-               ("tanh", 0.8), ("relu", 0.9), ("relu", -0.4), ("sigmoid", 0.6)]
+               ("tanh", 0.8), ("relu", 0.9), ("relu", -0.4), ("relu", 0.0), ("sigmoid", 0.6)]
+# ("relu", 0.0): the notebook's rule at the kink (derivative 0 at 0) is checked where students see it
 
 
 def _ops_cases(rng, hidden):

@@ -119,7 +119,9 @@ def _activation_cases(rng, hidden):
         tanh_x = np.array([[0.0, 0.5], [-1.0, 2.0], [3.0, -0.25]])
         return [_activation_case(fixed, "relu", None, x=relu_x),
                 _activation_case(fixed, "sigmoid", None, x=sigmoid_x),
-                _activation_case(fixed, "tanh", None, x=tanh_x)]
+                _activation_case(fixed, "tanh", None, x=tanh_x),
+                # the kink, where the notebook's rule says 0 (no probe: a difference straddles it)
+                _activation_case(fixed, "relu", None, probe=False, x=np.array([[0.0, 1.2, 0.0, -0.7]]))]
     cases = []
     for kind in ("relu", "sigmoid", "tanh"):
         for shape in [(1, 1), (4, 7), (5,), (2, 3, 4), (1, 6)]:

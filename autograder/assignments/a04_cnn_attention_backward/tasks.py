@@ -336,7 +336,21 @@ def _max_variants(case):
             "index assignment dx[idx] += v keeps only one of repeated indices)",
             {"grad_x": ref.spread(x.shape, k, s, lambda i, j: first(i, j) * dout[:, :, i, j][:, :, None, None],
                                   overwrite=True)}),
+        "assigned_at_maximum": (
+            "where windows overlap, one input can be the maximum of several windows: you assigned "
+            "(=) its gradient, so only the last window's survives; add them up (+=, or np.add.at)",
+            {"grad_x": _assigned_at_maximum(x, dout, rows, cols)}),
     }
+
+
+def _assigned_at_maximum(x, dout, rows, cols):
+    """dx[first maximum of each window] = dout, windows in row-major order (later ones win)."""
+    out = np.zeros(x.shape)
+    n, c = np.meshgrid(np.arange(x.shape[0]), np.arange(x.shape[1]), indexing="ij")
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            out[n, c, rows[:, :, i, j], cols[:, :, i, j]] = dout[:, :, i, j]
+    return out
 
 
 def _avg_variants(case):
