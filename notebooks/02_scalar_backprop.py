@@ -35,26 +35,14 @@ import math
 
 import numpy as np
 
+# %%
+# Demonstration cells say which exercise they need while it is not answered yet, and Run All
+# carries on. (Graded code never uses this.)
+from coursecheck import skip_if_unanswered
 
-class needs_answer:
-    """For demonstration cells: `with needs_answer((5, "backward")):` runs the indented block; if it
-    stops at an exercise that still raises NotImplementedError, one line says which exercise it
-    needs and Run All goes on with the next cell. Graded code never uses this."""
-
-    def __init__(self, *exercises):
-        self.exercises = exercises  # (number, function name) pairs
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if kind is None or not issubclass(kind, NotImplementedError):
-            return False
-        parts = [f"{number} ({name})" for number, name in self.exercises]
-        wanted = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-        print(f"This demonstration needs your answer{'s' if len(parts) > 1 else ''} to "
-              f"Exercise{'s' if len(parts) > 1 else ''} {wanted}; skipped.")
-        return True
+EXERCISES = {"local_gradients": 1, "staged_example": 2, "scalar_net": 3, "Value": 4,
+             "topological_order": 5, "backward": 5, "Neuron": 6, "Layer": 6, "MLP": 6,
+             "train_step": 7}
 
 # %% [markdown]
 # ## 1. The chain rule on a single path
@@ -245,7 +233,7 @@ check("test_local_gradients", local_gradients, hidden=True)
 # $\mathrm{d}x \approx (0.393, -0.590)$.
 
 # %%
-with needs_answer((1, "local_gradients")):
+with skip_if_unanswered(EXERCISES):
     q, dq_dx, dq_dy = local_gradients("add", -2.0, 5.0)
     f, df_dq, df_dz = local_gradients("mul", q, -4.0)
     print("circuit:", f, [df_dq * dq_dx, df_dq * dq_dy, df_dz])
@@ -388,7 +376,7 @@ check("test_staged_backprop", staged_example, hidden=True)
 # output, and every forward variable it reads was kept from the forward pass.
 
 # %%
-with needs_answer((2, "staged_example")):
+with skip_if_unanswered(EXERCISES):
     f, dfdx, dfdy = staged_example(3.0, -4.0)
     print(f"f(3, -4) = {f:.4f}, df/dx = {dfdx:.4f}, df/dy = {dfdy:.4f}")
 
@@ -479,7 +467,7 @@ check("test_scalar_net", scalar_net, hidden=True)
 # One gradient step with these gradients should lower the loss (learning rate 0.5):
 
 # %%
-with needs_answer((3, "scalar_net")):
+with skip_if_unanswered(EXERCISES):
     L, *grads = scalar_net(2.0, 1.0, 0.5, -1.0, 3.0, 0.5)
     stepped = [p - 0.5 * g for p, g in zip((0.5, -1.0, 3.0, 0.5), grads)]
     print(f"L = {L}, gradients = {grads}, loss after one step = {scalar_net(2.0, 1.0, *stepped)[0]:.4f}")
@@ -814,7 +802,7 @@ from IPython.display import display
 
 from minigrad.viz import draw_graph
 
-with needs_answer((4, "Value"), (5, "topological_order, backward")):
+with skip_if_unanswered(EXERCISES):
     x, y, z = Value(-2.0), Value(5.0), Value(-4.0)
     f = (x + y) * z
     f.backward()
@@ -991,7 +979,7 @@ X_moons, labels = make_moons(n_samples=30, noise=0.1, random_state=0)
 y_moons = (2.0 * labels - 1.0).tolist()
 X_list = X_moons.tolist()
 STEPS = 50
-with needs_answer((6, "MLP"), (7, "train_step")):
+with skip_if_unanswered(EXERCISES):
     model = MLP(2, [8, 1])
     curve = LiveTrainingCurve(total=STEPS, title="your MLP on make_moons", xlabel="step",
                               metrics=["train_loss", "train_acc"])

@@ -44,26 +44,16 @@
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import numpy as np
 
+# %%
+# Demonstration cells say which exercise they need while it is not answered yet, and Run All
+# carries on. (Graded code never uses this.)
+from coursecheck import skip_if_unanswered
 
-class needs_answer:
-    """For demonstration cells: `with needs_answer((1, "affine_backward")):` runs the indented
-    block; if it stops at an exercise that still raises NotImplementedError, one line says which
-    exercise it needs and Run All goes on with the next cell. Graded code never uses this."""
-
-    def __init__(self, *exercises):
-        self.exercises = exercises  # (number, function name) pairs
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if kind is None or not issubclass(kind, NotImplementedError):
-            return False
-        parts = [f"{number} ({name})" for number, name in self.exercises]
-        wanted = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-        print(f"This demonstration needs your answer{'s' if len(parts) > 1 else ''} to "
-              f"Exercise{'s' if len(parts) > 1 else ''} {wanted}; skipped.")
-        return True
+EXERCISES = {"affine_forward": 1, "affine_backward": 1, "relu_forward": 2, "relu_backward": 2,
+             "sigmoid_forward": 2, "sigmoid_backward": 2, "tanh_forward": 2,
+             "tanh_backward": 2, "softmax_cross_entropy": 3, "mse_loss": 4,
+             "two_layer_loss": 5, "shared_weight_loss": 6, "embedding_forward": 7,
+             "embedding_backward": 7, "sgd_momentum": 8, "train": 9}
 
 # %% [markdown]
 # ## 1. Tensor backpropagation: gradients with the shape of the tensor
@@ -218,7 +208,7 @@ check("test_affine", affine_forward, affine_backward, hidden=True)
 # product of section 1, without the Jacobian:
 
 # %%
-with needs_answer((1, "affine_forward, affine_backward")):
+with skip_if_unanswered(EXERCISES):
     _, cache_tiny = affine_forward(X_tiny, W_tiny, np.zeros(M))
     dW_yours = affine_backward(dY_tiny, cache_tiny)[1]
     print("your dW:\n", dW_yours)
@@ -231,7 +221,7 @@ with needs_answer((1, "affine_forward, affine_backward")):
 # %%
 x_demo, W_demo, b_demo = rng.normal(size=(3, 10)), rng.normal(size=(10, 5)), rng.normal(size=5)
 dout_demo = rng.normal(size=(3, 5))
-with needs_answer((1, "affine_forward, affine_backward")):
+with skip_if_unanswered(EXERCISES):
     out_demo, cache_demo = affine_forward(x_demo, W_demo, b_demo)
     dx_demo, dW_demo, db_demo = affine_backward(dout_demo, cache_demo)
     for name, value, grad in [("x", x_demo, dx_demo), ("W", W_demo, dW_demo), ("b", b_demo, db_demo)]:
@@ -326,7 +316,7 @@ check("test_activations", relu_forward, relu_backward, sigmoid_forward, sigmoid_
 
 # %%
 neuron_x, neuron_w, neuron_b = np.array([[-1.0, -2.0]]), np.array([[2.0], [-3.0]]), np.array([-3.0])
-with needs_answer((1, "affine_forward, affine_backward"), (2, "sigmoid_forward, sigmoid_backward")):
+with skip_if_unanswered(EXERCISES):
     dot, affine_cache = affine_forward(neuron_x, neuron_w, neuron_b)
     f, sigmoid_cache = sigmoid_forward(dot)
     ddot = sigmoid_backward(np.ones_like(f), sigmoid_cache)
@@ -438,7 +428,7 @@ def naive_softmax_loss(logits, y):
     return -np.log(p[np.arange(len(y)), y]).mean()
 
 
-with needs_answer((3, "softmax_cross_entropy")):
+with skip_if_unanswered(EXERCISES):
     for scale in [1.0, 1e4]:
         logits_demo = np.array([[2.0, 1.0, 0.1], [-1.0, 3.0, 0.5]]) * scale
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -503,7 +493,7 @@ check("test_mse_loss", mse_loss, hidden=True)
 # $\tfrac12 (0.3)^2 = 0.045$ and the gradient $0.3$.
 
 # %%
-with needs_answer((4, "mse_loss")):
+with skip_if_unanswered(EXERCISES):
     print(mse_loss(np.array([[0.8]]), np.array([[0.5]])))
 
 # %% [markdown]
@@ -585,8 +575,7 @@ Xc, yc = rng_check.normal(size=(8, 5)), rng_check.integers(0, 4, size=8)
 pc = {"W1": rng_check.normal(size=(5, 6)) / 2, "b1": rng_check.normal(size=6) / 2,
       "W2": rng_check.normal(size=(6, 4)) / 2, "b2": rng_check.normal(size=4) / 2}
 
-with needs_answer((1, "affine_forward, affine_backward"), (2, "relu_forward, relu_backward"),
-                  (3, "softmax_cross_entropy")):
+with skip_if_unanswered(EXERCISES):
     # yours, step by step
     a_c, cache1_c = affine_forward(Xc, pc["W1"], pc["b1"])
     h_c, relu_cache_c = relu_forward(a_c)
@@ -688,7 +677,7 @@ check("test_shared_weights", shared_weight_loss, hidden=True)
 
 # %%
 Xs, Ws = rng.normal(size=(5, 4)), rng.normal(size=(4, 4)) / 2
-with needs_answer((6, "shared_weight_loss")):
+with skip_if_unanswered(EXERCISES):
     _, dW_shared = shared_weight_loss(Xs, Ws)
     Z2s = np.maximum(Xs @ Ws, 0)
     second_use = Z2s.T @ (Z2s @ Ws - Xs)
@@ -758,7 +747,7 @@ dout_demo = np.ones((4, 1))
 buffered = np.zeros((3, 1))
 buffered[idx_demo] += dout_demo
 print("dW[idx] += dout  :", buffered.ravel())
-with needs_answer((7, "embedding_forward, embedding_backward")):
+with skip_if_unanswered(EXERCISES):
     print("embedding_backward:", embedding_backward(dout_demo, embedding_forward(np.zeros((3, 1)), idx_demo)[1]).ravel())
 
 # %% [markdown]
@@ -809,7 +798,7 @@ check("test_sgd_momentum", sgd_momentum, hidden=True)
 import matplotlib.pyplot as plt
 
 curvature = np.array([1.0, 25.0])
-with needs_answer((8, "sgd_momentum")):
+with skip_if_unanswered(EXERCISES):
     paths = {}
     for mu in (0.0, 0.7):
         w_path, v_path = np.array([-2.0, 1.0]), np.zeros(2)
@@ -935,7 +924,7 @@ curve = viz.LiveTrainingCurve(total=25, log_scale=True, title="your two-layer ML
                               metrics=["train_loss", "val_loss", "train_acc", "val_acc"])  # held out: "val", as in 04
 display(curve)
 trained = None  # stays None while Exercise 9 is unanswered; the landscape cell below checks it
-with needs_answer((9, "train")):
+with skip_if_unanswered(EXERCISES):
     started = time.perf_counter()
     with curve:
         trained = train(X_train, y_train, seed=0, callback=record)
@@ -982,7 +971,7 @@ def training_loss(model):
     return softmax_cross_entropy(scores_of(model.as_params(), X_train), y_train)[0]
 
 
-with needs_answer((9, "train")):
+with skip_if_unanswered(EXERCISES):
     if trained is None:
         raise NotImplementedError("train")
     model = ParameterDict(trained)

@@ -47,37 +47,16 @@
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import numpy as np
 
-# Which exercise defines which function: demonstration cells use this to say what they need.
+# %%
+# Demonstration cells say which exercise they need while it is not answered yet, and Run All
+# carries on. (Graded code never uses this.)
+from coursecheck import skip_if_unanswered
+
 EXERCISES = {"conv2d_forward": 1, "conv2d_backward": 2, "relu_forward": 3, "relu_backward": 3,
              "max_pool2d_forward": 4, "max_pool2d_backward": 4, "avg_pool2d_forward": 5,
              "avg_pool2d_backward": 5, "residual_forward": 6, "residual_backward": 6,
              "softmax_jacobian": 7, "lecture_attention_backward": 7, "attention_forward": 8,
              "attention_backward": 8}
-
-
-class skip_if_unanswered:
-    """For demonstration cells only (graded code never uses it). `with skip_if_unanswered():`
-    runs its block; if the block reaches an exercise that is not answered yet (its cell still
-    raises NotImplementedError), it says which one in one line and skips the rest of the block,
-    so that Run All carries on."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, tb):
-        if kind is None or not issubclass(kind, NotImplementedError):
-            return False
-        missing = None
-        while tb is not None:          # the innermost exercise function that raised
-            code = tb.tb_frame.f_code
-            name = getattr(code, "co_qualname", code.co_name).split(".")[0]
-            missing = name if name in EXERCISES else missing
-            tb = tb.tb_next
-        if missing is None:
-            print("This demonstration needs an exercise you have not answered yet; skipped.")
-        else:
-            print(f"This demonstration needs your answer to Exercise {EXERCISES[missing]} ({missing}); skipped.")
-        return True
 
 # %% [markdown]
 # Two helpers that every layer below uses. `conv_output_size` is the output length of a window
@@ -280,7 +259,7 @@ def best_time(fn, repeat=3):
 
 
 x_t, w_t, b_t = rng.normal(size=(4, 3, 16, 16)), rng.normal(size=(8, 3, 3, 3)), rng.normal(size=8)
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     print("same result:", np.allclose(conv2d_forward_loops(x_t, w_t, b_t, 2, 1), conv2d_forward(x_t, w_t, b_t, 2, 1)[0]))
     vectorised = best_time(lambda: conv2d_forward(x_t, w_t, b_t, 1, 1))
     loops = best_time(lambda: conv2d_forward_loops(x_t, w_t, b_t, 1, 1), repeat=1)
@@ -400,7 +379,7 @@ check("test_conv2d_backward", conv2d_forward, conv2d_backward, hidden=True)
 # %%
 x_s, w_s, b_s = rng.normal(size=(2, 2, 7, 6)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
 x_big, w_big, b_big = rng.normal(size=(6, 4, 45, 38)), rng.normal(size=(8, 4, 3, 4)), rng.normal(size=8)
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     _, cache1 = conv2d_forward(I1[None, None], K1[None, None], np.zeros(1))
     dx1, dw1, _ = conv2d_backward(dJ1[None, None], cache1)
     print("δK = I ⋆ δJ:", np.allclose(dw1[0, 0], dK1), "  δI = pad(δJ) ⋆ flip(K):", np.allclose(dx1[0, 0], dI1))
@@ -486,7 +465,7 @@ check("test_relu", relu_forward, relu_backward, hidden=True)
 # (here $\delta y_k = k$).
 
 # %%
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     _, relu_cache = relu_forward(np.array([[-1.0, 2.0], [-3.0, 0.5]]))
     print(relu_backward(np.array([[1.0, 3.0], [2.0, 4.0]]), relu_cache))
 
@@ -592,7 +571,7 @@ check("test_max_pool2d", max_pool2d_forward, max_pool2d_backward, hidden=True)
 # %%
 x_pool = np.array([[[[1.0, 2.0, 8.0, 3.0], [0.0, 5.0, 6.0, 1.0],
                      [7.0, 3.0, 2.0, 4.0], [1.0, 4.0, 0.0, 9.0]]]])
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     y_pool, pool_cache = max_pool2d_forward(x_pool, 2, 2)
     print("y =\n", y_pool[0, 0], "\ndx =\n", max_pool2d_backward(np.array([[[[1.0, 3.0], [2.0, 4.0]]]]), pool_cache)[0, 0])
     _, overlap_cache = max_pool2d_forward(x_pool, 3, 1)
@@ -684,7 +663,7 @@ except ImportError:
     torch = None
     print('torch is not installed: the comparisons with PyTorch are skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     J, conv_cache = conv2d_forward(x_ex, W_ex, np.zeros(1))
     K_ex, relu_cache_ex = relu_forward(J)
     O, pool_cache_ex = max_pool2d_forward(K_ex, 2, 2)
@@ -824,7 +803,7 @@ def stack_gradient_norm(blocks, x, skip=True):
 
 blocks = [(0.1 * rng.normal(size=(4, 4, 3, 3)), 0.1 * rng.normal(size=(4, 4, 3, 3))) for _ in range(20)]
 x_deep = rng.normal(size=(2, 4, 8, 8))
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     print(f"gradient norm at the input: with skips {stack_gradient_norm(blocks, x_deep):.3g}, "
           f"without {stack_gradient_norm(blocks, x_deep, skip=False):.3g}")
 
@@ -923,7 +902,7 @@ check("test_softmax_jacobian", softmax_jacobian, lecture_attention_backward, hid
 # $\delta s$, checked against finite differences of the forward pass.
 
 # %%
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     J_s = softmax_jacobian(np.array([0.2, 0.3, 0.5]))
     print("J =\n", J_s, "\nrow sums:", J_s.sum(axis=1))
 
@@ -937,7 +916,7 @@ def scores_softmax(x_, y_):
     return e / e.sum(axis=1, keepdims=True)
 
 
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     dx_att, dy_att = lecture_attention_backward(x_att, y_att, ds_att)
     print("δx =", dx_att, "\nδy =", dy_att)
     print("finite differences agree:",
@@ -1057,7 +1036,7 @@ check("test_attention", attention_forward, attention_backward, hidden=True)
 # %%
 Q_a, K_a, V_a = rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 3))
 dout_a = rng.normal(size=(2, 5, 3))
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     if torch is None:
         print('torch is not installed: the comparison with PyTorch is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
     else:
@@ -1143,7 +1122,7 @@ def evaluate(index):
 
 
 EPOCHS, BATCH, LR, MOMENTUM = 8, 32, 0.05, 0.9
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     # one forward and backward pass on two images first: without your layers, stop before the plot
     logits, cache = cnn_forward(images[train[:2]], params)
     cnn_backward(cross_entropy(logits, labels[train[:2]])[1], cache, params)
@@ -1173,7 +1152,7 @@ with skip_if_unanswered():
 # %%
 import matplotlib.pyplot as plt
 
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     show = val[:4]
     logits, cache = cnn_forward(images[show], params)
     onehot = np.zeros_like(logits)

@@ -44,37 +44,16 @@
 # %% nbgrader={"grade_id": "setup", "locked": true}
 import numpy as np
 
-# Which exercise defines which function or class: demonstration cells use this to say what they need.
+# %%
+# Demonstration cells say which exercise they need while it is not answered yet, and Run All
+# carries on. (Graded code never uses this.)
+from coursecheck import skip_if_unanswered
+
 EXERCISES = {"topological_order": 1, "backward": 2, "unbroadcast": 3, "Plus": 3, "Times": 3,
              "Sigmoid": 3, "RowSum": 3, "Expand": 3, "MatMul": 3, "breadth_first_counterexample": 4,
              "dual_plus": 5, "dual_times": 5, "dual_sigmoid": 5, "dual_rowsum": 5, "dual_expand": 5,
              "jvp": 5, "jacobian_forward": 6, "jacobian_reverse": 6, "jacobian_op_counts": 7,
              "checkpointed_backward": 8, "read_torch_graph": 9}
-
-
-class skip_if_unanswered:
-    """For demonstration cells only (graded code never uses it). `with skip_if_unanswered():`
-    runs its block; if the block reaches an exercise that is not answered yet (its cell still
-    raises NotImplementedError), it says which one in one line and skips the rest of the block,
-    so that Run All carries on."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, tb):
-        if kind is None or not issubclass(kind, NotImplementedError):
-            return False
-        missing = None
-        while tb is not None:          # the innermost exercise function that raised
-            code = tb.tb_frame.f_code
-            name = getattr(code, "co_qualname", code.co_name).split(".")[0]
-            missing = name if name in EXERCISES else missing
-            tb = tb.tb_next
-        if missing is None:
-            print("This demonstration needs an exercise you have not answered yet; skipped.")
-        else:
-            print(f"This demonstration needs your answer to Exercise {EXERCISES[missing]} ({missing}); skipped.")
-        return True
 
 # %% [markdown]
 # ## 1. The graph: tensor nodes and op nodes
@@ -418,7 +397,7 @@ def breadth_first_backward(root):
 w = Tensor(0.7)
 x = Sin.apply(w)
 L = Mul.apply(Exp.apply(Mul.apply(x, x)), x)
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     backward(L)
     print(f"dL/dw, topological order: {float(w.grad):.3f}")
     breadth_first_backward(L)
@@ -456,7 +435,7 @@ def per_path_backward(node, grad):
             per_path_backward(parent, parent_grad)
 
 
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     print("            table: bottom op, all ops   per path: bottom op, all ops   2^(k-1)   d b_k/da")
     for k in [4, 8, 12, 16]:
         a = Tensor(1.0)
@@ -705,7 +684,7 @@ except ImportError:
 
 rng = np.random.default_rng(0)
 X_np, W_np, b_np, G_np = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=(2,)), rng.normal(size=(4, 2))
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     X_t, W_t, b_t = Tensor(X_np), Tensor(W_np), Tensor(b_np)
     H_t = Sigmoid.apply(Plus.apply(MatMul.apply(X_t, W_t), b_t))
     loss_t = RowSum.apply(Expand.apply(RowSum.apply(Times.apply(H_t, Tensor(G_np))), shape=(1, 4)))
@@ -750,7 +729,7 @@ check("test_counterexample", breadth_first_counterexample, Plus, Times, Sigmoid,
 ### END HIDDEN TESTS
 
 # %%
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     root, leaf = breadth_first_counterexample()
     backward(root)
     exact = float(leaf.grad)
@@ -1010,7 +989,7 @@ def counted_op_class_backwards(counter):
 
 rng = np.random.default_rng(1)
 rows = []
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     for label, n, m in [("R^n -> R  (a loss)", 200, 1), ("R -> R^m", 1, 200)]:
         hidden = 16
         f = two_layer(rng.normal(size=(hidden, n)), rng.normal(size=hidden), rng.normal(size=(m, hidden)))
@@ -1217,7 +1196,7 @@ def measure(run):
 plain_grad, plain_peak, plain_time = measure(lambda layers: plain_backward(layers, x_demo, g_demo))
 print(f"plain backprop: peak {plain_peak:5.1f} activations, {plain_time * 1e3:6.1f} ms")
 segment_counts, peaks, times = [2, 4, 8, 16, 32], [], []
-with skip_if_unanswered():
+with skip_if_unanswered(EXERCISES):
     for k in segment_counts:
         grad, peak, seconds = measure(lambda layers: checkpointed_backward(layers, x_demo, g_demo, k))
         assert np.allclose(grad, plain_grad)
@@ -1403,7 +1382,7 @@ check("test_torch_graph", read_torch_graph, hidden=True)
 if not HAVE_TORCH:
     print('torch is not installed: this cell is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
 else:
-    with skip_if_unanswered():
+    with skip_if_unanswered(EXERCISES):
         names, grads = read_torch_graph(lambda t, a, b: (a + b).sum(), {"a": np.array(2.0), "b": np.array(2.0)})
         print(names, grads)
         names, grads = read_torch_graph(lambda t, X, W: t.tanh(X @ W).pow(2).mean() + (W * W).sum(),

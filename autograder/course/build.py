@@ -142,6 +142,23 @@ def workspace_dir(course):
     return course.path("workspace")
 
 
+def student_notebooks(notebooks_dir=NOTEBOOKS):
+    """(name, graded) of every notebook students get, in course order: an assignment (students
+    get its built release) or an ungraded notebook such as the tour (``write_ungraded``)."""
+    graded = set(available_assignments())
+    for filename in sorted(os.listdir(notebooks_dir)):
+        name, ext = os.path.splitext(filename)
+        if ext == ".py":
+            yield name, name in graded
+
+
+def write_ungraded(name, target, notebooks_dir=NOTEBOOKS):
+    """An ungraded notebook (no solutions to remove) as .ipynb at target."""
+    nb = jupytext.read(os.path.join(notebooks_dir, f"{name}.py"))
+    nb.metadata.pop("jupytext", None)
+    nbformat.write(nb, target)
+
+
 def fill_workspace(course_dir=None, notebooks_dir=NOTEBOOKS, log=print):
     """Give the student a copy of every release notebook (and of the ungraded notebooks such as
     the tour) in DIR/workspace, where none exists yet; never overwrite one. The self-check data
@@ -149,28 +166,20 @@ def fill_workspace(course_dir=None, notebooks_dir=NOTEBOOKS, log=print):
     course = Course(course_dir)
     root = workspace_dir(course)
     os.makedirs(root, exist_ok=True)
-    graded = set(available_assignments())
-    for filename in sorted(os.listdir(notebooks_dir)):
-        name, ext = os.path.splitext(filename)
-        if ext != ".py":
-            continue
-        if name in graded:
-            release = course.release_notebook(name)
-            if not os.path.exists(release):
-                continue
-            folder = os.path.join(root, name)
+    for name, graded in student_notebooks(notebooks_dir):
+        release = course.release_notebook(name)
+        if graded and not os.path.exists(release):
+            continue  # not built
+        folder = os.path.join(root, name) if graded else root
+        target = os.path.join(folder, f"{name}.ipynb")
+        if graded:
             os.makedirs(folder, exist_ok=True)
             shutil.copyfile(os.path.join(os.path.dirname(release), check_data_file(name)),
                             os.path.join(folder, check_data_file(name)))
-            target = os.path.join(folder, f"{name}.ipynb")
-            if not os.path.exists(target):
+        if not os.path.exists(target):
+            if graded:
                 shutil.copyfile(release, target)
-                log(f"workspace: new copy {os.path.relpath(target)}")
-        else:
-            target = os.path.join(root, f"{name}.ipynb")
-            if not os.path.exists(target):
-                nb = jupytext.read(os.path.join(notebooks_dir, filename))
-                nb.metadata.pop("jupytext", None)
-                nbformat.write(nb, target)
-                log(f"workspace: new copy {os.path.relpath(target)}")
+            else:
+                write_ungraded(name, target, notebooks_dir)
+            log(f"workspace: new copy {os.path.relpath(target)}")
     return root

@@ -19,10 +19,9 @@ import sys
 import tempfile
 import zipfile
 
-import jupytext
 import nbformat
 
-from .build import build
+from .build import build, student_notebooks, write_ungraded
 from .layout import NOTEBOOKS, REPO_ROOT, Course, UsageError
 from .selfcheck import check_data_file
 from ..assignments import available_assignments
@@ -172,27 +171,22 @@ def build_wheel(folder):
 
 def _fill(folder, course, notebooks_dir, log):
     wheel = build_wheel(folder)
-    graded = set(available_assignments())
-    for filename in sorted(os.listdir(notebooks_dir)):
-        name, ext = os.path.splitext(filename)
-        if ext != ".py":
+    graded = 0
+    for name, is_graded in student_notebooks(notebooks_dir):
+        release = course.release_notebook(name)
+        if not is_graded:
+            write_ungraded(name, os.path.join(folder, f"{name}.ipynb"), notebooks_dir)
             continue
-        if name in graded:
-            release = course.release_notebook(name)
-            if not os.path.exists(release):
-                raise UsageError(f"{release} is missing: build the course first "
-                                 "(python -m autograder build, or kit without --no-build)")
-            os.makedirs(os.path.join(folder, name))
-            for file in (f"{name}.ipynb", check_data_file(name)):
-                shutil.copyfile(os.path.join(os.path.dirname(release), file),
-                                os.path.join(folder, name, file))
-        else:  # an ungraded notebook (the tour): no solutions to remove
-            nb = jupytext.read(os.path.join(notebooks_dir, filename))
-            nb.metadata.pop("jupytext", None)
-            nbformat.write(nb, os.path.join(folder, f"{name}.ipynb"))
+        if not os.path.exists(release):
+            raise UsageError(f"{release} is missing: build the course first "
+                             "(python -m autograder build, or kit without --no-build)")
+        os.makedirs(os.path.join(folder, name))
+        for file in (f"{name}.ipynb", check_data_file(name)):
+            shutil.copyfile(os.path.join(os.path.dirname(release), file), os.path.join(folder, name, file))
+        graded += 1
     with open(os.path.join(folder, "README.txt"), "w") as fh:
         fh.write(README.format(wheel="./" + os.path.basename(wheel)))
-    log(f"kit: {os.path.basename(wheel)} and {len(graded)} assignments")
+    log(f"kit: {os.path.basename(wheel)} and {graded} assignments")
 
 
 def make_kit(course_dir=None, to=None, rebuild=True, notebooks_dir=NOTEBOOKS, log=print):
