@@ -133,12 +133,14 @@ def _cpu_quota_works():
 def test_limits_follow_the_reference_between_a_floor_and_the_spec_ceiling():
     assignment = get_assignment(A01)
     tasks = assignment.tasks
-    measured = {tasks[0].grade_id: 0.001, tasks[1].grade_id: 0.2, tasks[2].grade_id: 100.0}
+    floor, between, beyond = tasks[3:6]                 # ceilings of 10, 10 and 15 s
+    assert limits.FLOOR_SECONDS < between.timeout and limits.FLOOR_SECONDS < beyond.timeout
+    measured = {floor.grade_id: 0.001, between.grade_id: 0.4, beyond.grade_id: 100.0}
     got = limits.limits_from(assignment, measured)
-    assert got[tasks[0].grade_id] == limits.FLOOR_SECONDS
-    assert got[tasks[1].grade_id] == pytest.approx(min(tasks[1].timeout, limits.FACTOR * 0.2))
-    assert got[tasks[2].grade_id] == tasks[2].timeout
-    assert all(got[t.grade_id] == t.timeout for t in tasks[3:])   # not measured: the ceiling
+    assert got[floor.grade_id] == limits.FLOOR_SECONDS
+    assert got[between.grade_id] == pytest.approx(min(between.timeout, limits.FACTOR * 0.4))
+    assert got[beyond.grade_id] == beyond.timeout
+    assert all(got[t.grade_id] == t.timeout for t in tasks[:3])   # not measured: the ceiling
 
 
 def test_the_reference_is_measured_in_the_sandbox_and_every_task_gets_a_limit(course_template):
