@@ -47,7 +47,8 @@ def program_backward(fns, arrays, params):
     backward, tensor_cls, context_cls = fns
     codes, args = arrays["codes"], arrays["args"]
     leaves = {i: arrays[f"leaf{i}"] for i in range(len(codes)) if codes[i] == graphs.LEAF}
-    root, leaf_nodes, ops = graphs.build_program(tensor_cls, context_cls, codes, args, leaves, arrays["dout"])
+    root, leaf_nodes, ops = graphs.build_program(tensor_cls, context_cls, codes, args, leaves, arrays["dout"],
+                                                 arrays["local"])
     backward(root)
     outputs = {f"grad_leaf{i}": _grad_of(node, f"leaf {i}") for i, node in leaf_nodes.items()}
     outputs["backward_calls"] = np.asarray([op.backward_calls for op in ops], dtype=np.float64)

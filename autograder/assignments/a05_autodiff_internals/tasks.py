@@ -138,6 +138,8 @@ def _program_case(rng, codes, args, shape, scale=0.8):
               "dout": rng.normal(size=shape)}
     for i in (0, 1):
         arrays[f"leaf{i}"] = rng.uniform(-scale, scale, size=shape)
+    # the grader's ops in the sandbox multiply by these numbers: they hold no backward rule
+    arrays["local"] = ref.local_derivatives(arrays["codes"], arrays["args"], {i: arrays[f"leaf{i}"] for i in (0, 1)})
     return Case(add_probe(arrays, rng, ["leaf0", "leaf1"]))
 
 
