@@ -42,6 +42,11 @@ def main(argv=None):
     p.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     p.add_argument("--to", default=None, help="output file (default: DIR/per_task_grades.csv)")
 
+    p = sub.add_parser("integrity", help="flag what looked like differentiation by other means, per "
+                                         "submission, cell and line (flags for a human, not penalties)")
+    _course_arg(p)
+    p.add_argument("assignment")
+
     p = sub.add_parser("demo", help="build, grade the bundled sample submissions, print the table")
     _course_arg(p)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -87,6 +92,11 @@ def _run(args):
         from .course.export import export_csv
 
         export_csv(args.course, args.assignment, args.to)
+        return 0
+    if args.command == "integrity":
+        from .course.integrity import write_report
+
+        write_report(args.course, args.assignment)
         return 0
     if args.command == "demo":
         from .course.demo import demo

@@ -10,6 +10,7 @@ import os
 
 from .layout import PER_TASK_CSV, Course, UsageError
 from .gradebook import open_gradebook
+from .integrity import flag_counts  # the integrity report's count: flags for a human, not penalties
 from nbgrader.api import MissingEntry
 
 
@@ -28,7 +29,7 @@ def gradebook_rows(course, assignment=None):
         except MissingEntry:
             raise UsageError(f"no assignment {assignment!r} in {course.gradebook} (known: "
                              f"{', '.join(a.name for a in gb.assignments) or 'none'})") from None
-        columns, rows = ["student", "assignment"], []
+        columns, rows, flags = ["student", "assignment"], [], {}
         for a in assignments:
             cells = [cell.name for nb in a.notebooks for cell in nb.grade_cells]
             columns += [c for c in cells if c not in columns]
@@ -45,8 +46,9 @@ def gradebook_rows(course, assignment=None):
                 values = [row.get(c, "") for c in cells]
                 row["total"] = "" if "" in values else round(sum(values), 4)
                 row["max_score"] = max_score
+                row["integrity_flags"] = flags.setdefault(a.name, flag_counts(course.root, a.name)).get(student.id, "")
                 rows.append(row)
-        return columns + ["total", "max_score"], rows
+        return columns + ["total", "max_score", "integrity_flags"], rows
     finally:
         gb.close()
 

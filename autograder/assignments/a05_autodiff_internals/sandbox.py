@@ -96,19 +96,28 @@ def op_rule(fns, arrays, params):
     return outputs, dtypes
 
 
+# The raw functions behind the counters, kept here and not on the counter: the object handed to
+# student code must not lead to an uncounted way of evaluating f (it once had `.f`).
+_RAW = {}
+
+
 class _CountedFunction:
     """f(ops, x) that counts its evaluations and how many of them were on an x of the class
     expected (the notebook's Dual for forward mode, its Tensor for reverse mode)."""
 
+    __slots__ = ("input_cls", "calls", "foreign_calls", "__weakref__")
+
     def __init__(self, f, input_cls):
-        self.f, self.input_cls = f, input_cls
+        _RAW.clear()  # one counted function at a time
+        _RAW[id(self)] = f
+        self.input_cls = input_cls
         self.calls, self.foreign_calls = 0, 0
 
     def __call__(self, ops, x):
         self.calls += 1
         if type(x) is not self.input_cls:
             self.foreign_calls += 1
-        return self.f(ops, x)
+        return _RAW[id(self)](ops, x)
 
 
 def jvp(fns, arrays, params):
