@@ -11,6 +11,7 @@ the contract's numerical check of that forward.
 import numpy as np
 
 from ...judging.compare import Verdict
+from ...judging import returned
 from ...judging.diagnosis import Mistake
 from . import sandbox_graphs as graphs
 from . import reference as ref
