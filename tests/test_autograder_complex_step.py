@@ -21,8 +21,6 @@ ATTEMPTS = {
     "eval": "eval('1' + 'j')",
     "builtin": "complex(0.0, 1e-20)",
     "cmath": "import cmath",
-    "numpy type": "np.complex128(1e-20)",
-    "numpy emath": "np.emath.sqrt(-1.0)",
     "swap the hook's code": ("import sys\nguard = sys.modules['autograder.sandbox.guard']\n"
                              "guard._refuse_complex.__code__ = (lambda e, a: None).__code__"),
 }
@@ -81,6 +79,8 @@ def test_the_integrity_report_flags_what_cannot_be_closed_and_not_the_references
     assert {f.line for f in flags} >= {2, 4, 5}
     assert all(f.cell == "tanh" and f.student == "s" for f in flags)
     assert scan_cell("s", "c", "import torch", {"torch"})[0].why.startswith("a module")
+    for reachable in ("z = np.complex128(x)", "np.emath.sqrt(-1.0)", "a.astype('D')", "w.imag"):
+        assert scan_cell("s", "c", reachable)[0].why.startswith("complex"), reachable
     assert scan_cell("s", "c", "import torch", set(NO_SHORTCUTS) - {"torch"}) == []
     assert scan_cell("s", "c", "h = 1e-5", (), exempt=(NUMERICAL,)) == []
 

@@ -58,25 +58,17 @@ def _refuse_complex(event, args, _check=_has_complex_constant, _type=type,
         raise _error("graded code may not replace a function's code or defaults")
 
 
-# NumPy's complex types, under every name it exports them by
-NUMPY_COMPLEX = ("complex64", "complex128", "complex256", "complex_", "cdouble", "csingle", "clongdouble",
-                 "clongfloat", "longcomplex", "cfloat", "singlecomplex", "complexfloating", "emath")
-
-
 def block_complex():
     """Take complex arithmetic out of reach of the code that runs next, as far as Python allows:
-    no complex literal in any code executed, no ``complex``, no NumPy complex type by name (cmath
-    is refused by the import hook). What stays reachable (complex numbers from a float power, a
-    dtype string, an FFT, pairs of floats) is flagged in the instructor's integrity report, and a
-    complex value returned is refused (``calls.to_array``)."""
+    no complex literal in any code executed and no ``complex`` (cmath is refused by the import
+    hook). NumPy's complex types stay (NumPy's own functions look them up by name at call time,
+    so removing them breaks real code); they, and what else stays reachable (a float power, a
+    dtype string, an FFT, pairs of floats), are flagged in the instructor's integrity report, and
+    a complex value returned is refused (``calls.to_array``)."""
     import builtins
-
-    import numpy
 
     sys.addaudithook(_refuse_complex)
     builtins.__dict__.pop("complex", None)
-    for name in NUMPY_COMPLEX:
-        numpy.__dict__.pop(name, None)
 
 
 def install(forbidden):

@@ -17,7 +17,9 @@ from . import sandbox_graphs as graphs
 from . import reference as ref
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe, scalar
 
-WITH_TORCH = tuple(m for m in NO_SHORTCUTS if m != "torch")
+# reading torch's own graph is not a derived gradient: torch (whose modules hold complex literals) is
+# allowed, and so complex arithmetic is not blocked there (cmath stands for it in NO_SHORTCUTS)
+WITH_TORCH = tuple(m for m in NO_SHORTCUTS if m not in ("torch", "cmath"))
 CODE = {name: i for i, name in enumerate(graphs.OP_NAMES)}
 
 # --- 1. topological order ------------------------------------------------------------------------
