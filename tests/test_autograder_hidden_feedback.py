@@ -99,3 +99,9 @@ def test_a_cell_note_shows_the_type_and_nothing_the_process_wrote():
     text = cell_error_text(_error(type="Leak_four"))
     assert "four" not in text and "Leak" not in text
     assert "NameError" in cell_error_text({"type": "NameError", "message": SPELLED})
+
+
+def test_a_cell_that_failed_on_an_import_names_the_forbidden_modules_from_the_spec():
+    text = cell_error_text({"type": "ImportError", "message": SPELLED}, ("torch", "scipy", "cmath"))
+    assert "torch may not be used, nor scipy" in text and "complex arithmetic" in text
+    assert "four" not in text

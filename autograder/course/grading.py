@@ -98,7 +98,7 @@ def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
                     continue
                 error = cell_errors.get(grade_id)
                 if error:
-                    problems[name] = (f"its cell '{grade_id}' {cell_error_text(error)}, so the rest "
+                    problems[name] = (f"its cell '{grade_id}' {cell_error_text(error, task.forbidden)}, so the rest "
                                       f"of that cell never ran")
                 elif grade_id in cell_failures:
                     problems[name] = f"its cell '{grade_id}' was stopped: {cell_failures[grade_id]}"

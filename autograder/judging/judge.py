@@ -73,11 +73,18 @@ def trusted_type_name(error):
     return kind if kind in TRUSTED_EXCEPTIONS or kind in MEMORY_ERRORS else "an exception of its own class"
 
 
-def cell_error_text(error):
+def cell_error_text(error, forbidden=()):
     """Trusted words for an answer cell that raised: cells run in the process that holds the
-    hidden inputs, so, as on a hidden case, nothing the process wrote is shown."""
-    if str(error.get("type", "")) == "NotImplementedError":
+    hidden inputs, so, as on a hidden case, nothing the process wrote is shown. forbidden: the
+    modules the task forbids, named (from the task spec) when the cell failed on an import."""
+    kind = str(error.get("type", ""))
+    if kind == "NotImplementedError":
         return "raised NotImplementedError (not answered yet)"
+    if kind in ("ImportError", "ModuleNotFoundError") and forbidden:
+        first, *others = [m for m in forbidden if m != "cmath"] or ["cmath"]
+        named = f"{first} may not be used" + (f", nor {', '.join(others)}" if others else "")
+        complex_too = "; nor complex arithmetic" if "cmath" in forbidden else ""
+        return f"raised {kind}: graded code runs without the modules this task forbids ({named}{complex_too})"
     return (f"raised {trusted_type_name(error)} (run the cell in your notebook to see its message "
             f"and line)")
 
