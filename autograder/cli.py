@@ -1,4 +1,5 @@
-"""Command line: build, grade, feedback, export, roster, demo, kit (``python -m autograder --help``)."""
+"""Command line: build, grade, feedback, export, roster, integrity, demo, kit
+(``python -m autograder --help``)."""
 import argparse
 import os
 import sys
@@ -54,6 +55,11 @@ def main(argv=None):
                        "gradebook, as nbgrader db student import")
     _course_arg(p)
     p.add_argument("csv", help="CSV file with a header row: id[,first_name,last_name,email]")
+
+    p = sub.add_parser("integrity", help="flag what looked like differentiation by other means, per "
+                                         "submission, cell and line (flags for a human, not penalties)")
+    _course_arg(p)
+    p.add_argument("assignment")
 
     p = sub.add_parser("demo", help="build, grade the bundled sample submissions, print the table")
     _course_arg(p)
@@ -121,6 +127,11 @@ def _run(args):
         except KitLeak as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        return 0
+    if args.command == "integrity":
+        from .course.integrity import write_report
+
+        write_report(args.course, args.assignment)
         return 0
     if args.command == "demo":
         from .course.demo import demo

@@ -72,6 +72,45 @@ def checkpointed_backward(layers, x, grad_out, segments):
     return plain_backward(layers, x, grad_out)
 '''
 
+# Finding F of issue 16: returned structures the trusted side once used without checking them.
+CYCLIC_COUNTEREXAMPLE = '''
+def breadth_first_counterexample():
+    w = Tensor(0.7)
+    x = Times.apply(w, w)
+    root = Sigmoid.apply(Times.apply(x, x))
+    x.parents = (w, root)          # set after construction: x is now among its own inputs
+    return root, w
+'''
+
+# Raises the sandbox's cap on returned nodes, then returns a graph far above the trusted limit.
+RAISED_CAP_COUNTEREXAMPLE = '''
+import sys as _sys
+for _name, _module in list(_sys.modules.items()):
+    if _name.endswith("a05_autodiff_internals.sandbox"):
+        _module.MAX_COUNTEREXAMPLE_NODES = 10 ** 9
+
+def breadth_first_counterexample():
+    w = Tensor(0.7)
+    node = Sigmoid.apply(w)
+    for _ in range(3000):
+        node = Plus.apply(node, w)
+    return Times.apply(node, Sigmoid.apply(Times.apply(node, node))), w
+'''
+
+# Finding E: Times and Sigmoid backward taken from the grader's own op rules in the sandbox.
+GRADER_RULES = '''
+import sys as _sys
+_sg = next(m for n, m in list(_sys.modules.items()) if n.endswith("sandbox_graphs"))
+Times.backward = staticmethod(lambda ctx, grad: _sg._local_backward("mul", list(ctx.saved), None, grad))
+Sigmoid.backward = staticmethod(lambda ctx, grad: _sg._local_backward("sigmoid", [None], ctx.saved[0], grad))
+'''
+NO_RULES = '''
+def _unanswered(ctx, grad):
+    raise NotImplementedError
+Times.backward = staticmethod(_unanswered)
+Sigmoid.backward = staticmethod(_unanswered)
+'''
+
 
 def _submit(course, student, release, answers):
     samples.submit(course, ASSIGNMENT, student, samples.student_notebook(release, answers))
@@ -84,6 +123,10 @@ def hand_in(course, source, release):
     _submit(course, "plain_checkpoint", release, {**reference, "checkpoint": PLAIN_CHECKPOINT})
     _submit(course, "x_tracemalloc", release, {**reference, "checkpoint": BLINDED_CHECKPOINT})
     _submit(course, "x_meter", release, {**reference, "checkpoint": METER_PATCH})
+    _submit(course, "x_grader_rules", release, {**reference, "sigmoid": reference["sigmoid"] + GRADER_RULES})
+    _submit(course, "no_rules", release, {**reference, "sigmoid": reference["sigmoid"] + NO_RULES})
+    _submit(course, "x_cycle", release, {**reference, "counterexample": CYCLIC_COUNTEREXAMPLE})
+    _submit(course, "x_raised_cap", release, {**reference, "counterexample": RAISED_CAP_COUNTEREXAMPLE})
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +150,29 @@ def test_exploits_gain_nothing(graded):
             assert graded[student].task(task).score <= graded[baseline].task(task).score, (student, task)
     for student in ("x_tracemalloc", "x_meter"):
         assert "measurement_tampered" in graded[student].task("test_checkpoint").mistake_codes
+
+
+def test_the_graders_own_op_rules_are_out_of_reach(graded):
+    from autograder.assignments.a05_autodiff_internals import sandbox_graphs
+
+    assert not [name for name in vars(sandbox_graphs) if "backward" in name.lower() and name != "TanhLayer"]
+    for task in TASKS:
+        assert graded["x_grader_rules"].task(task).score <= graded["no_rules"].task(task).score, task
+    assert graded["no_rules"].task("test_ops").score < graded["ada_reference"].task("test_ops").score
+
+
+def test_a_cyclic_graph_is_the_students_error_not_the_graders(graded):
+    result = graded["x_cycle"]
+    assert result.status == "graded", result.error
+    task = result.task("test_counterexample")
+    assert task.score == 0 and "cycle" in task.checks[0].message, task
+    assert [t.score for t in result.tasks if t.grade_id != "test_counterexample"] == [
+        t.score for t in graded["ada_reference"].tasks if t.grade_id != "test_counterexample"]
+
+
+def test_a_cap_raised_in_the_sandbox_does_not_raise_the_trusted_limit(graded):
+    task = graded["x_raised_cap"].task("test_counterexample")
+    assert task.score == 0 and "at most 500" in task.checks[0].message, task
 
 
 def test_storing_everything_and_recomputing_everything_are_partial(graded):

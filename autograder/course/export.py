@@ -11,6 +11,7 @@ import os
 
 from .layout import PER_TASK_CSV, Course, UsageError
 from .gradebook import late_penalty_plugin, open_gradebook, refresh_late_penalties, submission_scores
+from .integrity import flag_counts  # the integrity report's count: flags for a human, not penalties
 from nbgrader.api import MissingEntry
 
 
@@ -32,7 +33,7 @@ def gradebook_rows(course, assignment=None):
             raise UsageError(f"no assignment {assignment!r} in {course.gradebook} (known: "
                              f"{', '.join(a.name for a in gb.assignments) or 'none'})") from None
         plugin = late_penalty_plugin(course)
-        columns, rows = ["student", "assignment"], []
+        columns, rows, flags = ["student", "assignment"], [], {}
         for a in assignments:
             refresh_late_penalties(gb, a.name, plugin)
             cells = [cell.name for nb in a.notebooks for cell in list(nb.grade_cells) + list(nb.task_cells)]
@@ -52,8 +53,9 @@ def gradebook_rows(course, assignment=None):
                 row["late_penalty"] = round(scores.late_penalty, 4)
                 row["total"] = "" if "" in values else round(scores.score, 4)
                 row["max_score"] = max_score
+                row["integrity_flags"] = flags.setdefault(a.name, flag_counts(course.root, a.name)).get(student.id, "")
                 rows.append(row)
-        return columns + ["late_penalty", "total", "max_score"], rows
+        return columns + ["late_penalty", "total", "max_score", "integrity_flags"], rows
     finally:
         gb.close()
 

@@ -31,7 +31,7 @@ from .limits import time_limits as measured_time_limits
 
 from ..running import isolation
 from .layout import Course, UsageError
-from ..judging.judge import judge_task, student_text
+from ..judging.judge import cell_error_text, judge_task
 from ..running.rebuild import SubmissionError, read_notebook_file, rebuild
 from ..judging.results import RESULTS_FILE, SubmissionResult, TaskResult
 from ..running.runner import GraderFailure, SandboxTask, TaskRun, run_in_sandbox
@@ -79,11 +79,6 @@ def read_timestamp(folder):
         return None
 
 
-def _type_name(error):
-    """An exception's type name from a cell, as a note may show it (cells run next to hidden inputs)."""
-    return student_text(error.get("type", "Exception"), True, 60)
-
-
 def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
     """{function name: why it may be missing}, from answer cells that raised or killed the process."""
     problems = {}
@@ -95,9 +90,7 @@ def _cell_problems(assignment, rebuilt, cell_errors, cell_failures):
                     continue
                 error = cell_errors.get(grade_id)
                 if error:
-                    line = f" at line {error.get('line')}" if error.get("line") else ""
-                    problems[name] = (f"its cell '{grade_id}' raised {_type_name(error)}{line} "
-                                      f"({student_text(error.get('message', ''), True)}), so the rest "
+                    problems[name] = (f"its cell '{grade_id}' {cell_error_text(error, task.forbidden)}, so the rest "
                                       f"of that cell never ran")
                 elif grade_id in cell_failures:
                     problems[name] = f"its cell '{grade_id}' was stopped: {cell_failures[grade_id]}"
@@ -169,10 +162,8 @@ def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit, tim
     problems = _cell_problems(assignment, rebuilt, cell_errors, cell_failures)
     for grade_id, error in cell_errors.items():
         if grade_id not in rebuilt.unanswered:
-            where = f", line {error.get('line')}" if error.get("line") else ""
-            # cells run next to the hidden inputs: their messages are treated as hidden
-            result.notes.append(f"Cell '{grade_id}' raised {_type_name(error)}{where}: "
-                                f"{student_text(error.get('message', ''), True)}")
+            # cells run next to the hidden inputs: only trusted words about them are shown
+            result.notes.append(f"Cell '{grade_id}' {cell_error_text(error)}.")
     for grade_id, reason in cell_failures.items():
         result.notes.append(f"Cell '{grade_id}' was stopped: {reason}.")
     for task in assignment.tasks:

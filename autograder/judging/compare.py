@@ -24,6 +24,11 @@ class Verdict:
     rel_error: float = None
     mistakes: list = field(default_factory=list)  # of diagnosis.Mistake
     exception: bool = False                       # the call raised instead of returning
+    # What kind of failure, in trusted words a hidden case may show ("shape", "nonfinite",
+    # "value", "missing", "modified"; "" for a custom comparison): message holds the numbers and
+    # shapes, which on a hidden case could carry the input, so it is shown for visible cases only.
+    kind: str = ""
+    note: str = ""                                # trusted explanation that any case may show
 
 
 def _fmt_index(index, shape):
@@ -34,7 +39,7 @@ def compare_values(expected, got, *, what, rtol, got_dtype=None, diagnosis=None)
     """Verdict on got ≈ expected within rtol. diagnosis: kwargs for diagnose() when it fails."""
     expected = np.asarray(expected, dtype=np.float64)
     if got is None:
-        return Verdict(False, f"{what}: nothing came back")
+        return Verdict(False, f"{what}: nothing came back", kind="missing")
     integer = bool(got_dtype) and got_dtype.startswith(("int", "uint", "bool"))
     dtype_note = ""
     if integer:
@@ -45,11 +50,11 @@ def compare_values(expected, got, *, what, rtol, got_dtype=None, diagnosis=None)
     if got.shape != expected.shape:
         mistakes = diagnose(expected, got, **(diagnosis or {}))
         return Verdict(False, f"{what} has shape {got.shape}, expected {expected.shape}.{dtype_note}",
-                       None, mistakes)
+                       None, mistakes, kind="shape")
     if not np.all(np.isfinite(got)):
         bad = np.argwhere(~np.isfinite(got))[0] if got.ndim else ()
         return Verdict(False, f"{what} contains NaN or infinity{_fmt_index(bad, got.shape)}.",
-                       None, diagnose(expected, got, **(diagnosis or {})))
+                       None, diagnose(expected, got, **(diagnosis or {})), kind="nonfinite")
     err = rel_error(expected, got)
     if err <= rtol and not integer:
         return Verdict(True, "", err)
@@ -58,25 +63,26 @@ def compare_values(expected, got, *, what, rtol, got_dtype=None, diagnosis=None)
     message = (f"{what}: relative error {err:.2e}, allowed {rtol:.0e}. Worst entry"
                f"{_fmt_index(worst, got.shape)}: expected {expected[worst]:.6g}, got {got[worst]:.6g}."
                f"{dtype_note}")
-    return Verdict(False, message, err, diagnose(expected, got, **(diagnosis or {})))
+    return Verdict(False, message, err, diagnose(expected, got, **(diagnosis or {})), kind="value")
 
 
 def compare_exact(expected, got, *, what):
     """Verdict on got == expected exactly (e.g. an input that must be left unchanged)."""
     expected = np.asarray(expected, dtype=np.float64)
     if got is None:
-        return Verdict(False, f"{what}: nothing came back")
+        return Verdict(False, f"{what}: nothing came back", kind="missing")
     if got.shape != expected.shape:
-        return Verdict(False, f"{what} changed shape from {expected.shape} to {got.shape}.")
+        return Verdict(False, f"{what} changed shape from {expected.shape} to {got.shape}.", kind="shape")
     changed = ~((got == expected) | (np.isnan(got) & np.isnan(expected)))
     if not changed.any():
         return Verdict(True, "", 0.0)
     first = np.argwhere(changed)[0] if changed.ndim else ()
     if changed.ndim == 0:
-        return Verdict(False, f"{what} was modified by your call.", rel_error(expected, got), [INPUT_MODIFIED])
+        return Verdict(False, f"{what} was modified by your call.", rel_error(expected, got), [INPUT_MODIFIED],
+                       kind="modified")
     return Verdict(False, f"{what} was modified: {int(changed.sum())} of {changed.size} entries differ "
                    f"after your call (the first{_fmt_index(first, changed.shape)}).",
-                   rel_error(expected, got), [INPUT_MODIFIED])
+                   rel_error(expected, got), [INPUT_MODIFIED], kind="modified")
 
 
 # What a custom comparison (a task's ``Check.compare``) may use when it ships to the student's

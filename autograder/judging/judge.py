@@ -5,12 +5,14 @@ only ever supplied float64 arrays. A check earns its weight when it holds on eve
 applies to (or, with the course setting ``partial_credit = "per_case"``, the fraction of its cases
 on which it holds); the task's score is its points times the weight earned.
 """
+import builtins
 import re
 
 import numpy as np
 
 from .compare import Verdict, compare_exact, compare_values
 from .results import CheckOutcome, TaskResult
+from .returned import InvalidReturn
 from .text import printable
 
 _TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,59}")
@@ -32,15 +34,71 @@ def student_text(text, hidden, limit=MAX_STUDENT_TEXT):
     return printable(text, limit)
 
 
+# Exception names a hidden case may show: Python's own (a class the student made up could spell a
+# hidden input in its name), plus the sandbox's BadReturn and NumPy's memory error.
+TRUSTED_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                               if isinstance(value, type) and issubclass(value, BaseException))
+MEMORY_ERRORS = ("MemoryError", "_ArrayMemoryError")
+
+
+def hidden_exception_text(error, cell_problems=None):
+    """Trusted sentence for an exception on a hidden input: no message, line, code or file name.
+
+    All of those come from the student's process, which sees the hidden input, and each has
+    carried it (digits spelled as words, a file name chosen at compile time, a line number)."""
+    kind = str(error.get("type", ""))
+    missing = error.get("missing_function")
+    if missing:
+        # the name is trusted only as a key of cell_problems (made from the task's own names)
+        problem = (cell_problems or {}).get(missing) if isinstance(missing, str) else None
+        return (f"{missing} is not defined when the tests run: {problem}" if problem
+                else "a function this task calls is not defined when the tests run. Did its cell run "
+                     "without errors?")
+    if kind == "BadReturn":
+        return ("your function returned something that is not the expected numbers (the visible "
+                "checks of this test cell say what)")
+    if kind == "NotImplementedError":
+        return "not answered yet: the code still raises NotImplementedError"
+    if kind == "SystemExit":
+        return "your code called sys.exit() (or exit()); return a value instead"
+    if kind in MEMORY_ERRORS:
+        return "MemoryError: your code tried to use more memory than the grader allows"
+    return (f"your code raised {trusted_type_name(error)} (its message and line are not shown for "
+            f"a hidden input, since they could carry the input; try inputs like it in your notebook)")
+
+
+def trusted_type_name(error):
+    """The exception's type name if it is one of Python's own, else words that carry nothing."""
+    kind = str(error.get("type", ""))
+    return kind if kind in TRUSTED_EXCEPTIONS or kind in MEMORY_ERRORS else "an exception of its own class"
+
+
+def cell_error_text(error, forbidden=()):
+    """Trusted words for an answer cell that raised: cells run in the process that holds the
+    hidden inputs, so, as on a hidden case, nothing the process wrote is shown. forbidden: the
+    modules the task forbids, named (from the task spec) when the cell failed on an import."""
+    kind = str(error.get("type", ""))
+    if kind == "NotImplementedError":
+        return "raised NotImplementedError (not answered yet)"
+    if kind in ("ImportError", "ModuleNotFoundError") and forbidden:
+        first, *others = [m for m in forbidden if m != "cmath"] or ["cmath"]
+        named = f"{first} may not be used" + (f", nor {', '.join(others)}" if others else "")
+        complex_too = "; nor complex arithmetic" if "cmath" in forbidden else ""
+        return f"raised {kind}: graded code runs without the modules this task forbids ({named}{complex_too})"
+    return (f"raised {trusted_type_name(error)} (run the cell in your notebook to see its message "
+            f"and line)")
+
+
 def describe_exception(error, hidden, cell_problems=None):
     """Student-facing sentence for an exception dict from the sandbox (or the student's kernel).
 
-    Everything in `error` came from student code: the type name is kept only if it is a plain
-    identifier, the message is short, and for a hidden case no number in it is shown."""
+    Everything in `error` came from student code: on a hidden case only trusted words are shown
+    (``hidden_exception_text``); otherwise the type name is kept only if it is a plain identifier
+    and the message is short."""
+    if hidden:
+        return hidden_exception_text(error, cell_problems)
     kind = str(error.get("type", "Error"))
     kind = kind if _TYPE_NAME.fullmatch(kind) else "Exception"
-    if hidden:
-        kind = redact_numbers(kind)  # a class made up at run time can carry numbers in its name
     message = student_text(error.get("message", ""), hidden)
     if kind == "BadReturn":
         return message
@@ -61,7 +119,7 @@ def describe_exception(error, hidden, cell_problems=None):
     if isinstance(line, int):
         cell = error.get("cell")
         where = f"cell '{student_text(cell, False, 60)}', line {line}" if cell else f"line {line}"
-        code = f": {student_text(error['code'], hidden, 120)}" if error.get("code") else ""
+        code = f": {student_text(error['code'], False, 120)}" if error.get("code") else ""
         text += f" ({where}{code})"
     return text
 
@@ -139,10 +197,41 @@ def _forward_right(check, reference, outputs):
                for key in check.forward if key in reference)
 
 
+_HIDDEN_KIND = {
+    "shape": "wrong shape",
+    "nonfinite": "it contains NaN or infinity",
+    "missing": "nothing came back",
+    "modified": "your call modified its input",
+    "invalid": "what came back is not the structure this task asks for",
+}
+
+
+def hidden_verdict_text(check, verdict):
+    """A failed check on a hidden input in trusted words: what kind of failure, never a number,
+    shape or string the student's code produced (those could carry the hidden input)."""
+    if verdict.exception:
+        return verdict.message  # already hidden_exception_text
+    if verdict.kind == "value":
+        text = (f"the values differ from the reference by more than the allowed relative error "
+                f"{check.rtol:.0e}")
+    else:
+        text = _HIDDEN_KIND.get(verdict.kind, "the result does not match the reference")
+    return f"{verdict.note}{text}." if verdict.note else f"{text[0].upper()}{text[1:]}."
+
+
+def hidden_mistakes(mistakes):
+    """Named mistakes of a hidden case: their explanations are trusted text, but some quote a
+    shape, batch size or factor measured on the hidden input, so every number goes."""
+    return [{"code": m["code"], "message": redact_numbers(m["message"])} for m in mistakes]
+
+
 def _check_case(task, check, case, reference, outputs, dtypes, variants, context):
     """Verdict of one check on one case whose call returned normally."""
     if check.compare is not None:
-        return check.compare(reference, outputs, case)
+        try:
+            return check.compare(reference, outputs, case)
+        except InvalidReturn as exc:  # the returned structure failed the trusted side's validation
+            return Verdict(False, f"what came back cannot be used: {exc}", kind="invalid")
     verdict = _compare_keys(check, reference, outputs, dtypes, variants, context)
     if verdict.passed or not check.probe:
         return verdict
@@ -155,17 +244,19 @@ def _check_case(task, check, case, reference, outputs, dtypes, variants, context
         # No points for agreeing with a wrong forward: a made-up pair (zeros with zeros, an
         # identity forward with an identity backward) agrees too, and so do probe values made up
         # in the student's process. The feedback still says where the problem is.
-        verdict.message = ("your forward pass is wrong (see its check), and this gradient agrees "
-                           "with a numerical derivative of your own forward: fix the forward, and "
-                           "the backward you derived for it may need the same fix: " + verdict.message)
+        verdict.note = ("your forward pass is wrong (see its check), and this gradient agrees "
+                        "with a numerical derivative of your own forward: fix the forward, and "
+                        "the backward you derived for it may need the same fix: ")
+        verdict.message = verdict.note + verdict.message
         return verdict
     if forward_right and not agrees:
-        verdict.message = ("your forward pass is right and your backward pass disagrees with it "
-                           "(a numerical derivative of your forward along a random direction differs "
-                           "from your gradient): " + verdict.message)
+        verdict.note = ("your forward pass is right and your backward pass disagrees with it "
+                        "(a numerical derivative of your forward along a random direction differs "
+                        "from your gradient): ")
     elif check.forward and not agrees:
-        verdict.message = ("your forward pass is already wrong, and your gradient does not agree "
-                           "with it either; fix the forward first: " + verdict.message)
+        verdict.note = ("your forward pass is already wrong, and your gradient does not agree "
+                        "with it either; fix the forward first: ")
+    verdict.message = verdict.note + verdict.message
     return verdict
 
 
@@ -207,23 +298,26 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None, credit="all_o
                 notes.append((i, verdict.message))
         passed = bool(applicable) and not failures
         outcome = CheckOutcome(check.name, check.weight, passed)
+        notes = [(i, note) for i, note in notes if not hidden_flags[i]]  # student-made text on a pass
         if passed and notes:
             outcome.message = f"{_case_label(notes[0][0], hidden_flags)}: {notes[0][1]}"
         if failures:
             first, verdict = failures[0]
             others = len(failures) - 1
-            outcome.message = f"{_case_label(first, hidden_flags)}: {verdict.message}"
+            text = hidden_verdict_text(check, verdict) if hidden_flags[first] else verdict.message
+            outcome.message = f"{_case_label(first, hidden_flags)}: {text}"
             if others:
                 outcome.message += (f" (The check fails on {others} more of its {len(applicable)} "
                                     "inputs.)")
             if check.hint and not verdict.exception:
                 outcome.message += f" Hint: {check.hint}"
             seen = set()
-            for _, v in failures:
+            for i, v in failures:
                 for mistake in v.mistakes:
                     if mistake.code not in seen:
                         seen.add(mistake.code)
-                        outcome.mistakes.append({"code": mistake.code, "message": mistake.message})
+                        named = {"code": mistake.code, "message": mistake.message}
+                        outcome.mistakes.extend(hidden_mistakes([named]) if hidden_flags[i] else [named])
             if credit == "per_case":
                 earned += check.weight * (len(applicable) - len(failures)) / len(applicable)
         elif passed:

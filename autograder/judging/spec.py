@@ -76,14 +76,18 @@ class Assignment:
     assignment_id: str
     tasks: tuple
     memory_bytes: int = 1 << 30
+    # what the notebook teaches that the integrity report must not flag ("numerical_derivatives")
+    teaches: tuple = ()
 
 
 # Modules that compute gradients (or finite differences) for the student: out of reach of graded
 # code wherever a task asks for a gradient derived by hand.
 # Everything that differentiates for the student: autodiff (torch, minigrad, jax, autograd,
 # tensorflow), symbolic (sympy) and numerical differentiation (scipy, mpmath, numdifftools, findiff).
+# cmath stands for complex arithmetic as a whole (the complex step differentiates exactly):
+# the sandbox's guard blocks it where cmath is forbidden.
 NO_SHORTCUTS = ("torch", "minigrad", "scipy", "sympy", "mpmath", "numdifftools", "findiff", "jax",
-                "autograd", "tensorflow")
+                "autograd", "tensorflow", "cmath")
 
 PROBE_EPS = 1e-5  # step of the numerical check; directions have unit norm over all inputs
 

@@ -29,6 +29,10 @@ def to_array(value, what):
         raw = np.asarray(value)
     except Exception as exc:  # a student object whose __array__ misbehaves
         raise BadReturn(f"{what} ({type(value).__name__}) cannot be read as numbers: {exc}") from None
+    if raw.dtype.kind == "c":
+        raise BadReturn(f"{what} is complex ({raw.dtype}): complex values are refused, because complex "
+                        f"arithmetic (the complex step) would compute the derivative for you; return "
+                        f"real numbers derived by hand")
     if raw.dtype.kind not in "biuf":
         raise BadReturn(f"{what} has dtype {raw.dtype} ({type(value).__name__}), expected real numbers")
     return np.array(raw, dtype=np.float64, copy=True)

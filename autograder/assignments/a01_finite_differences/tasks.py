@@ -310,7 +310,7 @@ NETWORK_GRADIENT = Task(
 
 
 ASSIGNMENT = Assignment(
-    assignment_id="01_finite_differences",
+    assignment_id="01_finite_differences", teaches=("numerical_derivatives",),
     tasks=(
         _quotient_task("forward", "test_forward_difference", "forward_difference(f, x, h)"),
         _quotient_task("backward", "test_backward_difference", "backward_difference(f, x, h)"),
