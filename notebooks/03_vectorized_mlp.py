@@ -53,7 +53,7 @@ EXERCISES = {"affine_forward": 1, "affine_backward": 1, "relu_forward": 2, "relu
              "sigmoid_forward": 2, "sigmoid_backward": 2, "tanh_forward": 2,
              "tanh_backward": 2, "softmax_cross_entropy": 3, "mse_loss": 4,
              "two_layer_loss": 5, "shared_weight_loss": 6, "embedding_forward": 7,
-             "embedding_backward": 7, "sgd_momentum": 8, "train": 9}
+             "embedding_backward": 7, "sgd_momentum": 8, "train_step": 9, "train": 9}
 
 # %% [markdown]
 # ## 1. Tensor backpropagation: gradients with the shape of the tensor
@@ -836,20 +836,40 @@ def init_two_layer(D, H, C, seed):
 # %% [markdown]
 # ### Exercise 9 (3 points): `train`
 #
-# `train(X, y, seed, callback=None)` trains a two-layer network on images `X` ($N\times 64$) with
-# labels `y` and returns its parameters (a dict like `init_two_layer`'s). Start from
-# `init_two_layer(64, H, 10, seed)`; each epoch, shuffle the examples (with a generator seeded by
-# `seed`), walk through them in minibatches, and update every parameter with `sgd_momentum`,
-# keeping one velocity per parameter. If `callback` is given, call `callback(epoch, params)` once
-# before training (epoch 0) and after every epoch; the demonstration below uses it to draw the
-# training curve.
+# First one step: `train_step(params, velocity, X, y, lr, momentum, weight_decay)` takes the
+# gradients of `two_layer_loss` on the minibatch `X`, `y` and updates every parameter with
+# `sgd_momentum`, each with its own velocity (`velocity` is a dict with the same keys and shapes
+# as `params`); it returns the new `(params, velocity)`.
 #
-# It is graded on the parameters it returns: their accuracy on 359 test images that `train` never
-# sees must reach 93% (and 80% for part of the points), and it must finish within 60 seconds.
+# Then `train(X, y, seed, callback=None)` trains a two-layer network on images `X` ($N\times 64$)
+# with labels `y` and returns its parameters (a dict like `init_two_layer`'s). Start from
+# `init_two_layer(64, H, 10, seed)` and zero velocities; each epoch, shuffle the examples (with a
+# generator seeded by `seed`), walk through them in minibatches, and take one `train_step` per
+# minibatch. If `callback` is given, call `callback(epoch, params)` once before training (epoch 0)
+# and after every epoch; the demonstration below uses it to draw the training curve.
+#
+# It is graded on one `train_step` from given parameters, velocities, minibatch and settings (it
+# must match `torch.optim.SGD` on the same network's gradient), then on the parameters `train`
+# returns: their accuracy on 359 test images that `train` never sees must reach 93% (and 80% for
+# part of the points), and it must finish within 60 seconds. The accuracy counts only when the
+# step is right: a network trained some other way teaches nothing about backpropagation.
 # Settings that work: $H = 128$, batches of 32, learning rate 0.05, momentum 0.9, weight decay
 # $10^{-4}$, 25 epochs; that takes a second or two and reaches about 97%.
 
 # %% nbgrader={"grade_id": "train", "solution": true}
+def train_step(params, velocity, X, y, lr, momentum, weight_decay):
+    """One minibatch step: two_layer_loss's gradients on X (B, D), y (B,), then sgd_momentum on
+    every parameter with its own velocity (dicts keyed like params) -> (params, velocity)."""
+    ### BEGIN SOLUTION
+    _, grads = two_layer_loss(params, X, y)
+    new_params, new_velocity = {}, {}
+    for name in params:
+        new_params[name], new_velocity[name] = sgd_momentum(params[name], grads[name], velocity[name],
+                                                            lr, momentum, weight_decay)
+    return new_params, new_velocity
+    ### END SOLUTION
+
+
 def train(X, y, seed=0, callback=None):
     """Train a two-layer MLP on X (N, 64), integer labels y (N,); returns its parameter dict."""
     ### BEGIN SOLUTION
@@ -864,10 +884,7 @@ def train(X, y, seed=0, callback=None):
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch):
             rows = order[start:start + batch]
-            _, grads = two_layer_loss(params, X[rows], y[rows])
-            for name in params:
-                params[name], velocity[name] = sgd_momentum(params[name], grads[name], velocity[name],
-                                                            lr, momentum, weight_decay)
+            params, velocity = train_step(params, velocity, X[rows], y[rows], lr, momentum, weight_decay)
         if callback:
             callback(epoch, params)
     return params
@@ -876,9 +893,9 @@ def train(X, y, seed=0, callback=None):
 # %% nbgrader={"grade_id": "test_train", "grade": true}
 from coursecheck import check
 
-check("test_train", train)
+check("test_train", train_step, train)
 ### BEGIN HIDDEN TESTS
-check("test_train", train, hidden=True)
+check("test_train", train_step, train, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]

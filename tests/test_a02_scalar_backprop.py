@@ -19,6 +19,7 @@ from autograder_course import reference_namespace, visible_check as check
 from notebook_kernel import run_notebook
 from autograder.assignments import get_assignment
 from autograder.assignments.a02_scalar_backprop import reference as twin
+from autograder.assignments.a02_scalar_backprop.tasks import BINARY_OPS, order_flags
 
 from autograder_course import assert_expected_sample, course_template, graded_results  # noqa: F401
 
@@ -90,9 +91,55 @@ def _hand_in(course, source, release):
                        answers["value_backward"], FD_BACKWARD)}))
 
 
+# A wrong order (the root first: the reverse of a topological order) handed to the grader, a
+# right one used by backward(), and the sandbox's order check patched to judge the reversed list
+# (what it judged while the flags were computed in the student's process).
+ORDER_PATCH = """
+
+_right_order = topological_order
+
+
+def topological_order(root):
+    return _right_order(root)[::-1]
+
+
+def backward(self):
+    order = _right_order(self)
+    for node in order:
+        if node._prev:
+            node.grad = 0.0
+    self.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+
+
+Value.backward = backward
+
+import sys as _sys
+for _name, _module in list(_sys.modules.items()):
+    if _name.endswith("sandbox_graphs") and hasattr(_module, "order_positions"):
+        _module.order_positions = (lambda judge: lambda description, nodes, order:
+                                   judge(description, nodes, order[::-1]))(_module.order_positions)
+"""
+
+
+def _hand_in_with_attacks(course, source, release):
+    _hand_in(course, source, release)
+    answers = samples.reference_answers(source)
+    samples.submit(course, ASSIGNMENT, "x_order_patch", samples.student_notebook(
+        release, {**answers, "value_backward": answers["value_backward"] + ORDER_PATCH}))
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_template):  # noqa: F811
-    return graded_results(tmp_path_factory, course_template, ASSIGNMENT, _hand_in)
+    return graded_results(tmp_path_factory, course_template, ASSIGNMENT, _hand_in_with_attacks)
+
+
+def test_a_patched_order_check_in_the_sandbox_earns_nothing(graded):
+    task = graded["x_order_patch"].task("test_value_backward")
+    order, *_ = [c for c in task.checks if "topological order" in c.name]
+    assert not order.passed, order
+    assert task.score == task.points - 1  # the order's point only; the gradients are right
 
 
 @pytest.mark.parametrize("student", sorted(SAMPLES))
@@ -171,10 +218,16 @@ def test_the_builder_works_with_any_value_like_class_and_checks_orders_by_proper
     creation = [n for n in nodes if n in reachable]
     dfs = ns["topological_order"](nodes[-1])
     want = np.array([1.0 if n in reachable else 0.0 for n in nodes])
-    assert eg.order_positions(description, nodes, creation).tolist() == want.tolist()
-    assert eg.order_positions(description, nodes, dfs).tolist() == want.tolist()
-    assert eg.order_positions(description, nodes, creation[::-1]).sum() < want.sum()
-    assert eg.order_positions(description, nodes, creation + creation[:1])[nodes.index(creation[0])] == 0
+
+    def flags(order):  # the trusted side's verdict on the node numbers the sandbox sends back
+        number = {id(node): i for i, node in enumerate(nodes)}  # -1: a constant the class wrapped
+        return order_flags(description, [number.get(id(n), -1) for n in order]).tolist()
+
+    assert flags(creation) == want.tolist()
+    assert flags(dfs) == want.tolist()
+    assert sum(flags(creation[::-1])) < want.sum()
+    assert flags(creation + creation[:1])[nodes.index(creation[0])] == 0
+    assert set(BINARY_OPS) == {name for name, (kind, _) in eg.OPS.items() if kind == "binary"}
     with pytest.raises(eg.BadDescription, match="earlier nodes"):
         eg.check_description({"n_leaves": 1, "ops": [["add", 0, 1]]})
 

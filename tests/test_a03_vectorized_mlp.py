@@ -14,6 +14,7 @@ from autograder.sandbox import calls
 from autograder_course import reference_namespace, visible_check as check
 from notebook_kernel import run_notebook
 from autograder.assignments import get_assignment
+from autograder.course import samples
 
 from autograder_course import assert_expected_sample, course_template, graded_results, hand_in_samples  # noqa: F401
 
@@ -26,7 +27,9 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / f"{ASSIGNMENT}.py
 SAMPLES = {
     "ada_reference": ([4, 3, 4, 2, 5, 3, 2, 3, 3], set()),
     "ben_untouched": ([0] * 9, set()),
-    "chen": ([3, 3, 3, 2, 3, 3, 2, 0, 3], {"bias_averaged", "not_finite", "velocity_not_kept", "batch_size"}),
+    # chen's train reaches 97%, but his train_step is not SGD's (his sgd_momentum keeps no velocity,
+    # his bias gradient is averaged): the accuracy counts only for a loop that steps like SGD
+    "chen": ([3, 3, 3, 2, 3, 3, 2, 0, 0], {"bias_averaged", "not_finite", "velocity_not_kept", "batch_size"}),
     "dana": ([3, 3, 1, 1, 1, 1, 1, 3, 0], {"transposed_dW", "softmax_diagonal", "batch_size",
                                             "only_second_use", "repeated_indices_overwritten"}),
     "emil": ([3, 2, 1, 2, 1, 3, 2, 0, 0], {"bias_not_summed", "relu_mask_wrong_tensor",
@@ -35,10 +38,45 @@ SAMPLES = {
 }
 
 
+# Training without backpropagation: random ReLU features and a least-squares fit of the output
+# layer reach ~98% on the held-out digits; train_step steps nowhere (it returns what it got).
+RANDOM_FEATURES = """
+def train_step(params, velocity, X, y, lr, momentum, weight_decay):
+    return params, velocity
+
+
+def train(X, y, seed=0, callback=None):
+    params = init_two_layer(X.shape[1], 512, 10, seed)
+    features = np.maximum(X @ params["W1"] + params["b1"], 0)
+    design = np.hstack([features, np.ones((len(X), 1))])
+    solution = np.linalg.lstsq(design, np.eye(10)[y], rcond=None)[0]
+    params["W2"], params["b2"] = solution[:-1], solution[-1]
+    return params
+"""
+
+
+def hand_in_samples_and_attacks(course, source, release):
+    hand_in_samples(ASSIGNMENT)(course, source, release)
+    answers = dict(samples.reference_answers(source), train=RANDOM_FEATURES)
+    samples.submit(course, ASSIGNMENT, "x_random_features", samples.student_notebook(release, answers))
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_template):
-    """{student: SubmissionResult} of the one graded batch of this assignment's samples."""
-    return graded_results(tmp_path_factory, course_template, ASSIGNMENT, hand_in_samples(ASSIGNMENT))
+    """{student: SubmissionResult} of the one graded batch of this assignment's samples, plus the
+    attacks on the training task."""
+    return graded_results(tmp_path_factory, course_template, ASSIGNMENT, hand_in_samples_and_attacks)
+
+
+def test_training_without_backpropagation_earns_nothing_for_its_accuracy(graded):
+    attack = graded["x_random_features"].task("test_train")
+    assert attack.score == 0, attack
+    step, learns, accurate = attack.checks
+    assert not step.passed and not learns.passed and not accurate.passed
+    assert "train_step" in learns.message and "SGD" in learns.message
+    # everything else of the submission is the reference's, and graded as such
+    for task in TASKS[:-1]:
+        assert graded["x_random_features"].task(task).score == graded["ada_reference"].task(task).score
 
 
 @pytest.mark.parametrize("student", sorted(SAMPLES))

@@ -155,18 +155,30 @@ def _value_ops(fns, arrays, params):
     return outputs, {}
 
 
+MAX_ORDER_FACTOR = 4  # entries of an order sent back per node (constants may be wrapped)
+
+
 def _value_backward(fns, arrays, params):
     """topological_order(root) and out.backward() (twice when params["twice"]).
-    -> {"out": (), "grad_leaves": (n_leaves,), "order_ok": (n_nodes,)[, "grad2_leaves"]}."""
+    -> {"out": (), "grad_leaves": (n_leaves,), "order_nodes": (len(order),)[, "grad2_leaves"]}.
+
+    order_nodes is the student's order as node numbers (-1 for an object that is not one of the
+    graph's nodes, e.g. a constant the class wrapped); the trusted side decides whether it is a
+    topological order. The numbering is done here, inline, with nothing an answer cell could
+    have replaced in a module (it once called a module function that computed the verdict)."""
     value_class, topological_order = fns
     leaves, nodes = _build(value_class, params, arrays["leaves"])
     out = nodes[-1]
     try:
         order = list(topological_order(out))
+        if len(order) > MAX_ORDER_FACTOR * len(nodes):
+            raise BadReturn(f"topological_order returned {len(order)} objects for a graph of "
+                            f"{len(nodes)} nodes: each node belongs in it once")
+        number = {id(node): i for i, node in enumerate(nodes)}
+        order_nodes = np.array([number.get(id(node), -1) for node in order], dtype=np.float64)
         out.backward()
         outputs = {"out": np.asarray(eg.as_float(out.data, "the output's .data")),
-                   "grad_leaves": eg.grads(leaves),
-                   "order_ok": eg.order_positions(params["graph"], nodes, order)}
+                   "grad_leaves": eg.grads(leaves), "order_nodes": order_nodes}
         if params.get("twice"):
             out.backward()
             outputs["grad2_leaves"] = eg.grads(leaves)

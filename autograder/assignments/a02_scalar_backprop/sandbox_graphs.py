@@ -125,25 +125,3 @@ def datas(nodes):
 def grads(nodes):
     """(len(nodes),) float64 array of every node's .grad."""
     return np.array([as_float(getattr(node, "grad", None), "a node's .grad") for node in nodes])
-
-
-def order_positions(description, nodes, order):
-    """Is ``order`` a topological order of the graph? -> (len(nodes),) float64 array of flags.
-
-    Entry i is 1.0 when node i appears in ``order`` exactly once and after each of its operands,
-    else 0.0. Any valid order passes (not one particular order); extra objects in ``order``
-    (constants a class wrapped into nodes of its own) are allowed."""
-    where, seen_twice = {}, set()
-    for position, node in enumerate(order):
-        if id(node) in where:
-            seen_twice.add(id(node))
-        where[id(node)] = position
-    n = int(description["n_leaves"])
-    flags = np.zeros(len(nodes))
-    for i, node in enumerate(nodes):
-        if id(node) not in where or id(node) in seen_twice:
-            continue
-        parents = operands(description, i - n) if i >= n else []
-        flags[i] = float(all(id(nodes[p]) in where and where[id(nodes[p])] < where[id(node)]
-                             for p in parents))
-    return flags

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import reference as graphs
 from . import sandbox_graphs as eg
-from ...judging.compare import Verdict
+from ...judging.compare import Verdict, compare_values
 from ...judging.diagnosis import Mistake
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe, scalar
 
@@ -396,6 +396,48 @@ def _reachable(description):
     return flags
 
 
+# The order check ships to the student's kernel as source (autograder.selfcheck): NumPy,
+# Verdict and compare_values only, with its module-level helper.
+BINARY_OPS = ("add", "sub", "mul", "div")  # the ops of sandbox_graphs.OPS with two node operands
+
+
+def order_flags(description, order_nodes):
+    """(n_nodes,) flags computed here from the node numbers the sandbox sent back in the student's
+    order: entry i is 1.0 when node i appears exactly once and after each of its operands. Any
+    valid order passes; -1 entries (objects that are not graph nodes) are allowed."""
+    n_leaves, ops = int(description["n_leaves"]), description["ops"]
+    n = n_leaves + len(ops)
+    where, twice = {}, set()
+    for position, node in enumerate(int(k) for k in order_nodes):
+        if node >= 0:
+            if node in where:
+                twice.add(node)
+            where[node] = position
+    flags = np.zeros(n)
+    for i in range(n):
+        if i not in where or i in twice:
+            continue
+        entry = ops[i - n_leaves] if i >= n_leaves else None
+        parents = [] if entry is None else [entry[1], entry[2]] if entry[0] in BINARY_OPS else [entry[1]]
+        flags[i] = float(all(p in where and where[p] < where[i] for p in parents))
+    return flags
+
+
+ORDER_RTOL = 0.1
+
+
+def valid_order(reference, outputs, case):
+    """Verdict on the student's order, judged from the node numbers that came back."""
+    got = outputs.get("order_nodes")
+    n = len(reference["order_ok"])
+    if got is None or got.ndim != 1 or got.size > 4 * n + 1 or not np.all(np.isfinite(got)) \
+            or np.any(got != np.round(got)) or np.any((got < -1) | (got >= n)):
+        return Verdict(False, "topological_order must return a list of the graph's nodes (each at most "
+                              "once), and not many more objects than the graph has nodes", kind="invalid")
+    return compare_values(reference["order_ok"], order_flags(case.params["graph"], got),
+                          what="order_ok", rtol=ORDER_RTOL)
+
+
 def _backward_reference(case):
     values, grads = _graph_reference(case)
     ref = {"out": scalar(values[-1]), "grad_leaves": grads, "order_ok": _reachable(case.params["graph"])}
@@ -421,7 +463,7 @@ VALUE_BACKWARD = Task(
     variants=_backward_variants, diagnosis_context=_graph_branches,
     checks=(Check("the output's data", ("out",), weight=1, rtol=1e-10),
             Check("a valid topological order (any one: each node after its inputs)", ("order_ok",), weight=1,
-                  rtol=0.1, hint="order_ok has one entry per node: 1 when the node is in your list exactly "
+                  rtol=0.1, compare=valid_order, hint="order_ok has one entry per node: 1 when the node is in your list exactly "
                                  "once and after all of its inputs. Use a depth-first search with an explicit "
                                  "stack: a node goes into the list after all of its inputs."),
             Check("the leaves' grads after out.backward()", ("grad_leaves",), weight=3, rtol=1e-10,

@@ -112,3 +112,22 @@ def sgd_momentum(arrays, lr, momentum, weight_decay, steps):
         w_steps.append(_numpy(w))
         v_steps.append(_numpy(buffer) if buffer is not None else _numpy(direction))
     return {"w_steps": np.stack(w_steps), "v_steps": np.stack(v_steps)}
+
+
+def train_step(arrays, lr, momentum, weight_decay):
+    """One torch.optim.SGD step (momentum > 0, its buffers set to the velocities v_<name>) on the
+    gradient of two_layer_loss over the minibatch X_batch, y_batch.
+    -> step_<name> (the new parameters) and step_v_<name> (the new momentum buffers)."""
+    import torch
+
+    t = _tensors(arrays, NET_PARAMETERS + ("X_batch",), grad=NET_PARAMETERS)
+    optimizer = torch.optim.SGD([t[name] for name in NET_PARAMETERS], lr=lr, momentum=momentum,
+                                weight_decay=weight_decay)
+    for name in NET_PARAMETERS:
+        optimizer.state[t[name]]["momentum_buffer"] = torch.tensor(arrays[f"v_{name}"], dtype=torch.float64)
+    scores = torch.relu(t["X_batch"] @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
+    torch.nn.functional.cross_entropy(scores, torch.tensor(arrays["y_batch"], dtype=torch.int64)).backward()
+    optimizer.step()
+    out = {f"step_{name}": _numpy(t[name]) for name in NET_PARAMETERS}
+    out.update({f"step_v_{name}": _numpy(optimizer.state[t[name]]["momentum_buffer"]) for name in NET_PARAMETERS})
+    return out

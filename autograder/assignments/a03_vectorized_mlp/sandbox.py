@@ -176,13 +176,47 @@ def sgd_momentum(fns, arrays, params):
     return {"w_steps": np.stack(w_steps), "v_steps": np.stack(v_steps)}, {}
 
 
+def _parameter_dicts(value, what):
+    """(params, velocity) dicts from what train_step returned; BadReturn for anything else."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise BadReturn(f"{what} should return a pair (params, velocity) of dicts, got "
+                        f"{type(value).__name__}")
+    return (_gradient_dict(value[0], NET_PARAMETERS, f"the params {what} returned"),
+            _gradient_dict(value[1], NET_PARAMETERS, f"the velocity {what} returned"))
+
+
+def _one_step(step, arrays, params):
+    """new_params, new_velocity = train_step(params, velocity, X, y, lr, momentum, weight_decay)
+    on the case's parameters (W1 ... b2), velocities (v_W1 ... v_b2) and minibatch.
+    -> step_<name> and step_v_<name>, shaped like each parameter."""
+    net = {name: arrays[name].copy() for name in NET_PARAMETERS}
+    velocity = {name: arrays[f"v_{name}"].copy() for name in NET_PARAMETERS}
+    new_params, new_velocity = _parameter_dicts(
+        step(net, velocity, arrays["X_batch"].copy(), arrays["y_batch"].astype(np.int64),
+             float(params["lr"]), float(params["momentum"]), float(params["weight_decay"])),
+        "train_step")
+    named = {f"step_{name}": (new_params[name], f"{name} train_step returned") for name in NET_PARAMETERS}
+    named.update({f"step_v_{name}": (new_velocity[name], f"velocity of {name} train_step returned")
+                  for name in NET_PARAMETERS})
+    return _outputs(named)
+
+
 def training(fns, arrays, params):
-    """params = train(X_train, y_train, seed). -> the four parameters the trained network has
-    (the trusted side measures their accuracy on images this process never sees)."""
-    (train,) = fns
-    trained = train(arrays["X_train"].copy(), arrays["y_train"].astype(np.int64), int(params["seed"]))
-    trained = _gradient_dict(trained, NET_PARAMETERS, "what train returned")
-    return _outputs({name: (trained[name], f"{name} train returned") for name in NET_PARAMETERS})
+    """One train_step on the case's minibatch (when the case has one), then, when the case has
+    training data, params = train(X_train, y_train, seed). -> step_* (see _one_step) and the
+    four parameters the trained network has (the trusted side measures their accuracy on
+    images this process never sees)."""
+    step, train = fns
+    outputs, dtypes = {}, {}
+    if "X_batch" in arrays:
+        outputs, dtypes = _one_step(step, arrays, params)
+    if "X_train" in arrays:
+        trained = train(arrays["X_train"].copy(), arrays["y_train"].astype(np.int64), int(params["seed"]))
+        trained = _gradient_dict(trained, NET_PARAMETERS, "what train returned")
+        more, more_dtypes = _outputs({name: (trained[name], f"{name} train returned") for name in NET_PARAMETERS})
+        outputs.update(more)
+        dtypes.update(more_dtypes)
+    return outputs, dtypes
 
 
 CALLS = {

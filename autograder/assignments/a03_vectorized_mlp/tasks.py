@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from . import reference as ref
-from ...judging.compare import Verdict
+from ...judging.compare import Verdict, compare_values
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
 
 NET = ref.NET_PARAMETERS
@@ -566,15 +566,66 @@ def digits_split(split_seed):
     return X[train], y[train], X[test], y[test]
 
 
+STEP_KEYS = tuple(f"step_{name}" for name in NET) + tuple(f"step_v_{name}" for name in NET)
+STEP_RTOL = 1e-10
+
+
+def _step_arrays(rng, n, d, h, c):
+    """Parameters, velocities (mid-training: not zero) and a minibatch for one train_step, with
+    the pre-activations away from ReLU's kink; settings drawn alongside."""
+    arrays = {"W1": rng.normal(size=(d, h)) / np.sqrt(d), "b1": rng.normal(size=h) * 0.5,
+              "W2": rng.normal(size=(h, c)) / np.sqrt(h), "b2": rng.normal(size=c) * 0.5,
+              "y_batch": rng.integers(0, c, size=n).astype(np.int64)}
+    arrays.update({f"v_{name}": rng.normal(size=arrays[name].shape) * 0.1 for name in NET})
+    arrays["X_batch"] = _rows_away_from_kink(rng, rng.normal(size=(n, d)),
+                                             lambda X: X @ arrays["W1"] + arrays["b1"])
+    settings = {"lr": float(rng.uniform(0.01, 0.2)), "momentum": float(rng.uniform(0.5, 0.95)),
+                "weight_decay": float(rng.uniform(1e-4, 0.05))}
+    return arrays, settings
+
+
 def _training_cases(rng, hidden):
-    split_seed, seed = (0, 0) if not hidden else (int(rng.integers(1, 2**31)), int(rng.integers(1, 2**31)))
+    """One case with a train_step and the training run (the visible one on split 0, seed 0),
+    and, hidden, more train_steps of other shapes (batch of 1, non-square layers)."""
+    if not hidden:
+        step, settings = _step_arrays(np.random.default_rng(31), 4, 5, 6, 3)
+        split_seed, seed = 0, 0
+    else:
+        step, settings = _step_arrays(rng, 32, 64, 16, 10)
+        split_seed, seed = int(rng.integers(1, 2**31)), int(rng.integers(1, 2**31))
     X_train, y_train, _, _ = digits_split(split_seed)
-    return [Case({"X_train": X_train, "y_train": y_train}, {"seed": seed, "split_seed": split_seed})]
+    cases = [Case(dict(step, X_train=X_train, y_train=y_train),
+                  dict(settings, seed=seed, split_seed=split_seed))]
+    if hidden:
+        for size in [(1, 3, 4, 2), (5, 2, 7, 3)]:
+            cases.append(Case(*_step_arrays(rng, *size)))
+    return cases
 
 
 def _training_reference(case):
-    _, _, X_test, y_test = digits_split(case.params["split_seed"])
-    return {"accuracy": np.asarray(ACCURACY_THRESHOLD), "X_test": X_test, "y_test": y_test}
+    out = {}
+    if "X_batch" in case.arrays:
+        out.update(ref.train_step(case.arrays, case.params["lr"], case.params["momentum"],
+                                  case.params["weight_decay"]))
+    if "X_train" in case.arrays:
+        _, _, X_test, y_test = digits_split(case.params["split_seed"])
+        out.update({"accuracy": np.asarray(ACCURACY_THRESHOLD), "X_test": X_test, "y_test": y_test})
+    return out
+
+
+def _step_variants(case):
+    """One train_step with each known sgd_momentum mistake, on the network's exact gradient."""
+    a, p = case.arrays, case.params
+    grads = _net_gradients({"X": a["X_batch"], "y": a["y_batch"], **{name: a[name] for name in NET}}, None)
+    found = {}
+    for code, (message, rule) in SGD_MISTAKES.items():
+        arrays = {}
+        for name in NET:
+            w, v = rule(a[name], grads[f"grad_{name}"], a[f"v_{name}"], p["lr"], p["momentum"],
+                        p["weight_decay"])
+            arrays[f"step_{name}"], arrays[f"step_v_{name}"] = w, v
+        found[code] = (message, arrays)
+    return found
 
 
 def network_accuracy(params, X, y):
@@ -583,10 +634,23 @@ def network_accuracy(params, X, y):
     return float(np.mean(np.argmax(scores, axis=1) == y))
 
 
-# The accuracy checks ship to the student's kernel as source (autograder.selfcheck): NumPy and
-# Verdict only, with their module-level helper and thresholds.
+# The accuracy checks ship to the student's kernel as source (autograder.selfcheck): NumPy,
+# Verdict and compare_values only, with their module-level helper and thresholds.
+def stepped_like_sgd(reference, outputs):
+    """Did the case's train_step return torch.optim.SGD's parameters and velocities?"""
+    return all(compare_values(reference[key], outputs.get(key), what=key, rtol=STEP_RTOL).passed
+               for key in STEP_KEYS if key in reference)
+
+
 def accuracy_verdict(reference, outputs, threshold):
-    """Verdict: the parameters train returned classify >= threshold of the held-out digits."""
+    """Verdict: the parameters train returned classify >= threshold of the held-out digits, and
+    the loop that trained them steps like SGD (a network fitted some other way, e.g. random
+    features and a least-squares solve, teaches nothing about backpropagation)."""
+    if not stepped_like_sgd(reference, outputs):
+        note = ("the accuracy counts only for a network trained by SGD steps on its backpropagated "
+                "gradients, and one step of your train_step differs from torch.optim.SGD's (see the "
+                "check of train_step): ")
+        return Verdict(False, note + "fix train_step first.", note=note)
     X, y = reference["X_test"], reference["y_test"]
     try:
         W1, b1, W2, b2 = (outputs[name] for name in ("W1", "b1", "W2", "b2"))
@@ -612,17 +676,22 @@ def accurate(reference, outputs, case):
 
 TRAINING = Task(
     grade_id="test_train",
-    title="train(X_train, y_train, seed): a two-layer MLP on digits with your own gradients",
+    title="train_step(params, velocity, X, y, lr, momentum, weight_decay) and train(X_train, y_train, "
+          "seed): a two-layer MLP on digits with your own gradients",
     points=3, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net",
                             "sgd_momentum", "train"),
-    functions=("train",), call="a03_training", make_cases=_training_cases,
-    reference=_training_reference,
+    functions=("train_step", "train"), call="a03_training", make_cases=_training_cases,
+    reference=_training_reference, variants=_step_variants,
     checks=(
+        Check("one train_step: torch.optim.SGD's parameters and velocities from the network's gradient",
+              STEP_KEYS, weight=1, rtol=STEP_RTOL,
+              hint="take two_layer_loss's gradients on the minibatch, then sgd_momentum on every "
+                   "parameter with its own velocity; return both new dicts."),
         Check(f"it learns: test accuracy of at least {100 * LEARNS_THRESHOLD:.0f}%", ("accuracy",),
               weight=1, compare=learns,
               hint="check the loss goes down during training; try a smaller learning rate."),
         Check(f"test accuracy of at least {100 * ACCURACY_THRESHOLD:.0f}%", ("accuracy",),
-              weight=2, compare=accurate,
+              weight=1, compare=accurate,
               hint="train longer or with a wider hidden layer; the suggested settings reach ~97%."),
     ),
     forbidden=NO_SHORTCUTS + ("sklearn",), timeout=60, short_name="train")
