@@ -984,8 +984,8 @@ with skip_if_unanswered(EXERCISES):
     print(" 2-D slice (25 x 25) ...", end="", flush=True)
     viz.plot_landscape_2d(viz.landscape_2d(model, training_loss, distance=1.0, resolution=25), ax=axes[1])
     print(" straight line from the start ...", end="", flush=True)
-    viz.plot_landscape_1d(viz.linear_interpolation(model, training_loss, start_arrays,
-                                                   viz.parameter_arrays(model)), ax=axes[2], log_scale=True)
+    viz.plot_landscape_1d(viz.linear_interpolation(model, training_loss, start_arrays), ax=axes[2],
+                          log_scale=True)  # the line ends at the trained weights, marked as on the other panels
     print(" done.")
     fig.tight_layout()
     plt.show()
