@@ -238,3 +238,15 @@ def test_an_interpolation_between_other_points_names_its_end(problem):
                                   alphas=[0.0, 1.0])
     assert line.marks == {"start": 0.0, "end": 1.0}
     assert "trained weights" not in _marked_points(L.plot_landscape_1d(line))
+
+
+def test_a_log_axis_under_a_decade_is_labelled_with_plain_numbers():
+    line = L.Landscape1D(np.linspace(-1, 1, 5), np.array([1.4, 1.1, 0.98, 1.05, 1.3]),
+                         marks={"trained": 0.0})
+    ax = L.plot_landscape_1d(line, log_scale=True)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()
+              if t.get_visible() and t.get_text() and ax.get_ylim()[0] <= t.get_position()[1]
+              <= ax.get_ylim()[1]]
+    assert labels and not [t for t in labels if "10^" in t or "times" in t], labels
+    assert "1.2" in labels or "1.1" in labels or "1.3" in labels

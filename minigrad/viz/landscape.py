@@ -269,8 +269,8 @@ def linear_interpolation(model, loss_fn, start, end=None, alphas=None, progress=
     direction = [np.asarray(b, np.float64) - np.asarray(a, np.float64) for a, b in zip(start, end)]
     losses = loss_on_grid(model, loss_fn, start, [direction], [alphas], progress, "interpolation")
     return Landscape1D(alphas, losses, xlabel=f"α  (0: start, 1: {end_name})",
-                       title=f"Straight line from the start to the {end_name} weights"
-                       if end_name == TRAINED else "Linear interpolation between two parameter sets",
+                       title="Straight line from start to trained" if end_name == TRAINED
+                       else "Linear interpolation between two parameter sets",
                        marks={START: 0.0, end_name: 1.0})
 
 
@@ -373,6 +373,12 @@ def plot_landscape_1d(landscape, ax=None, log_scale=False, label=None):
         ax.legend(fontsize=8, loc="best")
     if log_scale and np.all(landscape.losses > 0):
         ax.set_yscale("log")
+        if landscape.losses.max() < 10 * landscape.losses.min():
+            # Under a decade matplotlib labels the minor ticks as "1.2 × 10⁰": plain numbers.
+            from matplotlib.ticker import FuncFormatter
+            plain = FuncFormatter(lambda value, _: f"{value:.3g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
     ax.set_xlabel(landscape.xlabel)
     ax.set_ylabel("loss")
     ax.set_title(landscape.title, fontsize=10)
