@@ -298,7 +298,7 @@ def landscape_2d(model, loss_fn, directions=None, distance=1.0, resolution=21, s
     losses = loss_on_grid(model, loss_fn, origin, directions, [coords, coords], progress)
     middle = len(coords) // 2
     return Landscape2D(coords, coords, losses, center_loss=float(losses[middle, middle]),
-                       xlabel="α", ylabel="β", title="Loss on a plane of random directions")
+                       xlabel="α", ylabel="β", title="Loss on a random plane")
 
 
 class Trajectory:
@@ -442,7 +442,7 @@ def plot_landscape_2d(landscape, ax=None, filled=True, colorbar=True):
     ax.set_xlabel(landscape.xlabel)
     ax.set_ylabel(landscape.ylabel)
     ax.set_title(landscape.title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="best")  # where it hides least of the path
     return ax
 
 
