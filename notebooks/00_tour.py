@@ -211,8 +211,7 @@ def batch_loss(net):
 
 
 landscape_explorer = viz.loss_landscape_explorer(model, batch_loss, trajectory=trajectory,
-                                                 start=initial_parameters,
-                                                 end=viz.parameter_arrays(model))
+                                                 start=initial_parameters)  # end: the trained weights
 landscape_explorer
 
 # %% [markdown]
@@ -220,7 +219,7 @@ landscape_explorer
 # weights: on it the loss falls without bumps, although the optimiser did not walk that line.
 
 # %%
-line = viz.linear_interpolation(model, batch_loss, initial_parameters, viz.parameter_arrays(model))
+line = viz.linear_interpolation(model, batch_loss, initial_parameters)  # to the trained weights
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 viz.plot_landscape_1d(line, ax=ax)
 plt.show()

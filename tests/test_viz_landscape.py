@@ -191,3 +191,62 @@ def test_a_50k_parameter_model_on_a_21x21_grid_is_quick():
     with threadpool_limits(1):
         landscape = L.landscape_2d(model, lambda m: F.cross_entropy(m(x), y), resolution=21)
     assert landscape.losses.shape == (21, 21)
+
+
+def _marked_points(ax):
+    """{legend label: (marker, colour, x, y)} of the single-point markers drawn on ax."""
+    from matplotlib.colors import to_hex
+    points = {}
+    for line in ax.lines:
+        if len(line.get_xdata()) == 1 and not line.get_label().startswith("_"):
+            points[line.get_label()] = (line.get_marker(), to_hex(line.get_color()),
+                                        float(line.get_xdata()[0]), float(line.get_ydata()[0]))
+    return points
+
+
+def test_the_trained_point_looks_the_same_on_every_panel(problem):
+    """03's three panels: a 1-D slice, a plane and the straight line from the start (issue 17)."""
+    model, loss_fn, trajectory = problem
+    trained_loss = L.evaluate(model, loss_fn)
+    panels = [L.plot_landscape_1d(L.landscape_1d(model, loss_fn, resolution=5), log_scale=True),
+              L.plot_landscape_2d(L.landscape_2d(model, loss_fn, resolution=3)),
+              L.plot_landscape_1d(L.linear_interpolation(model, loss_fn, trajectory.snapshots[0],
+                                                         alphas=[0.0, 0.5, 1.0]), log_scale=True),
+              L.plot_landscape_2d(L.trajectory_landscape(model, loss_fn, trajectory, resolution=3))]
+    looks = []
+    for ax in panels:
+        points = _marked_points(ax)
+        assert "end" not in points  # the trained weights go by one name
+        marker, colour, x, y = points["trained weights"]
+        looks.append((marker, colour))
+        legend = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert legend.count("trained weights") == 1
+        if ax in (panels[0], panels[2]):
+            assert y == pytest.approx(trained_loss, rel=1e-6)  # drawn on the curve
+    assert len(set(looks)) == 1, looks
+    assert _marked_points(panels[0])["trained weights"][2] == 0.0
+    assert _marked_points(panels[2])["trained weights"][2] == 1.0  # the line ends there
+    assert _marked_points(panels[1])["trained weights"][2:] == (0.0, 0.0)
+    # The start of training too has one look where it appears (the line and the path).
+    assert (_marked_points(panels[2])["start of training"][:2]
+            == _marked_points(panels[3])["start of training"][:2])
+
+
+def test_an_interpolation_between_other_points_names_its_end(problem):
+    model, loss_fn, trajectory = problem
+    line = L.linear_interpolation(model, loss_fn, trajectory.snapshots[0], trajectory.snapshots[5],
+                                  alphas=[0.0, 1.0])
+    assert line.marks == {"start": 0.0, "end": 1.0}
+    assert "trained weights" not in _marked_points(L.plot_landscape_1d(line))
+
+
+def test_a_log_axis_under_a_decade_is_labelled_with_plain_numbers():
+    line = L.Landscape1D(np.linspace(-1, 1, 5), np.array([1.4, 1.1, 0.98, 1.05, 1.3]),
+                         marks={"trained": 0.0})
+    ax = L.plot_landscape_1d(line, log_scale=True)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=True) + ax.get_yticklabels()
+              if t.get_visible() and t.get_text() and ax.get_ylim()[0] <= t.get_position()[1]
+              <= ax.get_ylim()[1]]
+    assert labels and not [t for t in labels if "10^" in t or "times" in t], labels
+    assert "1.2" in labels or "1.1" in labels or "1.3" in labels

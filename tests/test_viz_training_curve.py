@@ -148,3 +148,17 @@ def test_declared_metrics_draw_empty_axes_before_training_starts():
     curve.close()
     assert curve.history["train_loss"] == ([1], [2.0])
     assert curve.label.value.startswith("epoch 1/10")
+
+
+def test_axes_drawn_before_the_data_take_the_datas_range():
+    """Declared metrics draw 0-1 axes before training; an accuracy climbing from 0.83 to 1 must
+    then get an axis that shows the climb (02's moons panel was flat on 0-1, issue 17)."""
+    curve = LiveTrainingCurve(total=150, xlabel="step", metrics=["train_loss", "train_acc"])
+    accuracies = np.linspace(0.83, 1.0, 31)
+    for step, accuracy in zip(range(0, 151, 5), accuracies):
+        curve.update(step, train_loss=0.2 - step / 1000, train_acc=accuracy)
+    curve.close()
+    bottom, top = curve._axes["acc"].get_ylim()
+    assert 0.7 <= bottom < 0.83 and 1.0 <= top < 1.05
+    # The loss too: values under 0.2 are not drawn on the placeholder's 0-1.
+    assert curve._axes["loss"].get_ylim()[1] < 0.3

@@ -27,6 +27,15 @@ from ._figure import power_label, under_nbgrader
 # The grid used under nbgrader, where a landscape must not slow grading down.
 NBGRADER_RESOLUTION = 3
 
+# Names of the marked points. A point has one look and one legend entry on every panel (a 1-D
+# slice, a plane, the line from the start), so that the same weights are recognisably the same.
+TRAINED, START, END = "trained", "start", "end"
+MARK_STYLES = {
+    TRAINED: dict(marker="*", color="C3", ms=13, label="trained weights"),
+    START: dict(marker="s", color="C1", ms=7, label="start of training"),
+    END: dict(marker="D", color="C2", ms=7, label="end"),
+}
+
 
 # ---- parameters of minigrad and torch models ---------------------------------------------------
 def _is_torch(parameter):
@@ -158,9 +167,17 @@ class Landscape1D:
     marks: dict = field(default_factory=dict)
 
 
+def _trained_at_origin():
+    return {TRAINED: (0.0, 0.0)}
+
+
 @dataclass
 class Landscape2D:
-    """losses[j, i] is the loss at (xs[i], ys[j]); path: (T, 2) trajectory coordinates or None."""
+    """losses[j, i] is the loss at (xs[i], ys[j]); path: (T, 2) trajectory coordinates or None.
+
+    marks: {name: (x, y)} of points to mark; every plane here is centred on the trained
+    parameters, so by default the trained point at (0, 0).
+    """
     xs: np.ndarray
     ys: np.ndarray
     losses: np.ndarray
@@ -170,6 +187,7 @@ class Landscape2D:
     ylabel: str = "η"
     title: str = ""
     extra: dict = field(default_factory=dict)
+    marks: dict = field(default_factory=_trained_at_origin)
 
 
 def symmetric_coords(distance, resolution):
@@ -236,19 +254,24 @@ def _grid_resolution(resolution):
     return min(int(resolution), NBGRADER_RESOLUTION) if under_nbgrader() else int(resolution)
 
 
-def linear_interpolation(model, loss_fn, start, end, alphas=None, progress=None):
+def linear_interpolation(model, loss_fn, start, end=None, alphas=None, progress=None):
     """Loss along θ(α) = (1 − α) start + α end; start/end: parameter-array lists.
 
-    alphas default: 31 points on [−0.25, 1.25] (11 under nbgrader).
+    end default: the model's current (trained) parameters, marked as "trained" like the centre
+    of the other landscapes. alphas default: 31 points on [−0.25, 1.25] (11 under nbgrader).
     """
+    end_name = END if end is not None else TRAINED
+    if end is None:
+        end = parameter_arrays(model)
     if alphas is None:
         alphas = np.linspace(-0.25, 1.25, 11 if under_nbgrader() else 31)
     alphas = np.asarray(alphas, dtype=np.float64)
     direction = [np.asarray(b, np.float64) - np.asarray(a, np.float64) for a, b in zip(start, end)]
     losses = loss_on_grid(model, loss_fn, start, [direction], [alphas], progress, "interpolation")
-    return Landscape1D(alphas, losses, xlabel="α  (0: start, 1: end)",
-                       title="Linear interpolation between two parameter sets",
-                       marks={"start": 0.0, "end": 1.0})
+    return Landscape1D(alphas, losses, xlabel=f"α  (0: start, 1: {end_name})",
+                       title="Straight line from start to trained" if end_name == TRAINED
+                       else "Linear interpolation between two parameter sets",
+                       marks={START: 0.0, end_name: 1.0})
 
 
 def landscape_1d(model, loss_fn, direction=None, distance=1.0, resolution=21, seed=0,
@@ -261,7 +284,7 @@ def landscape_1d(model, loss_fn, direction=None, distance=1.0, resolution=21, se
     losses = loss_on_grid(model, loss_fn, origin, [direction], [coords], progress)
     return Landscape1D(coords, losses, xlabel="α  (filter-normalised direction)" if normalize
                        else "α", center_loss=float(losses[len(coords) // 2]),
-                       title="Loss along a random direction", marks={"trained": 0.0})
+                       title="Loss along a random direction", marks={TRAINED: 0.0})
 
 
 def landscape_2d(model, loss_fn, directions=None, distance=1.0, resolution=21, seed=0,
@@ -275,7 +298,7 @@ def landscape_2d(model, loss_fn, directions=None, distance=1.0, resolution=21, s
     losses = loss_on_grid(model, loss_fn, origin, directions, [coords, coords], progress)
     middle = len(coords) // 2
     return Landscape2D(coords, coords, losses, center_loss=float(losses[middle, middle]),
-                       xlabel="α", ylabel="β", title="Loss on a plane of random directions")
+                       xlabel="α", ylabel="β", title="Loss on a random plane")
 
 
 class Trajectory:
@@ -345,12 +368,17 @@ def plot_landscape_1d(landscape, ax=None, log_scale=False, label=None):
     ax.plot(landscape.coords, landscape.losses, lw=1.6, label=label)
     for index, (name, coordinate) in enumerate(landscape.marks.items()):
         loss = np.interp(coordinate, landscape.coords, landscape.losses)
-        ax.plot([coordinate], [loss], "o*s"[index % 3], color=f"C{index + 1}", mec="k", ms=8,
-                label=name)
-    if landscape.marks:
-        ax.legend(fontsize=8, loc="upper right")
+        ax.plot([coordinate], [loss], ls="none", mec="k", **mark_style(name, index))
+    if landscape.marks or label:
+        ax.legend(fontsize=8, loc="best")
     if log_scale and np.all(landscape.losses > 0):
         ax.set_yscale("log")
+        if landscape.losses.max() < 10 * landscape.losses.min():
+            # Under a decade matplotlib labels the minor ticks as "1.2 × 10⁰": plain numbers.
+            from matplotlib.ticker import FuncFormatter
+            plain = FuncFormatter(lambda value, _: f"{value:.3g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
     ax.set_xlabel(landscape.xlabel)
     ax.set_ylabel("loss")
     ax.set_title(landscape.title, fontsize=10)
@@ -408,13 +436,22 @@ def plot_landscape_2d(landscape, ax=None, filled=True, colorbar=True):
     if landscape.path is not None:
         path = landscape.path
         ax.plot(path[:, 0], path[:, 1], "-o", color="w", mec="k", ms=3.5, lw=1.2, label="path")
-        ax.plot(path[0, 0], path[0, 1], "s", color="C1", mec="k", ms=7, label="start")
-    ax.plot([0.0], [0.0], "*", color="C3", mec="k", ms=12, label="trained")
+        ax.plot(path[0, 0], path[0, 1], ls="none", mec="k", **mark_style(START))
+    for index, (name, (x, y)) in enumerate(landscape.marks.items()):
+        ax.plot([x], [y], ls="none", mec="k", **mark_style(name, index))
     ax.set_xlabel(landscape.xlabel)
     ax.set_ylabel(landscape.ylabel)
     ax.set_title(landscape.title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="best")  # where it hides least of the path
     return ax
+
+
+def mark_style(name, index=0):
+    """Marker, colour, size and legend label of the marked point `name` (MARK_STYLES), the same
+    on every panel; a name not listed there gets a marker of its own, labelled by its name."""
+    if name in MARK_STYLES:
+        return dict(MARK_STYLES[name])
+    return dict(marker="o^v<>"[index % 5], color=f"C{4 + index % 5}", ms=7, label=name)
 
 
 def _log_norm(levels):

@@ -87,6 +87,7 @@ class LiveTrainingCurve:
         self._axes = {}
         self._lines = {}
         self._limits = {}
+        self._empty_panels = set()  # panels whose committed limits were drawn before any data
         self._background = None
         self._started = None
         self._last_frame = -np.inf
@@ -235,6 +236,11 @@ class LiveTrainingCurve:
             if value > 0:
                 r[4] = min(r[4], value)
 
+    def _has_data(self, panel):
+        """Whether the panel holds a value its y axis can show (positive, on a log axis)."""
+        _, _, low, high, low_positive = self._ranges[panel]
+        return (low_positive if self._is_log(panel) else low) <= high
+
     def _is_log(self, panel):
         return self.log_scale and "loss" in panel.lower()
 
@@ -247,6 +253,9 @@ class LiveTrainingCurve:
         """
         step_low, step_high, low, high, low_positive = self._ranges[panel]
         previous = self._limits.get(panel)
+        # The y range drawn before any data (declared metrics) is a placeholder: keeping it
+        # would pin the accuracy of a run that starts at 0.8 to a 0-1 axis, flat to the eye.
+        previous_y = None if previous is None or panel in self._empty_panels else previous[1]
         if self.total is not None and step_high <= self.total:
             step_low = min(step_low, 0)  # the axis starts at 0 (also before any data)
             pad = 0.02 * (self.total - step_low + 1)
@@ -261,8 +270,8 @@ class LiveTrainingCurve:
         if not low <= high:  # nothing finite (and positive, for a log axis) yet
             ylim = previous[1] if previous is not None else (
                 (0.1, 1.0) if self._is_log(panel) else (0.0, 1.0))
-        elif previous is not None and previous[1][0] <= low and high <= previous[1][1]:
-            ylim = previous[1]
+        elif previous_y is not None and previous_y[0] <= low and high <= previous_y[1]:
+            ylim = previous_y
         elif self._is_log(panel):
             bottom = np.floor(np.log10(low)) - 1   # a decade of room below: losses fall
             ylim = (10.0 ** bottom, 10.0 ** max(np.ceil(np.log10(high)), bottom + 2))
@@ -300,6 +309,7 @@ class LiveTrainingCurve:
                 ax.set_xlim(limits[panel][0])
                 ax.set_ylim(limits[panel][1])
             self._limits = dict(limits)
+            self._empty_panels = {panel for panel in limits if not self._has_data(panel)}
             canvas.draw()  # everything but the (animated) lines
             self._background = canvas.copy_from_bbox(self.view.figure.bbox)
         else:
