@@ -96,24 +96,23 @@ def _hand_in(course, source, release):
 # (what it judged while the flags were computed in the student's process).
 ORDER_PATCH = """
 
-_right_order = topological_order
+_right_order, _right_backward = topological_order, Value.backward
 
 
 def topological_order(root):
     return _right_order(root)[::-1]
 
 
-def backward(self):
-    order = _right_order(self)
-    for node in order:
-        if node._prev:
-            node.grad = 0.0
-    self.grad = 1.0
-    for node in reversed(order):
-        node._backward()
+def _backward_with_the_right_order(self):  # the reference's backward, run with the right sort
+    global topological_order
+    reversed_order, topological_order = topological_order, _right_order
+    try:
+        _right_backward(self)
+    finally:
+        topological_order = reversed_order
 
 
-Value.backward = backward
+Value.backward = _backward_with_the_right_order
 
 import sys as _sys
 for _name, _module in list(_sys.modules.items()):
