@@ -336,7 +336,7 @@ def test_total_memory_of_a_submission_is_capped_where_a_cgroup_can_be_made():
     if not active:
         pytest.skip("no writable cgroup here: the per-process address-space limit is all there is")
     result = run("""
-        import os
+        import os, time
         def hog(f, x, h):
             children = []
             for _ in range(3):
@@ -345,6 +345,7 @@ def test_total_memory_of_a_submission_is_capped_where_a_cgroup_can_be_made():
                     block = bytearray(700 << 20)   # touched: zero-filled pages are real memory
                     for i in range(0, len(block), 4096):
                         block[i] = 1
+                    time.sleep(3)   # hold it: on one core the three would otherwise run one after another
                     os._exit(0)
                 children.append(pid)
             return float(sum(os.waitpid(pid, 0)[1] == 0 for pid in children))
