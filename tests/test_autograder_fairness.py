@@ -72,7 +72,7 @@ def test_a_step_within_its_cpu_time_passes_while_busy_processes_take_the_cores()
     print(f"\n0.5 s of CPU took {elapsed:.1f} s of wall time beside 6 spinning processes")
 
 
-def test_a_spinning_step_is_stopped_on_cpu_time_and_charged_after_one_retry():
+def test_a_spinning_step_is_stopped_on_cpu_time_and_charged_at_once():
     started = time.monotonic()
     result = run("""
         def spins(f, x, h):
@@ -84,11 +84,12 @@ def test_a_spinning_step_is_stopped_on_cpu_time_and_charged_after_one_retry():
     """, ["spins", "fine"], timeout=1.0)
     elapsed = time.monotonic() - started
     failure = result.tasks[0].failure or ""
-    assert "time limit" in failure and "CPU time" in failure and "twice" in failure, failure
-    assert result.log.count("spinning starts") == 2, result.log   # run once more before it is charged
+    assert "time limit" in failure and "CPU time" in failure, failure
+    # CPU time is not stretched by load, so there is no second try to wait for
+    assert result.log.count("spinning starts") == 1, result.log
     assert float(result.tasks[1].outputs[0]["value"]) == 4.0
-    # stopped on CPU time (twice about 1 s), well before two wall backstops of 3 s each
-    assert elapsed < 2 * wall_limit(1.0) + 4, elapsed
+    # stopped on CPU time (about 1 s), well before the wall backstop
+    assert elapsed < wall_limit(1.0) + 3, elapsed
 
 
 def test_a_waiting_step_is_stopped_by_the_wall_backstop():
@@ -98,7 +99,7 @@ def test_a_waiting_step_is_stopped_by_the_wall_backstop():
             time.sleep(60)
     """, ["waits"], timeout=1.0)
     failure = result.tasks[0].failure or ""
-    assert "time limit" in failure and "without finishing" in failure, failure
+    assert "time limit" in failure and "without finishing" in failure and "twice" in failure, failure
 
 
 def test_a_neighbour_forking_spinning_children_costs_it_only_its_own_core():

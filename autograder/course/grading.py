@@ -37,7 +37,8 @@ from ..judging.results import RESULTS_FILE, SubmissionResult, TaskResult
 from ..running.runner import GraderFailure, SandboxTask, TaskRun, run_in_sandbox
 from .selfcheck import format_result
 from ..assignments import get_assignment
-from ..judging.spec import draw_cases, output_keys
+from ..judging.batch_cases import BatchCases
+from ..judging.spec import output_keys
 from ..judging.text import printable
 from ..running.untrusted import read_regular_file
 
@@ -109,10 +110,12 @@ def ungradable_result(assignment, student, reason, timestamp=None):
 
 
 def grade_submission(course, assignment, student, source_nb, release_nb, seed=None, mode=None,
-                     credit="all_or_nothing", time_limits=None):
+                     credit="all_or_nothing", time_limits=None, batch_cases=None):
     """-> (SubmissionResult, Rebuilt or None) for one student; never raises.
 
     time_limits: {grade_id: CPU seconds} (``limits.py``); a task not in it gets its spec's ceiling.
+    batch_cases: the batch's ``BatchCases`` (cases and references shared by its submissions);
+    without it, cases are drawn for this submission alone (from `seed`, default a fresh one).
 
     result.status is "graded", "ungradable" (the student's doing: scored 0 with the reason) or
     "grader_failure" (the grader's own: not scored, error says why)."""
@@ -125,7 +128,8 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
     except SubmissionError as exc:
         return ungradable_result(assignment, student, str(exc), timestamp), None
     try:
-        result = _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit, time_limits or {})
+        result = _run_and_judge(course, assignment, student, rebuilt, batch_cases or BatchCases(assignment, seed),
+                                mode, credit, time_limits or {})
     except isolation.SandboxUnavailable:
         raise
     except GraderFailure as exc:
@@ -139,11 +143,11 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
     return result, rebuilt
 
 
-def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit, time_limits):
+def _run_and_judge(course, assignment, student, rebuilt, batch_cases, mode, credit, time_limits):
     result = SubmissionResult(student, assignment.assignment_id)
     result.notes = list(rebuilt.notes)
     result.unanswered = sorted(rebuilt.unanswered)
-    drawn = draw_cases(assignment, secrets.randbits(128) if seed is None else seed)
+    drawn = batch_cases.drawn
     runs, groups = {}, {}
     for task in assignment.tasks:
         groups.setdefault((task.forbidden, task.allowed), []).append(task)
@@ -168,8 +172,9 @@ def _run_and_judge(course, assignment, student, rebuilt, seed, mode, credit, tim
         result.notes.append(f"Cell '{grade_id}' was stopped: {reason}.")
     for task in assignment.tasks:
         cases, hidden = drawn[task.grade_id]
-        result.tasks.append(judge_task(task, cases, hidden, runs.get(task.grade_id, TaskRun(failure="not run")),
-                                       problems, credit=credit))
+        task_run = runs.get(task.grade_id, TaskRun(failure="not run"))
+        result.tasks.append(judge_task(task, cases, hidden, task_run, problems, credit=credit,
+                                       expected=None if task_run.failure else batch_cases.expected(task.grade_id)))
     result.log = "".join(log)[-8000:]
     return result
 
@@ -411,7 +416,22 @@ def _trusted_torch():
     torch.set_num_threads(1)
 
 
-def grade_on_worker(course_root, assignment_id, credit, allow_unsandboxed, student):
+_batch_cases = {}   # batch id -> BatchCases, on a Dask worker (the last few batches)
+
+
+def _worker_batch_cases(assignment, batch_id):
+    """This worker's cases of batch `batch_id`: drawn once per batch (from this worker's own
+    secret seed), so a new run of ``grade`` gets fresh cases and a batch's references are
+    computed once per worker."""
+    with _notebooks_lock:
+        if batch_id not in _batch_cases:
+            while len(_batch_cases) >= 4:
+                _batch_cases.pop(next(iter(_batch_cases)))
+            _batch_cases[batch_id] = BatchCases(assignment)
+        return _batch_cases[batch_id]
+
+
+def grade_on_worker(course_root, assignment_id, credit, allow_unsandboxed, batch_id, student):
     """One Dask job: grade `student`'s submission on this worker -> (SubmissionResult, Rebuilt).
 
     Fails closed: without a working sandbox here it raises SandboxUnavailable (the batch then
@@ -423,7 +443,7 @@ def grade_on_worker(course_root, assignment_id, credit, allow_unsandboxed, stude
     _trusted_torch()
     limits = measured_time_limits(assignment, source_nb, release_nb, mode, key=key)
     return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode, credit=credit,
-                            time_limits=limits)
+                            time_limits=limits, batch_cases=_worker_batch_cases(assignment, batch_id))
 
 
 def _open_executor(course, assignment, source_nb, release_nb, credit, mode, workers=None, scheduler=None,
@@ -433,14 +453,16 @@ def _open_executor(course, assignment, source_nb, release_nb, credit, mode, work
     False, the ceilings)."""
     if scheduler:
         return executors.DaskExecutor(scheduler, grade_on_worker,
-                                      (course.root, assignment.assignment_id, credit, allow_unsandboxed),
+                                      (course.root, assignment.assignment_id, credit, allow_unsandboxed,
+                                       secrets.token_hex(16)),
                                       f"grade-{assignment.assignment_id}", allow_unsandboxed)
     _trusted_torch()
     limits = (measured_time_limits(assignment, source_nb, release_nb, mode,
                           key=os.stat(course.source_notebook(assignment.assignment_id)).st_mtime_ns)
               if measure else {})
+    batch_cases = BatchCases(assignment)
 
     def job(student):
         return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode,
-                                credit=credit, time_limits=limits)
+                                credit=credit, time_limits=limits, batch_cases=batch_cases)
     return executors.ThreadExecutor(workers, job)

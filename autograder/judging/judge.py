@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 
+from .batch_cases import expected_outputs
 from .compare import Verdict, compare_exact, compare_values
 from .results import CheckOutcome, TaskResult
 from .returned import InvalidReturn
@@ -263,9 +264,11 @@ def _check_case(task, check, case, reference, outputs, dtypes, variants, context
 CREDIT_MODES = ("all_or_nothing", "per_case")
 
 
-def judge_task(task, cases, hidden_flags, run, cell_problems=None, credit="all_or_nothing"):
+def judge_task(task, cases, hidden_flags, run, cell_problems=None, credit="all_or_nothing", expected=None):
     """-> TaskResult for `task` given its cases, which are hidden, and the sandbox's TaskRun.
 
+    expected: (references, variants, contexts) per case when the batch computed them once
+    (``batch_cases.py``); otherwise they are computed here.
     cell_problems: {function name: why its answer cell failed}, to explain missing functions.
     credit: "all_or_nothing" (a check earns its weight when it holds on every case) or
     "per_case" (it earns the fraction of its cases on which it holds), a course setting."""
@@ -276,9 +279,7 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None, credit="all_o
         result.error = f"No result: {run.failure}."
         result.checks = [CheckOutcome(c.name, c.weight, False, result.error) for c in task.checks]
         return result
-    references = [task.reference(case) for case in cases]
-    variants = [task.variants(case) if task.variants else {} for case in cases]
-    contexts = [task.diagnosis_context(case) if task.diagnosis_context else {} for case in cases]
+    references, variants, contexts = expected or expected_outputs(task, cases)
     earned = 0.0
     for check in task.checks:
         applicable = [i for i, ref in enumerate(references) if all(k in ref for k in check.keys)]

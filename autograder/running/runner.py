@@ -332,8 +332,9 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
     calls come from the assignment's ``sandbox.py``); -> SandboxRun.
 
     Each step runs under its own CPU-time limit (tasks[k].timeout, `cell_timeout`) with a wall
-    backstop (``wall_limit``); a step that runs out of time is run once more in a fresh process
-    before it is charged (a busy moment of the machine is not the student's doing). A step that
+    backstop (``wall_limit``); a step that runs out of CPU time is charged at once, one that
+    only runs past its wall backstop is run once more in a fresh process before it is charged
+    (a busy moment of the machine is not the student's doing). A step that
     kills or hangs the process is charged with the reason and the run resumes after it in a fresh
     process. mode: "bubblewrap"
     or "unsandboxed" (default: bubblewrap, SandboxUnavailable without it). GraderFailure when
@@ -414,12 +415,14 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
             if step is None:
                 break
             if attempt.timed_out:
-                if step not in retried:
-                    retried.add(step)  # once more, from a fresh process, before it is charged
+                # CPU time is the step's own and a busy machine does not stretch it: charged at
+                # once. A wall timeout may be the machine's doing: once more, from a fresh process.
+                if attempt.timeout_kind == "wall" and step not in retried:
+                    retried.add(step)
                     continue
                 budget = cell_timeout if step[0] == "cell" else tasks[step[1]].timeout
                 if attempt.timeout_kind == "cpu":
-                    reason = (f"it used up its time limit ({budget:.2g} s of CPU time, twice) and was "
+                    reason = (f"it used up its time limit ({budget:.2g} s of CPU time) and was "
                               f"stopped (an endless loop, or far slower than the intended solution?)")
                 else:
                     reason = (f"it ran past its time limit ({wall_limit(budget):.2g} s, twice) without "
