@@ -272,6 +272,7 @@ def bwrap_command(in_dir, forbidden, allowed, limits, bwrap="bwrap", seccomp_fd=
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
     made = {"/"}
+    # in_dir None: a warm sandbox (``warm.py``), whose jobs arrive in memory
 
     def mount(flag, source, dest):
         # bwrap creates missing parents as 0700; a dropped uid must be able to traverse them
@@ -317,7 +318,8 @@ def bwrap_command(in_dir, forbidden, allowed, limits, bwrap="bwrap", seccomp_fd=
     mount("--ro-bind", HARNESS_DIR, SANDBOX_ROOT + "/sandbox")
     for path in sandbox_files:
         mount("--ro-bind", path, SANDBOX_ROOT + "/" + os.path.relpath(path, TRUSTED_PACKAGE))
-    mount("--ro-bind", in_dir, "/job/in")
+    if in_dir is not None:
+        mount("--ro-bind", in_dir, "/job/in")
     cmd += ["--chdir", "/scratch"]
     return cmd
 
@@ -569,6 +571,17 @@ class Cgroup:
         script = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; '
                   'n=$((n-1)); done; exec "$@"')
         return ["/bin/sh", "-c", script, "sh", str(len(procs)), *procs, *argv]
+
+    def adopt(self, pid):
+        """Move the running process `pid` into this cgroup (a warm sandbox's child, before it runs
+        student code); True when it is in every hierarchy (or there is no cgroup here)."""
+        try:
+            for path in self.dirs:
+                with open(os.path.join(path, "cgroup.procs"), "w") as fh:
+                    fh.write(str(pid))
+        except OSError:
+            return False
+        return True
 
     def kill_all(self):
         for path in self.dirs:

@@ -8,6 +8,7 @@ continues with the steps after it, so one bad task never costs the others. When 
 side fails (the job cannot be written, the sandbox does not start) it raises ``GraderFailure``:
 nothing is charged to the student.
 """
+import io
 import json
 import os
 import random
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import assignments
-from . import isolation
+from . import isolation, warm
 from .untrusted import MAX_ARRAY_BYTES, MAX_JSON_BYTES, UntrustedDataError, parse_json, parse_npz
 
 STARTUP_SECONDS = 20.0     # interpreter start, NumPy import, loading inputs
@@ -102,16 +103,26 @@ def _exit_reason(returncode, mode, limits):
     return f"your code ended the Python process (exit code {returncode}), e.g. by calling os._exit()"
 
 
-def _write_job(in_dir, assignment_id, cells, tasks):
+def _job_data(assignment_id, cells, tasks):
+    """(plan JSON bytes, [.npz bytes of task k's input arrays, keys c<case>_<name>])."""
     plan = {"assignment": assignments.folder_name(assignment_id), "cells": cells, "tasks": [
         {"call": t.call, "functions": list(t.functions), "cases": [c.params for c in t.cases]}
         for t in tasks]}
-    with open(os.path.join(in_dir, "plan.json"), "w") as fh:
-        json.dump(plan, fh)
-    for k, task in enumerate(tasks):
-        arrays = {f"c{i}_{name}": np.asarray(value) for i, case in enumerate(task.cases)
-                  for name, value in case.arrays.items()}
-        np.savez(os.path.join(in_dir, f"task{k}.npz"), **arrays)
+    blobs = []
+    for task in tasks:
+        buffer = io.BytesIO()
+        np.savez(buffer, **{f"c{i}_{name}": np.asarray(value) for i, case in enumerate(task.cases)
+                            for name, value in case.arrays.items()})
+        blobs.append(buffer.getvalue())
+    return json.dumps(plan).encode(), blobs
+
+
+def _write_job(in_dir, plan_bytes, npz_blobs):
+    with open(os.path.join(in_dir, "plan.json"), "wb") as fh:
+        fh.write(plan_bytes)
+    for k, blob in enumerate(npz_blobs):
+        with open(os.path.join(in_dir, f"task{k}.npz"), "wb") as fh:
+            fh.write(blob)
 
 
 class GraderFailure(Exception):
@@ -182,11 +193,9 @@ class _Attempt:
     its own wall limit and (b) the attempt's start plus the wall limits of all steps up to j.
     Nothing the process writes moves a deadline later or its CPU clock back."""
 
-    def __init__(self, argv, env, cwd, result_w, steps, limits_s, budget, pass_fds=(), cpu_clock=None):
+    def __init__(self, proc, steps, limits_s, budget, cpu_clock=None):
         self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], CPU seconds each
-        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     pass_fds=(result_w, *pass_fds), start_new_session=True)
+        self.proc = proc          # a Popen, or a warm sandbox's child (warm.WarmChild)
         self.records = _Records(budget)
         self.results = {}         # step -> (json bytes, npz bytes)
         self.step_cpu = {}        # step -> CPU seconds it used (for the reference's calibration)
@@ -230,7 +239,9 @@ class _Attempt:
                 if self.cpu_seconds() - cpu_start > self.limits_s[self.closed] + STEP_SLACK_SECONDS / 4:
                     self.timed_out, self.timeout_kind = True, "cpu"
                     break
-            for key, _ in sel.select(timeout=max(0.0, min(deadline - now, CPU_POLL_SECONDS))):
+            # with both streams closed only the exit is awaited: look again soon
+            wait = CPU_POLL_SECONDS if open_streams else 0.005
+            for key, _ in sel.select(timeout=max(0.0, min(deadline - now, wait))):
                 data = os.read(key.fd, 1 << 16)
                 if not data:
                     sel.unregister(key.fd)
@@ -304,8 +315,9 @@ def _reap_uid(uid):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
-def _job_folders(assignment_id, cells, tasks):
-    """(job, in_dir, scratch) with the job's inputs written; GraderFailure if the disk says no."""
+def _job_folders(plan_bytes, npz_blobs, write_inputs=True):
+    """(job, in_dir, scratch) with the job's inputs written (a cold start reads them there; a
+    warm child gets them in memory); GraderFailure if the disk says no."""
     try:
         job = tempfile.mkdtemp(prefix="autograder-job-")
     except OSError as exc:
@@ -315,7 +327,8 @@ def _job_folders(assignment_id, cells, tasks):
         os.mkdir(in_dir)
         os.mkdir(scratch)
         os.chmod(job, 0o755)
-        _write_job(in_dir, assignment_id, cells, tasks)
+        if write_inputs:
+            _write_job(in_dir, plan_bytes, npz_blobs)
         program = isolation.userns_filter()
         if program is not None:
             with open(os.path.join(job, "seccomp.bpf"), "wb") as fh:
@@ -324,6 +337,41 @@ def _job_folders(assignment_id, cells, tasks):
         shutil.rmtree(job, ignore_errors=True)
         raise GraderFailure(f"cannot write the job's inputs: {exc.strerror or exc}") from None
     return job, in_dir, scratch
+
+
+def preloaded_modules(forbidden, allowed):
+    """What a warm sandbox imports beyond NumPy and the calls: the course packages the tasks may
+    use, and PyTorch where it is not forbidden (its import alone takes seconds)."""
+    return sorted(set(allowed) | ({"torch"} - set(forbidden)))
+
+
+def _warm_key(assignment_id, forbidden, allowed, limits):
+    files = assignments.sandbox_files(assignment_id)
+    stamps = tuple((path, os.stat(path).st_mtime_ns) for path in files)
+    return (assignment_id, tuple(forbidden), tuple(allowed), limits, stamps, isolation.bwrap_path())
+
+
+def _start_warm(assignment_id, forbidden, allowed, limits, job):
+    """A new warm sandbox (``warm.py``) for this configuration; GraderFailure if it fails."""
+    seccomp = os.path.join(job, "seccomp.bpf")
+    fds = [os.open(seccomp, os.O_RDONLY)] if os.path.exists(seccomp) else []
+    try:
+        argv = isolation.bwrap_command(None, forbidden, allowed, limits, isolation.bwrap_path(),
+                                       fds[0] if fds else None, assignments.sandbox_files(assignment_id))
+        options = {"assignment": assignments.folder_name(assignment_id),
+                   "preload": preloaded_modules(forbidden, allowed), "writable": ["/scratch", "/tmp"]}
+        return warm.WarmSandbox(argv, isolation.sandbox_env("/scratch"), job, options, fds)
+    except warm.WarmStartError as exc:
+        raise GraderFailure(str(exc)) from None
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def use_warm_sandboxes(mode):
+    """Warm sandboxes (``warm.py``) where each job can get its own throwaway uid: bubblewrap
+    under a root grader. AUTOGRADER_COLD=1 starts a fresh interpreter for every job instead."""
+    return mode == "bubblewrap" and os.geteuid() == 0 and os.environ.get("AUTOGRADER_COLD") != "1"
 
 
 def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits=None,
@@ -337,12 +385,15 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
     (a busy moment of the machine is not the student's doing). A step that
     kills or hangs the process is charged with the reason and the run resumes after it in a fresh
     process. mode: "bubblewrap"
-    or "unsandboxed" (default: bubblewrap, SandboxUnavailable without it). GraderFailure when
-    the grader's own side fails (nothing is charged to the student then)."""
+    or "unsandboxed" (default: bubblewrap, SandboxUnavailable without it). Under a root grader
+    with bubblewrap each process is a fork of a warm sandbox (``warm.py``), else a cold start.
+    GraderFailure when the grader's own side fails (nothing is charged to the student then)."""
     limits = limits or isolation.Limits()
     mode = mode or isolation.isolation_mode()
     run = SandboxRun(tasks=[TaskRun() for _ in tasks], mode=mode)
-    job, in_dir, scratch = _job_folders(assignment_id, cells, tasks)
+    plan_bytes, npz_blobs = _job_data(assignment_id, cells, tasks)
+    warm_key = (_warm_key(assignment_id, forbidden, allowed, limits) if use_warm_sandboxes(mode) else None)
+    job, in_dir, scratch = _job_folders(plan_bytes, npz_blobs, write_inputs=warm_key is None)
     try:
         uid = random.randrange(200_000, 260_000) if os.geteuid() == 0 else None
         if mode != "bubblewrap" and uid is None:
@@ -361,32 +412,55 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
             options = {"result_fd": w, "uid": uid, "skip_cells": sorted(skip_cells),
                        "first_task": first_task, "forbidden": list(forbidden),
                        "limits": limits.as_options()}
-            if mode == "bubblewrap":
-                if os.path.exists(seccomp):
-                    extra_fds.append(os.open(seccomp, os.O_RDONLY))
-                argv = isolation.bwrap_command(in_dir, forbidden, allowed, limits, isolation.bwrap_path(),
-                                               extra_fds[0] if extra_fds else None,
-                                               assignments.sandbox_files(assignment_id))
-                argv += [sys.executable, "-I", "-B", isolation.SANDBOX_HARNESS, "/job/in"]
-                options.update(scratch="/scratch", writable=["/scratch", "/tmp"])
-                env = isolation.sandbox_env("/scratch")
-            else:
-                argv = [sys.executable, "-I", "-B", os.path.join(isolation.HARNESS_DIR, "harness.py"), in_dir]
-                options.update(scratch=scratch, writable=[])
-                env = isolation.sandbox_env(scratch)
-            argv.append(json.dumps(options))
             cgroup = isolation.Cgroup(f"autograder-{os.path.basename(job)}-{attempt_no}", limits)
+            sandbox = None
             try:
                 try:
-                    attempt = _Attempt(cgroup.wrap(argv), env, job, w, steps, seconds,
-                                       MAX_RESULT_BYTES, extra_fds,
-                                       cgroup.cpu_seconds if cgroup.usage_file else None)
+                    if warm_key is not None:
+                        options.update(scratch="/scratch", writable=["/scratch", "/tmp"])
+                        for tries_left in (1, 0):   # an idle sandbox may have died since: once more
+                            sandbox = warm.acquire(warm_key, lambda: _start_warm(assignment_id, forbidden,
+                                                                                 allowed, limits, job))
+                            try:
+                                proc = sandbox.spawn(options, plan_bytes, npz_blobs, w)
+                                break
+                            except warm.WarmStartError as exc:
+                                sandbox.close()
+                                sandbox = None
+                                if not tries_left:
+                                    raise GraderFailure(str(exc)) from None
+                        if not cgroup.adopt(proc.pid):
+                            proc.kill()
+                            raise GraderFailure("the job's process could not be put in its cgroup")
+                        proc.start()
+                    else:
+                        if mode == "bubblewrap":
+                            if os.path.exists(seccomp):
+                                extra_fds.append(os.open(seccomp, os.O_RDONLY))
+                            argv = isolation.bwrap_command(in_dir, forbidden, allowed, limits,
+                                                           isolation.bwrap_path(),
+                                                           extra_fds[0] if extra_fds else None,
+                                                           assignments.sandbox_files(assignment_id))
+                            argv += [sys.executable, "-I", "-B", isolation.SANDBOX_HARNESS, "/job/in"]
+                            options.update(scratch="/scratch", writable=["/scratch", "/tmp"])
+                            env = isolation.sandbox_env("/scratch")
+                        else:
+                            argv = [sys.executable, "-I", "-B", os.path.join(isolation.HARNESS_DIR, "harness.py"),
+                                    in_dir]
+                            options.update(scratch=scratch, writable=[])
+                            env = isolation.sandbox_env(scratch)
+                        argv.append(json.dumps(options))
+                        proc = subprocess.Popen(cgroup.wrap(argv), env=env, cwd=job, stdin=subprocess.DEVNULL,
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                pass_fds=(w, *extra_fds), start_new_session=True)
                 except OSError as exc:
                     raise GraderFailure(f"cannot start the sandbox: {exc.strerror or exc}") from None
                 finally:
                     os.close(w)
                     for fd in extra_fds:
                         os.close(fd)
+                attempt = _Attempt(proc, steps, seconds, MAX_RESULT_BYTES,
+                                   cgroup.cpu_seconds if cgroup.usage_file else None)
                 try:
                     attempt.follow(r)
                 finally:
@@ -394,10 +468,16 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                 if attempt.timed_out or attempt.proc.poll() is None:
                     attempt.kill()
                 cgroup.kill_all()
-                if mode != "bubblewrap" or not attempt.done:
+                # a warm child's descendants are all in its cgroup: where there is none, by uid
+                if mode != "bubblewrap" or not attempt.done or (sandbox is not None and not cgroup.active):
                     _reap_uid(uid)
             finally:
                 cgroup.close()
+                if sandbox is not None:
+                    if sandbox.child is not None:   # its exit was not reported: do not reuse it
+                        sandbox.close()
+                    else:
+                        warm.release(warm_key, sandbox)
             log += attempt.log
             if not attempt.ready:
                 raise GraderFailure("the sandbox did not start: "

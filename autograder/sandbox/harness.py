@@ -54,11 +54,46 @@ def drop_root(uid, writable_dirs):
         raise SystemExit("harness: could not drop privileges")
 
 
+def load_job(in_dir):
+    """(plan, inputs) of a job folder: plan.json and task<k>.npz (cold start, one job per process)."""
+    with open(os.path.join(in_dir, "plan.json")) as fh:
+        plan = json.load(fh)
+    import numpy as np
+
+    inputs = []
+    for k in range(len(plan["tasks"])):
+        with np.load(os.path.join(in_dir, f"task{k}.npz"), allow_pickle=False) as data:
+            inputs.append({key: data[key] for key in data.files})
+    return plan, inputs
+
+
+def preload(assignment_folder):
+    """Import what every job needs while the interpreter's files are readable: NumPy (before
+    student code, so the saving functions are the real ones), the calls, the assignment's
+    sandbox module. -> that module."""
+    import importlib
+
+    import numpy  # noqa: F401
+    from autograder.sandbox import calls, cells, guard  # noqa: F401
+    return importlib.import_module(f"autograder.assignments.{assignment_folder}.sandbox")
+
+
 def main(argv):
     in_dir, options = argv[1], json.loads(argv[2])
+    plan, inputs = load_job(in_dir)
+    run_job(plan, inputs, options, preload(plan["assignment"]))
+
+
+def run_job(plan, inputs, options, assignment):
+    """Run one job's cells and tasks in this process (it ends with it): `assignment` is the
+    assignment's imported sandbox module, options the trusted side's (fds, uid, limits...)."""
+    import numpy as np
+    from autograder.sandbox import calls, cells, guard
+
     result_fd = options["result_fd"]
     # taken now, before student code can replace them
     getpid, exit_now, write_fd, bytes_io = os.getpid, os._exit, os.write, io.BytesIO
+    save_npz, dumps = np.savez, json.dumps
     harness_pid = getpid()
 
     def only_harness():
@@ -78,21 +113,6 @@ def main(argv):
         data = memoryview(b"%s %d %d\n" % (name.encode(), len(body), len(packed)) + body + packed)
         while len(data):
             data = data[write_fd(result_fd, data):]
-
-    with open(os.path.join(in_dir, "plan.json")) as fh:
-        plan = json.load(fh)
-    import numpy as np  # loaded before student code, so the saving functions below are the real ones
-
-    inputs = []
-    for k in range(len(plan["tasks"])):
-        with np.load(os.path.join(in_dir, f"task{k}.npz"), allow_pickle=False) as data:
-            inputs.append({key: data[key] for key in data.files})
-    save_npz, dumps = np.savez, json.dumps
-
-    # imported while the interpreter's files are readable
-    import importlib
-    from autograder.sandbox import calls, cells, guard
-    assignment = importlib.import_module(f"autograder.assignments.{plan['assignment']}.sandbox")
 
     # bound now: an answer cell could otherwise replace a call, or the table of calls, and make
     # up what the grader measures (the functions the calls use stay as reachable as ever)
