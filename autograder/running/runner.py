@@ -117,7 +117,14 @@ def _job_data(assignment_id, cells, tasks):
     return json.dumps(plan).encode(), blobs
 
 
-def _write_job(in_dir, plan_bytes, npz_blobs):
+def _write_job(job, in_dir, plan_bytes, npz_blobs, write_inputs=True):
+    """Write the job folder: the seccomp program, and the inputs where a cold start reads them."""
+    program = isolation.userns_filter()
+    if program is not None:
+        with open(os.path.join(job, "seccomp.bpf"), "wb") as fh:
+            fh.write(program)
+    if not write_inputs:
+        return
     with open(os.path.join(in_dir, "plan.json"), "wb") as fh:
         fh.write(plan_bytes)
     for k, blob in enumerate(npz_blobs):
@@ -327,12 +334,7 @@ def _job_folders(plan_bytes, npz_blobs, write_inputs=True):
         os.mkdir(in_dir)
         os.mkdir(scratch)
         os.chmod(job, 0o755)
-        if write_inputs:
-            _write_job(in_dir, plan_bytes, npz_blobs)
-        program = isolation.userns_filter()
-        if program is not None:
-            with open(os.path.join(job, "seccomp.bpf"), "wb") as fh:
-                fh.write(program)
+        _write_job(job, in_dir, plan_bytes, npz_blobs, write_inputs)
     except OSError as exc:
         shutil.rmtree(job, ignore_errors=True)
         raise GraderFailure(f"cannot write the job's inputs: {exc.strerror or exc}") from None
