@@ -367,12 +367,12 @@ def test_exploits_gain_nothing_over_the_same_wrong_answer(graded, student):
 def test_the_gradebook_cannot_be_read_or_written_by_student_code(graded):
     _, _, results, _ = graded
     assert results["x_files"].task("test_central_difference").score == 0
-    assert results["reference"].score == 20 and results["zero"].score == 2
+    assert results["reference"].score == 21 and results["zero"].score == 2
 
 
 def test_correct_answers_with_warnings_on_stderr_keep_full_marks(graded):
     _, _, results, _ = graded
-    assert results["x_warn"].score == 20
+    assert results["x_warn"].score == 21
 
 
 @pytest.mark.parametrize("student, lost, reason", [
@@ -410,7 +410,7 @@ def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
     assert "nbformat 3" in errors["bad_nbformat3"]
     assert "Untitled.ipynb" in errors["bad_name"]
     assert "empty" in errors["bad_empty"]
-    assert results["odd_timestamp"].score == 20  # an unreadable timestamp is just left out
+    assert results["odd_timestamp"].score == 21  # an unreadable timestamp is just left out
     assert len(results) == len(SAMPLES) + 4 + len(graded[3])
 
 
