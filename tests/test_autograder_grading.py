@@ -411,7 +411,7 @@ def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
     assert "Untitled.ipynb" in errors["bad_name"]
     assert "empty" in errors["bad_empty"]
     assert results["odd_timestamp"].score == 21  # an unreadable timestamp is just left out
-    assert len(results) == len(SAMPLES) + 4 + len(graded[3])
+    assert len(results) == len(SAMPLES) + 4 + 3 + len(graded[3])  # 3: the q_ letters
 
 
 def test_feedback_names_mistakes_and_hides_hidden_tests(graded, tmp_path):
