@@ -75,7 +75,7 @@ def test_training_without_backpropagation_earns_nothing_for_its_accuracy(graded)
     assert not step.passed and not learns.passed and not accurate.passed
     assert "train_step" in learns.message and "SGD" in learns.message
     # everything else of the submission is the reference's, and graded as such
-    for task in TASKS[:-1]:
+    for task in (t for t in TASKS if t != "test_train"):
         assert graded["x_random_features"].task(task).score == graded["ada_reference"].task(task).score
 
 

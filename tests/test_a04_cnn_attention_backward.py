@@ -156,7 +156,9 @@ def test_zeros_score_nothing_and_mallory_gains_nothing_over_them(graded):
     # Zero forwards with zero gradients are "consistent with their own forward": the probe must
     # not turn that into points (see PROBE_GRANTS in the spec).
     assert task_scores(graded["zeros"]) == [0] * len(TASKS)
-    assert all(m <= z for m, z in zip(task_scores(graded["mallory"]), task_scores(graded["zeros"])))
+    # the question is answered honestly (her sample keeps the reference's letter): no exploit there
+    assert all(m <= z for t, m, z in zip(TASKS, task_scores(graded["mallory"]), task_scores(graded["zeros"]))
+               if not t.startswith("test_choice_"))
 
 
 def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_reference_passes(graded):
@@ -202,7 +204,7 @@ def hidden_cases(grade_id, seed):
     return task.make_cases(np.random.default_rng(seed), True)
 
 
-@pytest.mark.parametrize("grade_id", [t.grade_id for t in SPEC.tasks])
+@pytest.mark.parametrize("grade_id", [t.grade_id for t in SPEC.tasks if not t.grade_id.startswith("test_choice_")])
 def test_hidden_cases_are_random_with_size_one_non_square_and_random_upstream_gradients(grade_id):
     first, second = hidden_cases(grade_id, 1), hidden_cases(grade_id, 2)
     arrays = [a for c in first for a in c.arrays.values() if a.ndim >= 1]
@@ -272,7 +274,10 @@ def test_the_visible_self_check_passes_on_the_reference(capsys):
     for task in SPEC.tasks:
         check(task.grade_id, *(ns[name] for name in task.functions))
     out = " ".join(capsys.readouterr().out.split())  # coursecheck wraps its lines
-    assert len(re.findall(r"(checks pass|check passes) on this cell's inputs", out)) == len(SPEC.tasks)
+    questions = [t for t in SPEC.tasks if t.grade_id.startswith("test_choice_")]
+    assert len(re.findall(r"(checks pass|check passes) on this cell's inputs", out)) == len(SPEC.tasks) - len(questions)
+    # a question's self-check says only that the answer is one of the letters
+    assert out.count("Checked only when your notebook is graded: the right choice") == len(questions)
 
 
 PADDING_MISPLACED = """

@@ -147,6 +147,8 @@ def test_exploits_gain_nothing(graded):
     for student, baseline in [("mallory", "zero"), ("mallory", "ben_untouched"),
                               ("x_tracemalloc", "plain_checkpoint"), ("x_meter", "plain_checkpoint")]:
         for task in TASKS:
+            if student == "mallory" and task.startswith("test_choice_"):
+                continue  # the question is answered honestly (her sample keeps the reference's letter)
             assert graded[student].task(task).score <= graded[baseline].task(task).score, (student, task)
     for student in ("x_tracemalloc", "x_meter"):
         assert "measurement_tampered" in graded[student].task("test_checkpoint").mistake_codes
@@ -204,8 +206,8 @@ def test_finite_differences_cannot_finish_the_big_hidden_case(graded):
 
 def test_hidden_cases_have_random_shapes_and_upstream_gradients():
     for task in SPEC.tasks:
-        if task.grade_id == "test_counterexample":
-            continue  # its input is the student's own graph
+        if task.grade_id == "test_counterexample" or task.grade_id.startswith("test_choice_"):
+            continue  # its input is the student's own graph; a question has no inputs
         one = task.make_cases(np.random.default_rng(1), True)
         two = task.make_cases(np.random.default_rng(2), True)
         for case in one:
