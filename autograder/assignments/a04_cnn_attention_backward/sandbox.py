@@ -1,4 +1,4 @@
-"""Calls of assignment 04 (convolution, pooling, residual block, attention): NumPy only.
+"""Calls of assignment 04 (convolution, pooling, residual block, attention, layer norm): NumPy only.
 
 Every layer follows CS231n's pattern: ``*_forward(...) -> (out, cache)`` and
 ``*_backward(dout, cache) -> gradients``. A call runs the student's forward on fresh copies of
@@ -119,6 +119,14 @@ def attention(fns, arrays, params):
                   (bool(params["causal"]),), ("Q", "K", "V"))
 
 
+def layernorm(fns, arrays, params):
+    """layernorm_forward(x, gamma, beta, eps), layernorm_backward(dout, cache) -> out, grad_x,
+    grad_gamma, grad_beta, probe."""
+    forward, backward = fns
+    return _layer(forward, backward, "layernorm_forward", "layernorm_backward", arrays, ("x", "gamma", "beta"),
+                  (float(params["eps"]),), ("x", "gamma", "beta"))
+
+
 CALLS = {
     "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
     "a04_conv_forward": conv_forward,
@@ -128,4 +136,5 @@ CALLS = {
     "a04_residual": residual_block,
     "a04_softmax": softmax_example,
     "a04_attention": attention,
+    "a04_layernorm": layernorm,
 }
