@@ -12,10 +12,11 @@
 # The networks that see and read are built from four ideas beyond the fully connected layer:
 # **convolution** (one small kernel slid over an image), **pooling** (keeping the largest or
 # the average value of each window), **skip connections** (adding a block's input to its
-# output) and **attention** (a softmax over how well a query matches each key). Each has a
+# output) and **attention** (a softmax over how well a query matches each key), with the
+# **layer normalisation** that keeps a transformer's activations in range. Each has a
 # backward pass with a reputation for being mysterious: the kernel that has to be flipped, the
 # gradient that goes to a single entry of a window, the gradient that adds up at a skip, the
-# softmax Jacobian hidden inside attention. In this notebook you derive each one by hand, write
+# softmax Jacobian hidden inside attention, the three paths from an input to its normalised value. In this notebook you derive each one by hand, write
 # it with NumPy, check it against PyTorch on random shapes, and finally train a small
 # convolutional network built from your own layers.
 #
@@ -56,7 +57,7 @@ EXERCISES = {"conv2d_forward": 1, "conv2d_backward": 2, "relu_forward": 3, "relu
              "max_pool2d_forward": 4, "max_pool2d_backward": 4, "avg_pool2d_forward": 5,
              "avg_pool2d_backward": 5, "residual_forward": 6, "residual_backward": 6,
              "softmax_jacobian": 7, "lecture_attention_backward": 7, "attention_forward": 8,
-             "attention_backward": 8}
+             "attention_backward": 8, "layernorm_forward": 9, "layernorm_backward": 9}
 
 # %% [markdown]
 # Two helpers that every layer below uses. `conv_output_size` is the output length of a window
@@ -291,7 +292,7 @@ with skip_if_unanswered(EXERCISES):
 # $2\,\text{dout}$ at the corners and 0 at the five entries no window read. Your general code
 # must reproduce exactly this.
 #
-# ### Exercise 2 (6 points): `conv2d_backward`
+# ### Exercise 2 (4 points): `conv2d_backward`
 #
 # Given `dout` of shape `(N, F, Ho, Wo)` and the cache of `conv2d_forward`, return
 # `(dx, dw, db)` with the shapes of `x`, `w` and `b`. A loop over the kernel offsets with a
@@ -397,6 +398,39 @@ with skip_if_unanswered(EXERCISES):
     n_inputs = x_big.size + w_big.size + b_big.size
     print(f"{n_inputs} inputs: backward {backward_seconds * 1e3:.1f} ms; finite differences would need "
           f"{2 * n_inputs} forward passes, about {2 * n_inputs * forward_seconds:.0f} s")
+
+# %% [markdown]
+# ### Question 1 (1 point): why is the kernel flipped?
+#
+# In one dimension with stride 1, the forward pass computes $y_i = \sum_k K_k\, x_{i+k}$ (a
+# cross-correlation, as PyTorch computes it). The input gradient is the padded upstream gradient
+# correlated with the *flipped* kernel. Why flipped?
+#
+# * **(a)** Read backwards, input $x_j$ feeds the outputs $y_{j-k}$ through $K_k$: as the output
+#   index goes up the kernel index goes down, so $\partial L/\partial x_j = \sum_k K_k\, \partial L/\partial y_{j-k}$
+#   runs through the kernel in reverse.
+# * **(b)** The forward pass flipped the kernel, and the backward pass undoes that flip.
+# * **(c)** The flip is the transpose of the kernel, as in the matrix rule $dX = W^\top dY$.
+# * **(d)** It is a convention: the unflipped kernel gives the same gradient.
+#
+# Make `choice_kernel_flip` return your letter, e.g. `return "b"`. The test cell only checks that
+# you returned one of the letters; whether it is the right one is decided when your notebook is
+# graded.
+
+# %% nbgrader={"grade_id": "choice_kernel_flip", "solution": true}
+def choice_kernel_flip():
+    """Your answer to question 1: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "a"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_kernel_flip", "grade": true}
+from coursecheck import check
+
+check("test_choice_kernel_flip", choice_kernel_flip)
+### BEGIN HIDDEN TESTS
+check("test_choice_kernel_flip", choice_kernel_flip, hidden=True)
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. ReLU on feature maps
@@ -808,6 +842,22 @@ with skip_if_unanswered(EXERCISES):
           f"without {stack_gradient_norm(blocks, x_deep, skip=False):.3g}")
 
 # %% [markdown]
+# ### Question 2 (1 point, graded by hand): what the skip connection does to the gradient
+#
+# A residual block computes $\mathbf y = \mathbf x + F(\mathbf x)$. Write the gradient reaching
+# $\mathbf x$ in terms of $\partial L/\partial \mathbf y$ and the backward pass of $F$, and explain
+# in two or three sentences what the skip path does for a stack of many such blocks, compared with
+# a plain stack $\mathbf y = F(\mathbf x)$.
+
+# %% [markdown] nbgrader={"grade_id": "skip_gradient", "solution": true, "grade": true, "points": 1}
+# $\mathbf x$ forks into the skip path and into $F$, so the two gradients add:
+# $\partial L/\partial \mathbf x = \partial L/\partial \mathbf y + J_F^\top\, \partial L/\partial \mathbf y$.
+# The skip path hands the upstream gradient to $\mathbf x$ unchanged, so in a deep stack every
+# block's input receives the loss gradient directly plus corrections, whereas in a plain stack the
+# gradient is a product of many Jacobians, which can shrink towards zero (or blow up) with depth.
+# Early layers therefore keep learning, and a block whose $F$ is near zero is simply the identity.
+
+# %% [markdown]
 # ## 8. Softmax's Jacobian and the lecture's attention example
 #
 # $s = \mathrm{softmax}(z)$, $s_k = e^{z_k} / \sum_l e^{z_l}$. Every $s_k$ depends on every $z_l$
@@ -955,7 +1005,7 @@ with skip_if_unanswered(EXERCISES):
 # Forming $J^i$ for each of the $L_q$ rows costs $O(L_k^2)$ per row. The exercise asks for better:
 # multiply $J^i \delta P_i$ out by hand so that each row costs $O(L_k)$.
 #
-# ### Exercise 8 (6 points): `attention_forward`, `attention_backward`
+# ### Exercise 8 (4 points): `attention_forward`, `attention_backward`
 #
 # For batches: `Q` of shape `(B, Lq, d)`, `K` of shape `(B, Lk, d)`, `V` of shape
 # `(B, Lk, dv)`; `causal=True` only with `Lq == Lk`. Return `(out, cache)` with `out` of shape
@@ -1058,7 +1108,147 @@ with skip_if_unanswered(EXERCISES):
           " |dV| per key", np.abs(dV_2[0]).sum(axis=1).round(3))
 
 # %% [markdown]
-# ## 10. A small CNN from your layers, trained on digits
+# ## 10. Layer normalisation
+#
+# Every block of a transformer normalises each token's vector of features before its attention
+# and before its MLP: **layer normalisation**. For one row $x \in \mathbb{R}^D$ (one example, or
+# one token) it subtracts the row's mean, divides by the row's standard deviation, then scales
+# and shifts each feature by learned parameters $\gamma, \beta \in \mathbb{R}^D$, shared by every
+# row of the batch. As a staged computation (assignment 02's way), one row at a time:
+#
+# $$\mu = \frac1D \sum_j x_j, \qquad d_j = x_j - \mu, \qquad v = \frac1D \sum_j d_j^2, \qquad r = (v + \varepsilon)^{-1/2}, \qquad \hat x_j = d_j\, r, \qquad \text{out}_j = \gamma_j \hat x_j + \beta_j .$$
+#
+# The variance $v$ divides by $D$ (the *biased* variance, NumPy's `np.var` default and what
+# `torch.nn.functional.layer_norm` uses); $\varepsilon$ keeps the division finite when a row is
+# constant.
+#
+# **The local rules to start from.** Every stage is a sum, a difference, a product or a power,
+# whose local derivatives you know. $x$ reaches $\hat x$ along more than one path, and where a
+# value forks its gradients add up (assignment 02); the same holds for $\gamma$ and $\beta$,
+# which every row uses.
+#
+# **Shapes.** `x` and `dout` are `(N, D)`, `gamma` and `beta` are `(D,)`; `dx` is `(N, D)`,
+# `dgamma` and `dbeta` are `(D,)`. $\mu$, $v$ and $r$ are one number per row: keep them as
+# `(N, 1)` (`keepdims=True`) so that they broadcast against `(N, D)`.
+#
+# **A small case to check against.** $D = 2$, $x = (1, 3)$, $\varepsilon \to 0$: $\mu = 2$,
+# $d = (-1, 1)$, $v = 1$, $\hat x = (-1, 1)$. Move $x_1$ up by a small $\delta$: then
+# $d = (-1 + \delta/2,\ 1 - \delta/2)$, $v = (1 - \delta/2)^2$ and $\hat x = (-1, 1)$ again. With two
+# features the normalised row is $(-1, 1)$ or $(1, -1)$ whatever $x$ is, so **$dx = 0$ for every
+# `dout`** (with $\varepsilon = 0.01$, as in the first visible check, it is about 100 times smaller
+# than `dout`). Each path from $x$ to $\hat x$ on its own gives something far from 0 here:
+# only their sum is right.
+#
+# ### Exercise 9 (2 points): `layernorm_forward`, `layernorm_backward`
+#
+# `layernorm_forward(x, gamma, beta, eps)` returns `(out, cache)` with `out` of shape `(N, D)`;
+# `layernorm_backward(dout, cache)` returns `(dx, dgamma, dbeta)`. Vectorise over the batch (no
+# loop over rows): the grader's largest case has 2048 rows of 64 features.
+#
+# <details><summary>Hint 1</summary>
+#
+# Go backwards through the stages. $\text{out} = \gamma \hat x + \beta$ gives $\delta\beta$,
+# $\delta\gamma$ (each row contributes) and $\delta\hat x = \gamma \odot \delta\text{out}$. Then
+# $\hat x_j = d_j r$ is a product: it sends a gradient to $d_j$ directly and one to $r$, which
+# every $\hat x_j$ of the row uses. From $r$ go to $v$, from $v$ back to $d$ (a second
+# contribution to $\delta d$: $d$ is used twice), and from $d$ to $x$ and to $\mu$ (a third
+# path, since $\mu$ depends on every $x_j$).
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# The local derivatives: $\partial r / \partial v = -\tfrac12 (v + \varepsilon)^{-3/2} = -\tfrac12 r^3$;
+# $\partial v / \partial d_j = 2 d_j / D$; $\partial d_j / \partial x_j = 1$ and
+# $\partial d_j / \partial \mu = -1$; $\partial \mu / \partial x_j = 1/D$. So
+# $\delta\mu = -\sum_j \delta d_j$ and $\delta x_j = \delta d_j + \delta\mu / D$. Sums over a row are
+# `.sum(axis=1, keepdims=True)`, sums over the batch `.sum(axis=0)`. Once it works, write
+# $\delta x$ with $\hat x$, $r$ and two row means of $\delta\hat x$: it fits in one line.
+#
+# </details>
+
+# %% nbgrader={"grade_id": "layernorm", "solution": true}
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    """Each row normalised over its D features, then scaled and shifted.
+
+    x: (N, D), gamma: (D,), beta: (D,), eps: float -> out: (N, D), cache."""
+    ### BEGIN SOLUTION
+    d = x - x.mean(axis=1, keepdims=True)
+    r = 1.0 / np.sqrt((d * d).mean(axis=1, keepdims=True) + eps)   # (N, 1)
+    xhat = d * r
+    return gamma * xhat + beta, (xhat, r, gamma)
+    ### END SOLUTION
+
+
+def layernorm_backward(dout, cache):
+    """dout: (N, D) -> dx (N, D), dgamma (D,), dbeta (D,)."""
+    ### BEGIN SOLUTION
+    xhat, r, gamma = cache
+    dxhat = dout * gamma
+    dx = r * (dxhat - dxhat.mean(axis=1, keepdims=True)
+              - xhat * (dxhat * xhat).mean(axis=1, keepdims=True))
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_layernorm", "grade": true}
+from coursecheck import check
+
+check("test_layernorm", layernorm_forward, layernorm_backward)
+### BEGIN HIDDEN TESTS
+check("test_layernorm", layernorm_forward, layernorm_backward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **The derivation**, one row, given $\delta\text{out}$:
+#
+# * $\text{out}_j = \gamma_j \hat x_j + \beta_j$: $\delta\beta = \sum_{\text{rows}} \delta\text{out}$,
+#   $\delta\gamma = \sum_{\text{rows}} \delta\text{out} \odot \hat x$ (shared parameters: summed over
+#   the batch), and $\delta\hat x_j = \gamma_j\, \delta\text{out}_j$.
+# * $\hat x_j = d_j r$: $\delta d_j \mathrel{+}= r\, \delta\hat x_j$ and $\delta r = \sum_j d_j\, \delta\hat x_j$.
+# * $r = (v + \varepsilon)^{-1/2}$: $\delta v = -\tfrac12 r^3\, \delta r$.
+# * $v = \frac1D \sum_j d_j^2$: $\delta d_j \mathrel{+}= \frac{2 d_j}{D}\, \delta v$.
+# * $d_j = x_j - \mu$ and $\mu = \frac1D \sum_j x_j$: $\delta\mu = -\sum_j \delta d_j$ and
+#   $\delta x_j = \delta d_j + \frac1D \delta\mu$.
+#
+# Substituting, with $d_j r = \hat x_j$ (and $\sum_j \hat x_j = 0$, which is why the variance's
+# part of $\delta d$ adds nothing to $\delta\mu$):
+#
+# $$\delta x_j = r \Big( \underbrace{\delta\hat x_j}_{\text{direct}} \;-\; \underbrace{\frac1D \sum_k \delta\hat x_k}_{\text{through } \mu} \;-\; \underbrace{\hat x_j\, \frac1D \sum_k \hat x_k\, \delta\hat x_k}_{\text{through } v} \Big).$$
+#
+# The mean's path removes the row mean of $\delta\hat x$, the variance's path removes its
+# component along $\hat x$: $\delta x$ is $r$ times $\delta\hat x$ projected away from the two
+# directions the normalisation cannot change (shifting the row, scaling it). In the small case,
+# $\hat x = (-1, 1)$ and $\delta\hat x = (g_1, g_2)$: the mean's path removes $\tfrac12 (g_1 + g_2)$
+# from both entries, the variance's path removes $\tfrac12 (g_2 - g_1)(-1, 1)$, and nothing is
+# left. Dividing $v$ by $D - 1$ instead (the unbiased variance, `torch.var`'s default) changes
+# the layer; in the backward pass the $\frac1D$ of the variance's path comes from
+# $\partial v / \partial d_j = 2 d_j / D$ and must match the forward's.
+#
+# The small case, and your layer against PyTorch's `layer_norm` on a random batch (in this
+# demonstration cell): each row of $\hat x$ has mean 0 and variance close to 1.
+
+# %%
+with skip_if_unanswered(EXERCISES):
+    _, cache_ln = layernorm_forward(np.array([[1.0, 3.0]]), np.ones(2), np.zeros(2), eps=0.01)
+    print("small case, dx for dout = (1, -2):", layernorm_backward(np.array([[1.0, -2.0]]), cache_ln)[0])
+
+    x_ln, gamma_ln, beta_ln = rng.normal(2.0, 3.0, size=(4, 6)), rng.normal(1.0, 0.5, size=6), rng.normal(size=6)
+    dout_ln = rng.normal(size=(4, 6))
+    out_ln, cache_ln = layernorm_forward(x_ln, gamma_ln, beta_ln, 1e-5)
+    xhat_ln = (out_ln - beta_ln) / gamma_ln
+    print("row means of xhat:", xhat_ln.mean(axis=1).round(12), " row variances:", xhat_ln.var(axis=1).round(6))
+    if torch is None:
+        print('torch is not installed: the comparison with PyTorch is skipped (pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu, then restart the kernel)')
+    else:
+        tensors = [torch.tensor(a, requires_grad=True) for a in (x_ln, gamma_ln, beta_ln)]
+        out_t = torch.nn.functional.layer_norm(tensors[0], (6,), tensors[1], tensors[2], 1e-5)
+        out_t.backward(torch.tensor(dout_ln))
+        errors = [np.abs(g - t.grad.numpy()).max() for g, t in zip(layernorm_backward(dout_ln, cache_ln), tensors)]
+        print(f"against torch: output error {np.abs(out_ln - out_t.detach().numpy()).max():.1e}, "
+              f"dx, dgamma, dbeta errors {', '.join(f'{e:.1e}' for e in errors)}")
+
+# %% [markdown]
+# ## 11. A small CNN from your layers, trained on digits
 #
 # Time to use everything: the digits bundled with scikit-learn (1797 images of $8 \times 8$ pixels),
 # a network made of your layers,
@@ -1193,3 +1383,8 @@ with skip_if_unanswered(EXERCISES):
 # * Softmax's Jacobian is $\mathrm{diag}(s) - s s^\top$, but the backward pass never needs it as a
 #   matrix: $\delta z = s \odot (\delta s - s^\top \delta s)$. Attention's backward is that plus
 #   two matrix products, with the $1/\sqrt d$ of the forward pass and the mask reused from it.
+# * Layer norm's input reaches its output three ways: directly, through the row's mean and
+#   through its variance. The backward pass is the sum of the three, $\delta x = r\,(\delta\hat x -
+#   \overline{\delta\hat x} - \hat x\, \overline{\hat x \odot \delta\hat x})$ with row means
+#   $\overline{\,\cdot\,}$; $\gamma$ and $\beta$ are shared by every row, so their gradients
+#   are summed over the batch.

@@ -25,16 +25,16 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / f"{ASSIGNMENT}.py
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
-    "ada_reference": ([4, 3, 4, 2, 5, 3, 2, 3, 3], set()),
-    "ben_untouched": ([0] * 9, set()),
+    "ada_reference": ([4, 3, 4, 2, 4, 3, 2, 3, 3, 1], set()),
+    "ben_untouched": ([0] * 10, set()),
     # chen's train reaches 97%, but his train_step is not SGD's (his sgd_momentum keeps no velocity,
     # his bias gradient is averaged): the accuracy counts only for a loop that steps like SGD
-    "chen": ([3, 3, 3, 2, 3, 3, 2, 0, 0], {"bias_averaged", "not_finite", "velocity_not_kept", "batch_size"}),
-    "dana": ([3, 3, 1, 1, 1, 1, 1, 3, 0], {"transposed_dW", "softmax_diagonal", "batch_size",
+    "chen": ([3, 3, 3, 2, 2.4, 3, 2, 0, 0, 1], {"bias_averaged", "not_finite", "velocity_not_kept", "batch_size"}),
+    "dana": ([3, 3, 1, 1, 0.8, 1, 1, 3, 0, 1], {"transposed_dW", "softmax_diagonal", "batch_size",
                                             "only_second_use", "repeated_indices_overwritten"}),
-    "emil": ([3, 2, 1, 2, 1, 3, 2, 0, 0], {"bias_not_summed", "relu_mask_wrong_tensor",
+    "emil": ([3, 2, 1, 2, 0.8, 3, 2, 0, 0, 1], {"bias_not_summed", "relu_mask_wrong_tensor",
                                             "sigmoid_derivative_at_input", "batch_size", "momentum_sign"}),
-    "mallory": ([0] * 9, set()),
+    "mallory": ([0] * 9 + [1], set()),
 }
 
 
@@ -75,7 +75,7 @@ def test_training_without_backpropagation_earns_nothing_for_its_accuracy(graded)
     assert not step.passed and not learns.passed and not accurate.passed
     assert "train_step" in learns.message and "SGD" in learns.message
     # everything else of the submission is the reference's, and graded as such
-    for task in TASKS[:-1]:
+    for task in (t for t in TASKS if t != "test_train"):
         assert graded["x_random_features"].task(task).score == graded["ada_reference"].task(task).score
 
 
@@ -90,7 +90,8 @@ def test_the_reference_gets_full_marks_and_the_points_are_in_range(graded):
 
 
 def test_mallory_gains_nothing_over_the_untouched_notebook(graded):
-    for task in TASKS:
+    # the question is answered honestly (her sample keeps the reference's letter): no exploit there
+    for task in (t for t in TASKS if not t.startswith("test_choice_")):
         assert graded["mallory"].task(task).score <= graded["ben_untouched"].task(task).score, task
 
 

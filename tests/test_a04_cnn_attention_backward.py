@@ -29,20 +29,22 @@ NOTEBOOK = os.path.join(NOTEBOOKS, f"{ASSIGNMENT}.py")
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
-    "ada_reference": ([3, 6, 2, 4, 2, 4, 3, 6], set()),
-    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
-    "chen": ([3, 3, 1, 1, 2, 1, 3, 2],
-             {"kernel_not_flipped", "half_at_kink", "every_entry", "scale_missing_in_backward"}),
-    "dana": ([0, 1, 1, 1, 1, 0, 0, 2],
+    # conv2d_backward and attention are worth 4 points (5 before layer norm's 2 were added)
+    "ada_reference": ([3, 4, 2, 4, 2, 4, 3, 4, 2, 1], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([3, 2, 1, 1, 2, 1, 3, 1.3333, 1, 1],
+             {"kernel_not_flipped", "half_at_kink", "every_entry", "scale_missing_in_backward",
+              "variance_path_missing"}),
+    "dana": ([0, 0.6667, 1, 1, 1, 0, 0, 1.3333, 2, 1],
              {"flipped_in_forward", "passes_at_zero", "every_maximum", "not_divided_by_window",
               "jacobian_diagonal_only", "softmax_jacobian_diagonal_only"}),
-    "emil": ([3, 3, 2, 1, 1, 4, 3, 1],
+    "emil": ([3, 2, 2, 1, 1, 4, 3, 0.6667, 2, 1],
              {"padding_not_cropped", "argmax_wrong_axes", "overwrite_not_accumulate", "dq_dk_swapped",
               "dv_transposed"}),
-    "fay": ([3, 1, 2, 1, 1, 2, 3, 1],
+    "fay": ([3, 0.6667, 2, 1, 1, 2, 3, 0.6667, 2, 1],
             {"stride_ignored_in_backward", "half_at_ties", "divided_by_k", "skip_path_missing",
              "causal_mask_missing_in_backward"}),
-    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], set()),
 }
 
 ZEROS = {
@@ -94,6 +96,13 @@ ZEROS = {
     """,
 }
 ZEROS["avg_pool2d"] = ZEROS["max_pool2d"].replace("max_pool2d", "avg_pool2d")
+ZEROS["layernorm"] = """
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        return np.zeros_like(x), (x, gamma)
+
+    def layernorm_backward(dout, cache):
+        return tuple(np.zeros_like(a) for a in (cache[0], cache[1], cache[1]))
+"""
 
 # conv2d_backward by central differences of the student's own (correct) forward: right to about
 # 1e-10, but 2 forward passes per input, and the large hidden case has ~41k inputs.
@@ -116,6 +125,46 @@ FINITE_DIFFERENCES = """
         return tuple(grads)
 """
 
+# layernorm_backward by central differences of the student's own (correct) forward: the large
+# hidden case has 2048 x 64 inputs, two forward passes each.
+LAYERNORM_FINITE_DIFFERENCES = """
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        d = x - x.mean(axis=1, keepdims=True)
+        out = gamma * d / np.sqrt((d * d).mean(axis=1, keepdims=True) + eps) + beta
+        return out, (x, gamma, beta, eps)
+
+    def layernorm_backward(dout, cache, h=1e-5):
+        x, gamma, beta, eps = cache
+        loss = lambda: float(np.sum(dout * layernorm_forward(x, gamma, beta, eps)[0]))
+        grads = []
+        for array in (x, gamma, beta):
+            grad = np.zeros(array.shape)
+            for index in np.ndindex(array.shape):
+                saved = array[index]
+                array[index] = saved + h / 2
+                plus = loss()
+                array[index] = saved - h / 2
+                minus = loss()
+                array[index] = saved
+                grad[index] = (plus - minus) / h
+            grads.append(grad)
+        return tuple(grads)
+"""
+
+LAYERNORM_TORCH = """
+    def layernorm_forward(x, gamma, beta, eps=1e-5):
+        import torch
+        tensors = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        out = torch.nn.functional.layer_norm(tensors[0], (x.shape[1],), tensors[1], tensors[2], eps)
+        return out.detach().numpy(), (tensors, out)
+
+    def layernorm_backward(dout, cache):
+        import torch
+        tensors, out = cache
+        out.backward(torch.tensor(dout))
+        return tuple(t.grad.numpy() for t in tensors)
+"""
+
 TORCH = """
     def conv2d_backward(dout, cache):
         import torch
@@ -131,8 +180,10 @@ def hand_in(course, source, release):
         samples.submit(course, ASSIGNMENT, student, samples.sample_notebook(ASSIGNMENT, student, source, release))
     reference = samples.reference_answers(source)
     extra = {"zeros": {k: textwrap.dedent(v) for k, v in ZEROS.items()},
-             "x_finite_differences": {**reference, "conv2d_backward": textwrap.dedent(FINITE_DIFFERENCES)},
-             "x_torch": {**reference, "conv2d_backward": textwrap.dedent(TORCH)}}
+             "x_finite_differences": {**reference, "conv2d_backward": textwrap.dedent(FINITE_DIFFERENCES),
+                                      "layernorm": textwrap.dedent(LAYERNORM_FINITE_DIFFERENCES)},
+             "x_torch": {**reference, "conv2d_backward": textwrap.dedent(TORCH),
+                         "layernorm": textwrap.dedent(LAYERNORM_TORCH)}}
     for student, answers in extra.items():
         samples.submit(course, ASSIGNMENT, student, samples.student_notebook(release, answers))
 
@@ -156,7 +207,9 @@ def test_zeros_score_nothing_and_mallory_gains_nothing_over_them(graded):
     # Zero forwards with zero gradients are "consistent with their own forward": the probe must
     # not turn that into points (see PROBE_GRANTS in the spec).
     assert task_scores(graded["zeros"]) == [0] * len(TASKS)
-    assert all(m <= z for m, z in zip(task_scores(graded["mallory"]), task_scores(graded["zeros"])))
+    # the question is answered honestly (her sample keeps the reference's letter): no exploit there
+    assert all(m <= z for t, m, z in zip(TASKS, task_scores(graded["mallory"]), task_scores(graded["zeros"]))
+               if not t.startswith("test_choice_"))
 
 
 def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_reference_passes(graded):
@@ -165,10 +218,13 @@ def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_ref
     assert conv.score == 0 and "time limit" in conv.error, conv.error
     residual = result.task("test_residual_block")  # built on conv2d_backward: out of time too
     assert residual.score == 0 and "time limit" in residual.error, residual.error
+    layernorm = result.task("test_layernorm")  # its own finite differences: 2048 x 64 inputs
+    assert layernorm.score == 0 and "time limit" in layernorm.error, layernorm.error
     for task in result.tasks:  # everything else is the reference and keeps its points
-        if task.grade_id not in ("test_conv2d_backward", "test_residual_block"):
+        if task.grade_id not in ("test_conv2d_backward", "test_residual_block", "test_layernorm"):
             assert task.score == task.points, task.grade_id
-    assert graded["ada_reference"].task("test_conv2d_backward").score == 6
+    assert graded["ada_reference"].task("test_conv2d_backward").score == 4
+    assert graded["ada_reference"].task("test_layernorm").score == 2
     # the measurement behind it, printed, not asserted (wall time is noisy on a shared machine)
     ns = solution_namespace()
     task = next(t for t in SPEC.tasks if t.grade_id == "test_conv2d_backward")
@@ -191,9 +247,16 @@ def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_ref
 
 
 def test_torch_is_out_of_reach_of_graded_code(graded):
-    conv = graded["x_torch"].task("test_conv2d_backward")
-    assert conv.score == 0
-    assert "torch may not be used" in " ".join([conv.error] + [c.message for c in conv.checks])
+    for grade_id in ("test_conv2d_backward", "test_layernorm"):
+        task = graded["x_torch"].task(grade_id)
+        assert task.score == 0
+        assert "torch may not be used" in " ".join([task.error] + [c.message for c in task.checks]), grade_id
+
+
+def test_mallorys_layer_norm_pair_agrees_with_itself_and_earns_nothing(graded):
+    # identity forward, identity backward: consistent with its own forward, wrong against torch
+    layernorm = graded["mallory"].task("test_layernorm")
+    assert layernorm.score == 0 and not any(c.passed for c in layernorm.checks)
 
 
 # ---- the cases -----------------------------------------------------------------------------------
@@ -202,7 +265,7 @@ def hidden_cases(grade_id, seed):
     return task.make_cases(np.random.default_rng(seed), True)
 
 
-@pytest.mark.parametrize("grade_id", [t.grade_id for t in SPEC.tasks])
+@pytest.mark.parametrize("grade_id", [t.grade_id for t in SPEC.tasks if not t.grade_id.startswith("test_choice_")])
 def test_hidden_cases_are_random_with_size_one_non_square_and_random_upstream_gradients(grade_id):
     first, second = hidden_cases(grade_id, 1), hidden_cases(grade_id, 2)
     arrays = [a for c in first for a in c.arrays.values() if a.ndim >= 1]
@@ -243,6 +306,22 @@ def test_probed_max_pool_inputs_are_tie_free_and_windows_overlap_somewhere():
     assert overlapping and with_ties
 
 
+def test_layernorm_cases_cover_eps_two_features_one_row_and_a_case_too_large_for_differences():
+    eps, shapes = set(), set()
+    for seed in range(5):
+        for case in hidden_cases("test_layernorm", seed):
+            (N, D), e = case.arrays["x"].shape, case.params["eps"]
+            assert D >= 2 and (D > 2 or e >= 0.01)     # no D = 1, no D = 2 with a tiny eps (docstring)
+            assert case.arrays["gamma"].shape == case.arrays["beta"].shape == (D,)
+            eps.add(e)
+            shapes.add((N, D))
+    assert {1e-5, 0.1, 1.0} <= eps and any(N == 1 for N, _ in shapes)
+    assert max(N * D for N, D in shapes) > 100_000
+    # every row has its own mean and spread, so both the mean's and the variance's paths matter
+    x = hidden_cases("test_layernorm", 0)[3].arrays["x"]
+    assert np.std(x.mean(axis=1)) > 0.5 and np.std(x.std(axis=1)) > 0.1
+
+
 def test_residual_pre_activations_stay_away_from_the_kink():
     from autograder.assignments.a04_cnn_attention_backward import reference as ref
 
@@ -272,7 +351,10 @@ def test_the_visible_self_check_passes_on_the_reference(capsys):
     for task in SPEC.tasks:
         check(task.grade_id, *(ns[name] for name in task.functions))
     out = " ".join(capsys.readouterr().out.split())  # coursecheck wraps its lines
-    assert len(re.findall(r"(checks pass|check passes) on this cell's inputs", out)) == len(SPEC.tasks)
+    questions = [t for t in SPEC.tasks if t.grade_id.startswith("test_choice_")]
+    assert len(re.findall(r"(checks pass|check passes) on this cell's inputs", out)) == len(SPEC.tasks) - len(questions)
+    # a question's self-check says only that the answer is one of the letters
+    assert out.count("Checked only when your notebook is graded: the right choice") == len(questions)
 
 
 PADDING_MISPLACED = """
@@ -292,19 +374,58 @@ def conv2d_backward(dout, cache):
 """
 
 
+# layer norm's named mistakes, each a whole answer cell (forward and backward)
+LAYERNORM_FORWARD = """
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    d = x - x.mean(axis=1, keepdims=True)
+    r = 1.0 / np.sqrt((d * d).sum(axis=1, keepdims=True) / DIVISOR + eps)
+    return gamma * d * r + beta, (d * r, r, gamma)
+"""
+LAYERNORM_BACKWARD = """
+def layernorm_backward(dout, cache):
+    xhat, r, gamma = cache
+    D = xhat.shape[1]
+    dxhat = dout * gamma
+    dx = r * (dxhat - MEAN_PATH * dxhat.mean(axis=1, keepdims=True)
+              - VARIANCE_PATH * xhat * (dxhat * xhat).sum(axis=1, keepdims=True) / BACKWARD_DIVISOR)
+    return dx, SUM((dout * xhat)), SUM(dout)
+"""
+
+
+def layernorm_answer(divisor="D", mean_path=1, variance_path=1, backward_divisor="D", total="a.sum(axis=0)"):
+    forward = LAYERNORM_FORWARD.replace("DIVISOR", "(x.shape[1] - 1)" if divisor == "D - 1" else "x.shape[1]")
+    backward = (LAYERNORM_BACKWARD.replace("MEAN_PATH", str(mean_path)).replace("VARIANCE_PATH", str(variance_path))
+                .replace("BACKWARD_DIVISOR", f"({backward_divisor})"))
+    return {"layernorm": forward + backward.replace("SUM(", "(lambda a: " + total + ")(")}
+
+
+def test_the_layernorm_answer_builder_gives_the_reference_when_nothing_is_wrong(capsys):
+    ns = solution_namespace(layernorm_answer())
+    check("test_layernorm", ns["layernorm_forward"], ns["layernorm_backward"])
+    assert re.search(r"(checks pass|check passes) on this cell's inputs", " ".join(capsys.readouterr().out.split()))
+
+
 @pytest.mark.parametrize("grade_id, replace, code", [
     ("test_conv2d_backward", {"conv2d_backward": PADDING_MISPLACED}, "padding_misplaced"),
+    ("test_layernorm", layernorm_answer(mean_path=0), "mean_path_missing"),
+    ("test_layernorm", layernorm_answer(variance_path=0), "variance_path_missing"),
+    ("test_layernorm", layernorm_answer(total="a"), "dgamma_dbeta_not_summed"),
+    ("test_layernorm", layernorm_answer(divisor="D - 1", backward_divisor="D - 1"), "unbiased_variance"),
+    ("test_layernorm", layernorm_answer(backward_divisor="D - 1"), "unbiased_in_backward"),
     ("test_max_pool2d", {"max_pool2d": sample_answers("chen")["max_pool2d"]}, "every_entry"),
     ("test_avg_pool2d", {"avg_pool2d": sample_answers("dana")["avg_pool2d"]}, "not_divided_by_window"),
     ("test_attention", {"attention": sample_answers("emil")["attention"]}, "dq_dk_swapped"),
-], ids=["padding_misplaced", "every_entry", "not_divided", "dq_dk_swapped"])
+], ids=["padding_misplaced", "ln_mean_path", "ln_variance_path", "ln_not_summed", "ln_unbiased",
+        "ln_unbiased_in_backward", "every_entry", "not_divided", "dq_dk_swapped"])
 def test_the_visible_self_check_fails_on_a_wrong_answer_and_names_the_mistake(grade_id, replace, code):
     ns = solution_namespace(replace)
     task = next(t for t in SPEC.tasks if t.grade_id == grade_id)
     with pytest.raises(AssertionError) as failure:
         check(grade_id, *(ns[name] for name in task.functions))
     assert code in str(failure.value)
-    if code != "dq_dk_swapped":  # the lecture's attention cases hand the student no forward to probe
+    # the lecture's attention cases hand the student no forward to probe; a gradient of the wrong
+    # shape (one row per example) has no direction to probe along
+    if code not in ("dq_dk_swapped", "dgamma_dbeta_not_summed"):
         assert "your forward pass is" in str(failure.value).lower()  # right, or already wrong
 
 

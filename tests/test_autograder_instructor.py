@@ -74,18 +74,24 @@ def scores(course, student):
         gb.close()
 
 
+def auto_scores(course, student):
+    """The autograded cells' scores (six tasks and the question); the written answer, graded by
+    hand, has none (None) and is left out."""
+    return [score for score in scores(course, student) if score is not None]
+
+
 def test_an_ungradable_submission_gets_a_csv_row_and_a_page_saying_why(course):
     rows = {r["student"]: r for r in csv.DictReader(open(export_csv(course.root, ASSIGNMENT, out=lambda *a: None)))}
-    assert float(rows["empty_json"]["total"]) == 0 and float(rows["ref"]["total"]) == 20
+    assert float(rows["empty_json"]["total"]) == 0 and float(rows["ref"]["total"]) == 21
     write_feedback(course.root, ASSIGNMENT, out=lambda *a: None)
     page = open(course.feedback_html("empty_json", ASSIGNMENT), encoding="utf-8").read()
-    assert "could not be graded" in page and "not a Jupyter notebook" in page and "0 / 20" in page
+    assert "could not be graded" in page and "not a Jupyter notebook" in page and "0 / 22" in page
 
 
 def test_a_fifo_in_place_of_a_notebook_or_timestamp_never_blocks_the_grader(course):
-    assert scores(course, "fifo_notebook") == [0.0] * 6
+    assert auto_scores(course, "fifo_notebook") == [0.0] * 7
     rows = {r["student"]: r for r in csv.DictReader(open(export_csv(course.root, ASSIGNMENT, out=lambda *a: None)))}
-    assert float(rows["fifo_timestamp"]["total"]) == 20
+    assert float(rows["fifo_timestamp"]["total"]) == 21
     from autograder.judging.results import SubmissionResult
 
     assert "not a regular file" in SubmissionResult.load(course.autograded_dir("fifo_notebook", ASSIGNMENT)).error
@@ -111,7 +117,7 @@ def test_one_page_that_cannot_be_written_does_not_stop_the_others(course, monkey
 
 
 def test_a_regrade_that_cannot_grade_leaves_no_stale_score(course, batch):
-    assert scores(course, "stale") == [0.0] * 6   # was 20/20 before the {} was handed in
+    assert auto_scores(course, "stale") == [0.0] * 7   # was 21/21 before the {} was handed in
     assert "not a Jupyter notebook" in batch[1][1]
 
 
@@ -178,7 +184,7 @@ def test_a_grader_failure_is_retried_never_charged_and_clears_the_old_score(cour
 
     monkeypatch.setattr(runner, "_write_job", once)
     report = grade_assignment(course.root, ASSIGNMENT, students=["ref"], progress=False, out=io.StringIO())
-    assert [r.score for r in report.graded] == [20] and report.ok
+    assert [r.score for r in report.graded] == [21] and report.ok
 
 
 def test_without_a_sandbox_grade_and_demo_refuse_clearly(course, tmp_path):
@@ -307,13 +313,13 @@ def test_release_collect_grade_and_release_feedback_through_a_local_exchange(exc
     run_nbgrader(course, "collect", ASSIGNMENT)
     assert os.path.exists(os.path.join(course.submitted_dir("alice", ASSIGNMENT), "submission_secret.txt"))
     report = grade_assignment(course.root, ASSIGNMENT, progress=False, out=io.StringIO())
-    assert [r.score for r in report.graded] == [20]
+    assert [r.score for r in report.graded] == [21]
     assert write_feedback(course.root, ASSIGNMENT, out=lambda *a: None)
     run_nbgrader(course, "release_feedback", ASSIGNMENT)
     as_student("fetch_feedback", ASSIGNMENT)
     pages = [os.path.join(d, f) for d, _, files in os.walk(home / ASSIGNMENT / "feedback") for f in files
              if f.endswith(".html")]
-    assert len(pages) == 1 and "20 / 20" in open(pages[0], encoding="utf-8").read()
+    assert len(pages) == 1 and "21 / 22" in open(pages[0], encoding="utf-8").read()
 
 
 def test_formgraders_autograde_and_generate_feedback_buttons_say_what_to_run_and_change_nothing(course):
@@ -351,7 +357,7 @@ def test_a_score_and_comment_from_formgrader_reach_the_page_saying_who_set_them(
         gb.close()
     write_feedback(course.root, ASSIGNMENT, students=["ref"], out=lambda *a: None)
     page = open(course.feedback_html("ref", ASSIGNMENT), encoding="utf-8").read()
-    assert "Score: <b>19.5 / 20</b>" in page
+    assert "Score: <b>20.5 / 22</b>" in page
     assert "score set by your instructor (the grader's checks gave 2)" in page
     assert "Name &lt;h&gt; clearly." in page and "Nice &amp; short." in page   # escaped, both shown
     assert "earlier submission" not in page   # set on this very submission

@@ -15,6 +15,7 @@ import functools
 import numpy as np
 
 from . import reference as ref
+from ...judging.choice import choice_task
 from ...judging.compare import Verdict, compare_values
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
 
@@ -349,7 +350,7 @@ def _net_variants(case):
 NETWORK = Task(
     grade_id="test_two_layer_net",
     title="two_layer_loss(params, X, y): the loss and all four parameter gradients",
-    points=5, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
+    points=4, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
     functions=("two_layer_loss",), call="a03_two_layer_net", make_cases=_net_cases,
     reference=lambda case: ref.two_layer_loss(case.arrays), variants=_net_variants,
     diagnosis_context=_batch,
@@ -697,7 +698,21 @@ TRAINING = Task(
     forbidden=NO_SHORTCUTS + ("sklearn",), timeout=60, short_name="train")
 
 
+CHOICE_SOFTMAX_CE = choice_task(
+    "test_choice_softmax_ce", "question: why the gradient of softmax cross-entropy is p - y", "choice_softmax_ce",
+    right="c", wrong={
+        "a": ("diagonal_jacobian", "softmax's Jacobian is not diagonal: every probability depends on every "
+              "logit through the shared sum, and those off-diagonal terms are exactly what the "
+              "simplification uses"),
+        "b": ("only_target_logit", "the loss depends on every logit through the normaliser log sum exp, "
+              "so every entry of the gradient is nonzero (p_j for the other classes)"),
+        "d": ("needs_max_shift", "subtracting the max changes no probability, so the gradient is the same "
+              "with or without it; the shift only keeps exp from overflowing"),
+    }, forbidden=NO_SHORTCUTS, short_name="q_p_minus_y")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="03_vectorized_mlp",
-    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, SHARED, EMBEDDING, SGD, TRAINING),
+    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, SHARED, EMBEDDING, SGD, TRAINING,
+           CHOICE_SOFTMAX_CE),
 )

@@ -2,7 +2,7 @@
 
 References are torch autograd in float64 on the same computation the notebook asks for
 (``conv2d``, ``relu``, ``max_pool2d``, ``avg_pool2d``, ``scaled_dot_product_attention``,
-``softmax``). Wrong answers (the spec's ``variants``) are NumPy re-enactments of a mistake,
+``softmax``, ``layer_norm``). Wrong answers (the spec's ``variants``) are NumPy re-enactments of a mistake,
 vectorised over the batch so that even the large hidden cases cost milliseconds.
 """
 import numpy as np
@@ -88,6 +88,20 @@ def attention(Q, K, V, causal, dout):
     out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=bool(causal))
     out.backward(_t(dout))
     return {"out": _np(out), "grad_Q": _np(tq.grad), "grad_K": _np(tk.grad), "grad_V": _np(tv.grad)}
+
+
+def layernorm(x, gamma, beta, eps, dout=None):
+    """{"out", and with dout "grad_x", "grad_gamma", "grad_beta"} of torch's layer_norm over the
+    last axis. x: (N, D), gamma and beta: (D,)."""
+    import torch
+
+    tx, tg, tb = _t(x, True), _t(gamma, True), _t(beta, True)
+    out = torch.nn.functional.layer_norm(tx, (x.shape[1],), tg, tb, float(eps))
+    result = {"out": _np(out)}
+    if dout is not None:
+        out.backward(_t(dout))
+        result.update(grad_x=_np(tx.grad), grad_gamma=_np(tg.grad), grad_beta=_np(tb.grad))
+    return result
 
 
 # ---- NumPy: the pieces wrong answers are made of ----------------------------------------------
@@ -181,3 +195,34 @@ def attention_grads(Q, K, P, dS, dout, scale=True):
     """dQ, dK, dV from the probabilities P and the gradient dS of the scores."""
     factor = 1.0 / np.sqrt(Q.shape[-1]) if scale else 1.0
     return dS @ K * factor, dS.swapaxes(1, 2) @ Q * factor, P.swapaxes(1, 2) @ dout
+
+
+def layernorm_variant(x, gamma, beta, eps, dout, ddof=0, mean_path=True, variance_path=True,
+                      backward_divisor=None):
+    """Layer norm with one thing changed, as {"out", "grad_x", "grad_gamma", "grad_beta"}.
+
+    ddof=1: the unbiased variance (divided by D - 1) in the forward, and a backward consistent
+    with it; mean_path / variance_path=False: dx without that path; backward_divisor: what the
+    backward divides by where the variance's derivative has D (the forward keeps ddof)."""
+    D = x.shape[1]
+    xhat, inv_std = _normalised(x, eps, ddof)
+    g = dout * gamma
+    dx = g.copy()
+    if mean_path:
+        dx -= g.mean(axis=1, keepdims=True)
+    if variance_path:
+        dx -= xhat * (g * xhat).sum(axis=1, keepdims=True) / (backward_divisor or (D - ddof))
+    return {"out": gamma * xhat + beta, "grad_x": dx * inv_std,
+            "grad_gamma": (dout * xhat).sum(axis=0), "grad_beta": dout.sum(axis=0)}
+
+
+def _normalised(x, eps, ddof=0):
+    """(xhat, 1/std) of each row of x (N, D): xhat (N, D), 1/std (N, 1)."""
+    d = x - x.mean(axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt((d * d).sum(axis=1, keepdims=True) / (x.shape[1] - ddof) + eps)
+    return d * inv_std, inv_std
+
+
+def layernorm_xhat(x, eps):
+    """Each row of x (N, D) normalised with the biased variance: (N, D)."""
+    return _normalised(x, eps)[0]

@@ -1,4 +1,4 @@
-"""Calls of assignment 04 (convolution, pooling, residual block, attention): NumPy only.
+"""Calls of assignment 04 (convolution, pooling, residual block, attention, layer norm): NumPy only.
 
 Every layer follows CS231n's pattern: ``*_forward(...) -> (out, cache)`` and
 ``*_backward(dout, cache) -> gradients``. A call runs the student's forward on fresh copies of
@@ -8,6 +8,7 @@ check of the backward against that forward.
 """
 import numpy as np
 
+from ...sandbox import calls
 from ...sandbox.calls import BadReturn, probe, returned_dtype, to_array
 
 
@@ -118,7 +119,16 @@ def attention(fns, arrays, params):
                   (bool(params["causal"]),), ("Q", "K", "V"))
 
 
+def layernorm(fns, arrays, params):
+    """layernorm_forward(x, gamma, beta, eps), layernorm_backward(dout, cache) -> out, grad_x,
+    grad_gamma, grad_beta, probe."""
+    forward, backward = fns
+    return _layer(forward, backward, "layernorm_forward", "layernorm_backward", arrays, ("x", "gamma", "beta"),
+                  (float(params["eps"]),), ("x", "gamma", "beta"))
+
+
 CALLS = {
+    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
     "a04_conv_forward": conv_forward,
     "a04_conv_backward": conv_backward,
     "a04_relu": relu_layer,
@@ -126,4 +136,5 @@ CALLS = {
     "a04_residual": residual_block,
     "a04_softmax": softmax_example,
     "a04_attention": attention,
+    "a04_layernorm": layernorm,
 }

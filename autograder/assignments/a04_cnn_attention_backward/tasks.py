@@ -1,4 +1,5 @@
-"""Task specs of assignment 04: backward through convolution, pooling, a residual block, attention.
+"""Task specs of assignment 04: backward through convolution, pooling, a residual block, attention
+and layer normalisation.
 
 Every layer is CS231n's pair ``*_forward(...) -> (out, cache)`` / ``*_backward(dout, cache)``.
 References are torch autograd in float64 (``reference.py``); every gradient is also checked
@@ -12,6 +13,7 @@ large enough that a finite-difference gradient cannot finish inside the task's t
 import numpy as np
 
 from . import reference as ref
+from ...judging.choice import choice_task
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
 
 RTOL = 1e-12        # float64 with a different summation order agrees to ~1e-15
@@ -162,7 +164,7 @@ CONV_FORWARD = Task(
 
 CONV_BACKWARD = Task(
     grade_id="test_conv2d_backward", title="conv2d_backward(dout, cache) -> dx, dw, db",
-    points=6, answer_cells=("conv2d_forward", "conv2d_backward"),
+    points=4, answer_cells=("conv2d_forward", "conv2d_backward"),
     functions=("conv2d_forward", "conv2d_backward"), call="a04_conv_backward",
     make_cases=_conv_backward_cases, reference=_conv_reference, variants=_conv_backward_variants,
     checks=(
@@ -577,7 +579,7 @@ def _attention_variants(case):
 
 ATTENTION = Task(
     grade_id="test_attention", title="attention_forward(Q, K, V, causal) and attention_backward(dout, cache)",
-    points=6, answer_cells=("attention",), functions=("attention_forward", "attention_backward"),
+    points=4, answer_cells=("attention",), functions=("attention_forward", "attention_backward"),
     call="a04_attention", make_cases=_attention_cases, reference=_attention_reference,
     variants=_attention_variants,
     checks=(_forward_check("attention output softmax(Q K^T / sqrt(d)) V",
@@ -588,7 +590,117 @@ ATTENTION = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="attention")
 
 
+# =============================================================================================
+# Layer normalisation
+# =============================================================================================
+LAYERNORM_WORKED_X = np.array([[1.0, 3.0]])  # the notebook's worked case: D = 2, dx is almost 0
+BIG_LAYERNORM = (2048, 64)   # ~131k inputs: a finite-difference dx needs ~262k forward passes
+
+
+def _layernorm_case(rng, N, D, eps, x=None):
+    """x with a different mean and spread per row (so the mean's and the variance's paths both
+    matter), gamma around 1, beta and dout random. D >= 2: with D = 1 the layer normalises
+    nothing (out = beta, dx = 0) and torch's own dx there is rounding noise, not a reference."""
+    if x is None:
+        x = rng.normal(size=(N, 1), scale=2.0) + rng.uniform(0.5, 2.0, size=(N, 1)) * rng.normal(size=(N, D))
+    arrays = {"x": x, "gamma": rng.normal(1.0, 0.5, size=D), "beta": rng.normal(size=D),
+              "dout": rng.normal(size=(N, D))}
+    return Case(_probed(arrays, rng, ["x", "gamma", "beta"]), {"eps": float(eps)})
+
+
+def _layernorm_cases(rng, hidden):
+    # D = 2 only with eps >= 0.01: there dx is of order eps (the worked case), and a smaller eps
+    # leaves it to rounding noise that no two summation orders agree on to RTOL
+    if not hidden:
+        return [_layernorm_case(rng, 1, 2, 0.01, x=LAYERNORM_WORKED_X.copy()),
+                _layernorm_case(rng, 2, 3, 1e-5), _layernorm_case(rng, 4, 5, 0.1)]
+    cases = [_layernorm_case(rng, 1, 5, 1e-5),      # one example
+             _layernorm_case(rng, 4, 2, 0.1),       # two features
+             _layernorm_case(rng, 3, 9, 1.0),       # eps as large as the variance
+             _layernorm_case(rng, *BIG_LAYERNORM, 1e-5)]
+    for _ in range(4):
+        N, D = int(rng.integers(1, 9)), int(rng.integers(3, 13))
+        cases.append(_layernorm_case(rng, N, D, float(rng.choice([1e-5, 1e-3, 0.1, 1.0]))))
+    return cases
+
+
+def _layernorm_reference(case):
+    a = case.arrays
+    return ref.layernorm(a["x"], a["gamma"], a["beta"], case.params["eps"], a["dout"])
+
+
+def _layernorm_variants(case):
+    a, eps = case.arrays, case.params["eps"]
+    x, gamma, beta, dout = a["x"], a["gamma"], a["beta"], a["dout"]
+    D = x.shape[1]
+    variant = lambda **changed: ref.layernorm_variant(x, gamma, beta, eps, dout, **changed)
+    right = variant()
+    grads = lambda found, *keys: {k: found[k] for k in keys}
+    return {
+        "mean_path_missing": (
+            "dx lacks the path through the mean: every x_j moves the row's mean, and the mean is "
+            "subtracted from every entry, so each entry of dx also gets minus the row's average of "
+            "dxhat (times the inverse standard deviation)",
+            grads(variant(mean_path=False), "grad_x")),
+        "variance_path_missing": (
+            "dx lacks the path through the variance: every x_j also moves the row's variance, which "
+            "divides every entry; that path subtracts xhat times the row's average of dxhat * xhat "
+            "(times the inverse standard deviation)",
+            grads(variant(variance_path=False), "grad_x")),
+        "gamma_missing_in_dx": (
+            "dx was computed from dout instead of dxhat = dout * gamma: the output is gamma * xhat + "
+            "beta, so the gradient reaching xhat is scaled by gamma first",
+            grads(ref.layernorm_variant(x, np.ones_like(gamma), beta, eps, dout), "grad_x")),
+        "dgamma_dbeta_not_summed": (
+            "dgamma and dbeta have one row per example: gamma and beta are shared by every row of "
+            "the batch, so their gradients are summed over the batch axis, shape (D,)",
+            {"grad_gamma": dout * ref.layernorm_xhat(x, eps), "grad_beta": dout.copy()}),
+        "dgamma_dbeta_averaged": (
+            "dgamma and dbeta are averaged over the batch: every example adds its own share, so "
+            "sum over the batch axis (a mean of the loss, if any, is already in dout)",
+            {"grad_gamma": right["grad_gamma"] / len(x), "grad_beta": right["grad_beta"] / len(x)}),
+        **({} if D < 2 else {
+            "unbiased_variance": (
+                "your layer divides the squared deviations by D - 1 (the unbiased variance, "
+                "np.var(..., ddof=1) or torch.var's default): layer norm uses the biased variance, "
+                "the plain mean of the squared deviations over the D features",
+                variant(ddof=1)),
+            "unbiased_in_backward": (
+                "the forward uses the biased variance (divided by D) but your backward divides by "
+                "D - 1 where the variance's derivative appears: d var / d x_j = 2 (x_j - mean) / D",
+                grads(variant(backward_divisor=D - 1), "grad_x"))}),
+    }
+
+
+LAYERNORM = Task(
+    grade_id="test_layernorm", title="layernorm_forward(x, gamma, beta, eps) and layernorm_backward(dout, cache)",
+    points=2, answer_cells=("layernorm",), functions=("layernorm_forward", "layernorm_backward"),
+    call="a04_layernorm", make_cases=_layernorm_cases, reference=_layernorm_reference,
+    variants=_layernorm_variants,
+    checks=(_forward_check("layer-norm output gamma * xhat + beta, each row normalised over its D features",
+                           hint="xhat = (x - mean) / sqrt(var + eps), mean and (biased) var over each row."),
+            _grad_check("dx: the direct path plus the mean's and the variance's", ("grad_x",), 2,
+                        hint="x reaches xhat three ways: directly, through the mean and through the "
+                             "variance; the three gradients add up."),
+            _grad_check("dgamma and dbeta", ("grad_gamma", "grad_beta"), 1,
+                        hint="gamma and beta are shared by every row: sum over the batch axis.")),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="layernorm")
+
+
+CHOICE_KERNEL_FLIP = choice_task(
+    "test_choice_kernel_flip", "question: why the kernel is flipped in the input gradient", "choice_kernel_flip",
+    right="a", wrong={
+        "b": ("undo_forward_flip", "the forward pass (a cross-correlation, as in PyTorch) flips nothing; "
+              "the flip appears only when the pairing of inputs and outputs is read backwards"),
+        "c": ("transpose_not_flip", "a flip reverses both spatial axes (a half turn), which is not a "
+              "transpose: for a kernel that is not symmetric the transposed kernel gives wrong gradients"),
+        "d": ("flip_is_convention", "the unflipped kernel gives the same gradient only for symmetric "
+              "kernels; for any other it sends each upstream gradient to the mirrored input position"),
+    }, forbidden=NO_SHORTCUTS, short_name="q_flip")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="04_cnn_attention_backward",
-    tasks=(CONV_FORWARD, CONV_BACKWARD, RELU, MAX_POOL, AVG_POOL, RESIDUAL, SOFTMAX, ATTENTION),
+    tasks=(CONV_FORWARD, CONV_BACKWARD, RELU, MAX_POOL, AVG_POOL, RESIDUAL, SOFTMAX, ATTENTION, LAYERNORM,
+           CHOICE_KERNEL_FLIP),
 )

@@ -1,7 +1,7 @@
-# Sample student "chen": loops where they are easy, and four classic slips: the kernel not
+# Sample student "chen": loops where they are easy, and five classic slips: the kernel not
 # flipped for dx (which the residual block, built on it, inherits), a ReLU derivative of 1/2 at 0
-# (what a finite difference would give), max-pool gradient sent to the whole window, and no
-# 1/sqrt(d) in attention's backward.
+# (what a finite difference would give), max-pool gradient sent to the whole window, no
+# 1/sqrt(d) in attention's backward, and layer norm's standard deviation treated as a constant.
 
 # %% nbgrader={"grade_id": "conv2d_backward"} planted="dx correlates dout with the kernel without flipping it"
 def conv2d_backward(dout, cache):
@@ -39,3 +39,11 @@ def attention_backward(dout, cache):
     dP = dout @ V.transpose(0, 2, 1)
     dS = P * (dP - (P * dP).sum(axis=2, keepdims=True))
     return dS @ K, dS.transpose(0, 2, 1) @ Q, P.transpose(0, 2, 1) @ dout
+
+# %% nbgrader={"grade_id": "layernorm"} planted="layernorm_backward treats the standard deviation as a constant: the variance's path is missing"
+def layernorm_backward(dout, cache):
+    xhat, r, gamma = cache
+    dxhat = dout * gamma
+    dd = dxhat * r                                   # through xhat = d * r, r held fixed
+    dx = dd - dd.mean(axis=1, keepdims=True)         # and through the mean
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
