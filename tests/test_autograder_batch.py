@@ -6,6 +6,7 @@ import sys
 import time
 
 
+from autograder.assignments import get_assignment
 from autograder.course import samples
 from autograder.course.layout import nbgrader_env, run_nbgrader
 from autograder.course.gradebook import is_graded, open_gradebook
@@ -13,6 +14,8 @@ from autograder.course.grading import grade_assignment
 from nbgrader.api import MissingEntry
 
 from autograder_course import ASSIGNMENT, course_template, fresh_course, notebooks, submit_answers  # noqa: F401
+
+FULL = sum(task.points for task in get_assignment(ASSIGNMENT).tasks)   # every automatic point
 
 
 def gradebook_state(course, students):
@@ -62,7 +65,7 @@ def test_a_killed_batch_leaves_a_consistent_gradebook_and_a_rerun_finishes_it(tm
     assert sorted(r.student for r in report.graded) == sorted(set(students) - set(done))
     assert set(gradebook_state(course, students).values()) == {"graded"}
     scores = {r.student: r.score for r in report.graded}
-    assert set(scores.values()) == {20}
+    assert set(scores.values()) == {FULL}
 
     forced = grade_assignment(course.root, ASSIGNMENT, workers=2, force=True, students=["d_fast"], progress=False)
     assert [r.student for r in forced.graded] == ["d_fast"] and forced.skipped == []
@@ -77,7 +80,7 @@ def test_plain_nbgrader_still_generates_and_autogrades_the_course(tmp_path, cour
     run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
     gb = open_gradebook(course)
     try:
-        assert gb.find_submission(ASSIGNMENT, "ref").score == 20
+        assert gb.find_submission(ASSIGNMENT, "ref").score == FULL
         assert gb.find_submission(ASSIGNMENT, "blank").score == 0
     finally:
         gb.close()

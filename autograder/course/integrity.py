@@ -32,7 +32,9 @@ PATTERNS = (
      re.compile(r"\d[jJ]\b|\bcomplex|\bcmath\b|\.imag\b|\bimag\(|\bemath\b|scimath|['\"](?:[DFG]|c8|c16|c32)['\"]"
                 r"|\*\*\s*0?\.5\b.*-|\bfft\b|\beig(?:vals)?\b|\broots\(")),
     ("a numerical derivative (differences of the function at nearby points)",
-     re.compile(r"\(\s*\w+\([^()]*[+-]\s*(?:h|eps|epsilon|delta|dx|step)\b|\b(?:h|eps|epsilon|delta|step)\s*=\s*1e-")),
+     # (an `eps=1e-5` default in a signature is a normalisation's epsilon, as in layer norm)
+     re.compile(r"\(\s*\w+\([^()]*[+-]\s*(?:h|eps|epsilon|delta|dx|step)\b|\b(?:h|epsilon|delta|step)\s*=\s*1e-"
+                r"|(?<!, )(?<!,)(?<!\()\beps\s*=\s*1e-")),
     ("a closed-form fit instead of training",
      re.compile(r"\blstsq\b|\bpinv\b|linalg\.solve\b|\binv\(")),
     ("reaching into the grader's process or objects",
