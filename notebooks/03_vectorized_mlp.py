@@ -1054,7 +1054,7 @@ def gradient_norms(depth, activation, init, residual=False, seed=0):
 for name in ("sigmoid", "tanh", "relu"):
     for init in INIT_STD:
         n = gradient_norms(20, name, init)
-        print(f"{name:>7}, {init:>16}: |dW_1| / |dW_20| = {n[0] / n[-1]:9.2e}")
+        print(f"{name:>7}, {init:>16}: |dW_1| = {n[0]:8.1e}, |dW_20| = {n[-1]:8.1e}, ratio {n[0] / n[-1]:8.1e}")
 
 # %%
 try:
@@ -1079,13 +1079,18 @@ else:
                                    depth=20, depth_range=(2, 50)))
 
 # %% [markdown]
-# What the lab shows: with sigmoid the gradient shrinks by a factor of at least 4 per layer
-# whatever the initialisation, so at depth 20 the first layer's gradient is many orders of
-# magnitude below the last one's; a good initialisation cannot save it. With tanh and Xavier, or
-# ReLU and He, the norms stay within a small factor of each other across all layers. A small
-# initialisation makes every activation vanish, so every gradient vanishes with depth; and the
-# residual connection keeps the early layers' gradients alive even where the plain stack loses
-# them. This is why deep networks use ReLU-like activations, He or Xavier initialisation,
+# What the lab shows: with sigmoid the gradient shrinks at every layer (its slope is at most
+# $\tfrac14$), so at depth 20 the first layer's gradient is 9 to 12 orders of magnitude below the
+# last one's, and no initialisation saves it. With tanh and Xavier, or ReLU and He, the norms of
+# all layers stay within a small factor of each other and of a useful size. With a small
+# initialisation every activation shrinks layer by layer, and so does every gradient: the
+# norms are $10^{-20}$ or smaller (ReLU with Xavier, half of He's variance, loses a factor
+# $\sqrt 2$ per layer instead; for ReLU the *ratio* between layers does not even change with the
+# scale, since a ReLU network is positively homogeneous; the sizes tell the story). The residual
+# connection keeps the early layers' gradients alive even where the plain stack loses them, and
+# shows the other failure: a residual ReLU stack with He initialisation *explodes* (norms near
+# $10^4$ at depth 20), because every block adds its full-size branch to the identity. This
+# is why deep networks use ReLU-like activations, He or Xavier initialisation,
 # normalisation layers (section 7's) and residual connections (assignment 04).
 
 # %% [markdown]
