@@ -212,6 +212,36 @@ from minigrad.viz import finite_difference_explorer
 finite_difference_explorer(f_lecture, df_lecture, x0)
 
 # %% [markdown]
+# ### Question 1 (1 point): why is the central difference more accurate?
+#
+# At the same step $h$, the error of the central difference shrinks like $h^2$ and that of the
+# forward difference like $h$. Which statement explains why?
+#
+# * **(a)** The central difference evaluates $f$ more often than the forward difference does.
+# * **(b)** Its two points sit symmetrically around $x$, so the terms in $h^2 f''(x)$ of their two
+#   Taylor expansions are equal and cancel when one is subtracted from the other.
+# * **(c)** It divides by $h$ rather than by $2h$, which makes its round-off error smaller.
+# * **(d)** It is exact for every polynomial, and a smooth function is close to a polynomial.
+#
+# Make `choice_central` return your letter, e.g. `return "a"`. The test cell only checks that you
+# returned one of the letters; whether it is the right one is decided when your notebook is graded.
+
+# %% nbgrader={"grade_id": "choice_central", "solution": true}
+def choice_central():
+    """Your answer to question 1: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "b"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_central", "grade": true}
+from coursecheck import check
+
+check("test_choice_central", choice_central)
+### BEGIN HIDDEN TESTS
+check("test_choice_central", choice_central, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## 4. The gradient: one coordinate at a time
 #
 # For a function of many variables, $f(\mathbf{x})$ with $\mathbf{x} \in \mathbb{R}^n$, each partial
@@ -334,7 +364,23 @@ if sizes:
 # gradient then takes $2 \times 10^6 \times 10\,\text{ms} \approx 5.5$ hours, and training needs
 # thousands of gradient steps. Backpropagation, which the next assignments build, computes the
 # *exact* gradient for the price of roughly two or three forward passes, whatever $n$ is.
+
+# %% [markdown]
+# ### Question 2 (1 point, graded by hand): checking is fine, training is not
 #
+# One numerical gradient of the network above costs $2n$ evaluations of its loss. In two or three
+# sentences: why is that cost acceptable when we *check* a gradient (the next section), but not
+# when we *train*? Say what training computes the gradient with instead, and roughly what one
+# gradient costs with it. Write your answer in the cell below.
+
+# %% [markdown] nbgrader={"grade_id": "why_not_train_by_differences", "solution": true, "grade": true, "points": 1}
+# A check runs once, on a small network or on a few coordinates (or one random direction), so
+# $2n$ forward passes are affordable there. Training needs a fresh gradient at every one of
+# thousands of steps, and with $n = 10^6$ parameters each numerical gradient is two million
+# forward passes (hours). Backpropagation gives the exact gradient for about the cost of two or
+# three forward passes, whatever $n$ is, and it has no truncation or round-off error from a step $h$.
+
+# %% [markdown]
 # ## 6. Why finite differences are still everywhere: gradient checking
 #
 # Backpropagation code is easy to get subtly wrong (a missing transpose, a forgotten factor, a

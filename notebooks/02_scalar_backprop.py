@@ -269,6 +269,36 @@ for factor in (1.0, 1000.0):
           f"one step of lr 0.01 moves w0 by {0.01 * slope_w0:+.2f}")
 
 # %% [markdown]
+# ### Question 1 (1 point): what a multiply gate does to the gradient
+#
+# A multiply gate computes $q = a \cdot b$ with $a = 1000$ and $b = 0.001$, and the gradient $g$
+# arrives at $q$ from above. What does backprop send to $a$ and to $b$?
+#
+# * **(a)** $g$ to both, unchanged.
+# * **(b)** $0.001\,g$ to $a$ and $1000\,g$ to $b$.
+# * **(c)** $1000\,g$ to $a$ and $0.001\,g$ to $b$.
+# * **(d)** $g/2$ to each, because the gate has two inputs.
+#
+# Make `choice_multiply_gate` return your letter, e.g. `return "a"`. The test cell only checks that
+# you returned one of the letters; whether it is the right one is decided when your notebook is
+# graded. (Think about what this means for an input whose scale is much larger than the other's.)
+
+# %% nbgrader={"grade_id": "choice_multiply_gate", "solution": true}
+def choice_multiply_gate():
+    """Your answer to question 1: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "b"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_multiply_gate", "grade": true}
+from coursecheck import check
+
+check("test_choice_multiply_gate", choice_multiply_gate)
+### BEGIN HIDDEN TESTS
+check("test_choice_multiply_gate", choice_multiply_gate, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## 3. Staged backprop: cache the forward, add up at forks
 #
 # The lecture's second example is deliberately messy:
@@ -379,6 +409,21 @@ check("test_staged_backprop", staged_example, hidden=True)
 with skip_if_unanswered(EXERCISES):
     f, dfdx, dfdy = staged_example(3.0, -4.0)
     print(f"f(3, -4) = {f:.4f}, df/dx = {dfdx:.4f}, df/dy = {dfdy:.4f}")
+
+# %% [markdown]
+# ### Question 2 (1 point, graded by hand): why gradients add at a fork
+#
+# In the staged example, $x$ and $y$ reach the output along more than one path, and the backward
+# pass *adds* (`+=`) each path's contribution into `dx` and `dy`. In two or three sentences: why add,
+# rather than keep the last contribution or average them? Check your reasoning on $f(x) = x \cdot x$,
+# a multiply gate whose two inputs are the same $x$.
+
+# %% [markdown] nbgrader={"grade_id": "why_add_at_fork", "solution": true, "grade": true, "points": 1}
+# A variable used in several places changes the output through every one of them, and the
+# multivariate chain rule says the total derivative is the sum of the derivatives along all paths.
+# Each use is a separate branch whose gate sends back its own contribution, so they must be added.
+# For $f = x \cdot x$ the multiply gate sends $x$ to each of its two inputs; adding gives $2x$, the
+# right derivative, while keeping one gives $x$ and averaging gives $x$ as well (half of it).
 
 # %% [markdown]
 # ## 4. Deltas: backprop through a network, one neuron at a time
@@ -718,7 +763,7 @@ check("test_value_ops", Value, hidden=True)
 # run the `_backward`s. Then two calls give the leaves exactly twice the gradient of one call, as
 # in PyTorch.
 #
-# ### Exercise 5 (6 points): topological order and backward
+# ### Exercise 5 (5 points): topological order and backward
 #
 # `topological_order(root)` returns a list of every `Value` that `root` depends on (including
 # `root`, which comes last), each exactly once and after all of its inputs, without recursion.

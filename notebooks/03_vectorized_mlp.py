@@ -438,6 +438,55 @@ with skip_if_unanswered(EXERCISES):
         print(f"logits x {scale:g}: naive loss {naive:.6g}, stable loss {stable:.6g}")
 
 # %% [markdown]
+# ### Question 1 (1 point): why is the gradient just $p - y$?
+#
+# For one example with logits $\mathbf z$, probabilities $\mathbf p = \mathrm{softmax}(\mathbf z)$
+# and the one-hot target $\mathbf y$, the loss $L = -\log p_{y}$ has the gradient
+# $\partial L / \partial \mathbf z = \mathbf p - \mathbf y$. Why does so simple a formula come out?
+#
+# * **(a)** Because the softmax Jacobian is diagonal: each $p_j$ depends on $z_j$ alone.
+# * **(b)** Because the loss depends only on the target's logit $z_y$, so only that entry of the
+#   gradient is affected.
+# * **(c)** Because $-\log \mathrm{softmax}(\mathbf z)_y = -z_y + \log \sum_j e^{z_j}$: the log undoes
+#   the exp, the first term gives $-\mathbf y$ and the derivative of log-sum-exp is $\mathrm{softmax}(\mathbf z) = \mathbf p$.
+# * **(d)** Because the largest logit is subtracted first, which simplifies the Jacobian.
+#
+# Make `choice_softmax_ce` return your letter, e.g. `return "a"`. The test cell only checks that you
+# returned one of the letters; whether it is the right one is decided when your notebook is graded.
+
+# %% nbgrader={"grade_id": "choice_softmax_ce", "solution": true}
+def choice_softmax_ce():
+    """Your answer to question 1: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "c"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_softmax_ce", "grade": true}
+from coursecheck import check
+
+check("test_choice_softmax_ce", choice_softmax_ce)
+### BEGIN HIDDEN TESTS
+check("test_choice_softmax_ce", choice_softmax_ce, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Question 2 (1 point, graded by hand): a diagonal softmax Jacobian
+#
+# A classmate backpropagates through softmax on its own (without the loss) by multiplying the
+# upstream gradient $\mathbf g = \partial L / \partial \mathbf p$ entrywise by $\mathbf p \odot (1 - \mathbf p)$,
+# the diagonal of softmax's Jacobian. In two or three sentences: why is that wrong? Try it on
+# $\mathbf g = (1, 1, \dots, 1)$, the gradient of $L = \sum_i p_i$: what must
+# $\partial L / \partial \mathbf z$ be, and what does the classmate get?
+
+# %% [markdown] nbgrader={"grade_id": "why_not_diagonal", "solution": true, "grade": true, "points": 1}
+# Every $p_i$ depends on every logit through the shared normaliser, so the Jacobian has
+# off-diagonal entries $\partial p_i / \partial z_j = -p_i p_j$ as well as $p_i(1 - p_i)$ on the
+# diagonal; the right product is $\mathbf p \odot (\mathbf g - \mathbf g \cdot \mathbf p)$. With
+# $\mathbf g$ all ones, $L = \sum_i p_i = 1$ whatever $\mathbf z$ is, so its gradient must be zero,
+# and the full Jacobian gives $\mathbf p \odot (1 - 1) = 0$; the diagonal version gives
+# $p_i(1 - p_i) \ne 0$.
+
+# %% [markdown]
 # ## 5. Mean squared error
 #
 # For regression the lecture's loss is the squared (Euclidean) error with a factor $\tfrac12$,

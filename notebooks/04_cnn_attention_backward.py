@@ -291,7 +291,7 @@ with skip_if_unanswered(EXERCISES):
 # $2\,\text{dout}$ at the corners and 0 at the five entries no window read. Your general code
 # must reproduce exactly this.
 #
-# ### Exercise 2 (6 points): `conv2d_backward`
+# ### Exercise 2 (5 points): `conv2d_backward`
 #
 # Given `dout` of shape `(N, F, Ho, Wo)` and the cache of `conv2d_forward`, return
 # `(dx, dw, db)` with the shapes of `x`, `w` and `b`. A loop over the kernel offsets with a
@@ -397,6 +397,39 @@ with skip_if_unanswered(EXERCISES):
     n_inputs = x_big.size + w_big.size + b_big.size
     print(f"{n_inputs} inputs: backward {backward_seconds * 1e3:.1f} ms; finite differences would need "
           f"{2 * n_inputs} forward passes, about {2 * n_inputs * forward_seconds:.0f} s")
+
+# %% [markdown]
+# ### Question 1 (1 point): why is the kernel flipped?
+#
+# In one dimension with stride 1, the forward pass computes $y_i = \sum_k K_k\, x_{i+k}$ (a
+# cross-correlation, as PyTorch computes it). The input gradient is the padded upstream gradient
+# correlated with the *flipped* kernel. Why flipped?
+#
+# * **(a)** Read backwards, input $x_j$ feeds the outputs $y_{j-k}$ through $K_k$: as the output
+#   index goes up the kernel index goes down, so $\partial L/\partial x_j = \sum_k K_k\, \partial L/\partial y_{j-k}$
+#   runs through the kernel in reverse.
+# * **(b)** The forward pass flipped the kernel, and the backward pass undoes that flip.
+# * **(c)** The flip is the transpose of the kernel, as in the matrix rule $dX = W^\top dY$.
+# * **(d)** It is a convention: the unflipped kernel gives the same gradient.
+#
+# Make `choice_kernel_flip` return your letter, e.g. `return "b"`. The test cell only checks that
+# you returned one of the letters; whether it is the right one is decided when your notebook is
+# graded.
+
+# %% nbgrader={"grade_id": "choice_kernel_flip", "solution": true}
+def choice_kernel_flip():
+    """Your answer to question 1: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "a"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_kernel_flip", "grade": true}
+from coursecheck import check
+
+check("test_choice_kernel_flip", choice_kernel_flip)
+### BEGIN HIDDEN TESTS
+check("test_choice_kernel_flip", choice_kernel_flip, hidden=True)
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. ReLU on feature maps
@@ -808,6 +841,22 @@ with skip_if_unanswered(EXERCISES):
           f"without {stack_gradient_norm(blocks, x_deep, skip=False):.3g}")
 
 # %% [markdown]
+# ### Question 2 (1 point, graded by hand): what the skip connection does to the gradient
+#
+# A residual block computes $\mathbf y = \mathbf x + F(\mathbf x)$. Write the gradient reaching
+# $\mathbf x$ in terms of $\partial L/\partial \mathbf y$ and the backward pass of $F$, and explain
+# in two or three sentences what the skip path does for a stack of many such blocks, compared with
+# a plain stack $\mathbf y = F(\mathbf x)$.
+
+# %% [markdown] nbgrader={"grade_id": "skip_gradient", "solution": true, "grade": true, "points": 1}
+# $\mathbf x$ forks into the skip path and into $F$, so the two gradients add:
+# $\partial L/\partial \mathbf x = \partial L/\partial \mathbf y + J_F^\top\, \partial L/\partial \mathbf y$.
+# The skip path hands the upstream gradient to $\mathbf x$ unchanged, so in a deep stack every
+# block's input receives the loss gradient directly plus corrections, whereas in a plain stack the
+# gradient is a product of many Jacobians, which can shrink towards zero (or blow up) with depth.
+# Early layers therefore keep learning, and a block whose $F$ is near zero is simply the identity.
+
+# %% [markdown]
 # ## 8. Softmax's Jacobian and the lecture's attention example
 #
 # $s = \mathrm{softmax}(z)$, $s_k = e^{z_k} / \sum_l e^{z_l}$. Every $s_k$ depends on every $z_l$
@@ -955,7 +1004,7 @@ with skip_if_unanswered(EXERCISES):
 # Forming $J^i$ for each of the $L_q$ rows costs $O(L_k^2)$ per row. The exercise asks for better:
 # multiply $J^i \delta P_i$ out by hand so that each row costs $O(L_k)$.
 #
-# ### Exercise 8 (6 points): `attention_forward`, `attention_backward`
+# ### Exercise 8 (5 points): `attention_forward`, `attention_backward`
 #
 # For batches: `Q` of shape `(B, Lq, d)`, `K` of shape `(B, Lk, d)`, `V` of shape
 # `(B, Lk, dv)`; `causal=True` only with `Lq == Lk`. Return `(out, cache)` with `out` of shape

@@ -486,7 +486,7 @@ with skip_if_unanswered(EXERCISES):
 #   $(k, m)$ and $\mathbf{C}_{il} = \sum_j \mathbf{A}_{ij}\mathbf{B}_{jl}$. The answer must be a
 #   matrix product whose shape is $(n, k)$ for $\mathbf{A}$ and $(k, m)$ for $\mathbf{B}$.
 #
-# ### Exercise 3 (6 points): forward and backward of six ops
+# ### Exercise 3 (4 points): forward and backward of six ops
 #
 # Fill in the four cells below. Each `backward` returns a **tuple** with one gradient per input,
 # each shaped like that input, e.g. `(grad_x,)` for one input. Write the `unbroadcast` helper in
@@ -1023,6 +1023,37 @@ with skip_if_unanswered(EXERCISES):
               f"{cr:11d} {formula[1]:9d} {tr * 1e3:6.1f}")
 
 # %% [markdown]
+# ### Question 1 (1 point): which mode for which Jacobian?
+#
+# For $f: \mathbb R^n \to \mathbb R^m$, one forward-mode pass gives one column of the Jacobian (a
+# JVP) and one reverse-mode pass gives one row (a VJP). You need the gradient of a training loss
+# with respect to a million parameters ($n = 10^6$, $m = 1$). Which is right?
+#
+# * **(a)** Forward mode: it stores no activations, so it is the cheaper one for large $n$.
+# * **(b)** Reverse mode: one backward pass gives the one row, the whole gradient, where forward
+#   mode needs $n$ passes.
+# * **(c)** Either: a pass of either mode costs a small multiple of one evaluation of $f$.
+# * **(d)** Reverse mode, because it is the cheaper mode for every shape of Jacobian.
+#
+# Make `choice_mode` return your letter, e.g. `return "a"`. The test cell only checks that you
+# returned one of the letters; whether it is the right one is decided when your notebook is graded.
+
+# %% nbgrader={"grade_id": "choice_mode", "solution": true}
+def choice_mode():
+    """Your answer to question 1: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "b"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_mode", "grade": true}
+from coursecheck import check
+
+check("test_choice_mode", choice_mode)
+### BEGIN HIDDEN TESTS
+check("test_choice_mode", choice_mode, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## 6. Memory: store against recompute
 #
 # Look at what a backward rule reads: Sigmoid's needs $\sigma(\mathbf{x})$, MatMul's needs both
@@ -1221,6 +1252,21 @@ with skip_if_unanswered(EXERCISES):
     ax_time.legend()
     plt.tight_layout()
     plt.show()
+
+# %% [markdown]
+# ### Question 2 (1 point, graded by hand): what checkpointing trades
+#
+# In two or three sentences: what does gradient checkpointing give up, and what does it gain? For
+# $L$ layers cut into about $\sqrt L$ segments, how many activations does your
+# `checkpointed_backward` hold at most, and how many extra layer forwards does it run compared
+# with plain backprop?
+
+# %% [markdown] nbgrader={"grade_id": "checkpoint_trade", "solution": true, "grade": true, "points": 1}
+# It trades computation for memory. Only the inputs of the segments are kept during the forward
+# pass (about $\sqrt L$ of them); during the backward pass each segment's activations are
+# recomputed from its stored input, one segment (about $\sqrt L$ layers) at a time. So at most
+# about $2\sqrt L$ activations are held instead of $L$, at the price of one extra forward pass:
+# each layer's forward runs once more (about $L$ extra layer forwards, roughly a third more time).
 
 # %% [markdown]
 # ## 7. PyTorch's own graph

@@ -160,7 +160,8 @@ def reference_namespace(assignment_id, replace=None, changes=None):
     namespace = {"__name__": "reference"}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") or meta.get("locked"):
+        # code cells only: a written answer (a markdown solution cell) is graded by hand
+        if cell.cell_type == "code" and (meta.get("solution") or meta.get("locked")):
             source = answers[meta["grade_id"]] if meta.get("solution") else cell.source
             exec(compile(source, meta["grade_id"], "exec"), namespace)
     return namespace

@@ -27,17 +27,17 @@ ASSIGNMENT = "02_scalar_backprop"
 NOTEBOOK = os.path.join(os.path.dirname(__file__), "..", "notebooks", f"{ASSIGNMENT}.py")
 TASKS = ["test_local_gradients", "test_staged_backprop", "test_scalar_net", "test_value_ops",
          "test_value_backward", "test_mlp_gradients", "test_train_step"]
-POINTS = [3, 4, 4, 5, 6, 4, 3]
+POINTS = [3, 4, 4, 5, 5, 4, 3, 1]
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
     "ada_reference": (POINTS, set()),
-    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0], set()),
-    "chen": ([3, 1, 4, 2, 2, 1, 0], {"overwrite_at_fork", "tanh_from_input"}),
-    "dana": ([1.5, 4, 1, 2, 2, 1, 0], {"sigmoid_one_minus_k", "pow_without_n", "div_sign", "leaves_reset"}),
-    "emil": ([1.5, 1, 4, 0, 0, 0, 0], {"max_routes_smaller", "one_branch", "interior_not_reset", "output_tanh"}),
-    "fay": ([1.5, 4, 4, 2, 2, 1, 0], {"mul_not_swapped", "pow_n_x_n", "forward_order"}),
-    "mallory": ([0, 0, 0, 0, 0, 0, 0], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([3, 1, 4, 2, 1.6667, 1, 0, 1], {"overwrite_at_fork", "tanh_from_input"}),
+    "dana": ([1.5, 4, 1, 2, 1.6667, 1, 0, 1], {"sigmoid_one_minus_k", "pow_without_n", "div_sign", "leaves_reset"}),
+    "emil": ([1.5, 1, 4, 0, 0, 0, 0, 1], {"max_routes_smaller", "one_branch", "interior_not_reset", "output_tanh"}),
+    "fay": ([1.5, 4, 4, 2, 1.6667, 1, 0, 1], {"mul_not_swapped", "pow_n_x_n", "forward_order"}),
+    "mallory": ([0, 0, 0, 0, 0, 0, 0, 1], set()),
 }
 
 # A Value engine whose backward() is a finite-difference estimate: every leaf is nudged and the
@@ -138,7 +138,8 @@ def test_a_patched_order_check_in_the_sandbox_earns_nothing(graded):
     task = graded["x_order_patch"].task("test_value_backward")
     order, *_ = [c for c in task.checks if "topological order" in c.name]
     assert not order.passed, order
-    assert task.score == task.points - 1  # the order's point only; the gradients are right
+    # the order's share only (weight 1 of 6, on the task's 5 points); the gradients are right
+    assert task.score == pytest.approx(task.points * 5 / 6, abs=1e-3)
 
 
 @pytest.mark.parametrize("student", sorted(SAMPLES))
@@ -158,7 +159,8 @@ def test_feedback_explains_a_missing_radd_and_a_recursive_sort(graded):
 
 
 def test_mallory_gains_nothing_over_the_untouched_notebook(graded):
-    for task in TASKS:
+    # the question is answered honestly (her sample keeps the reference's letter): no exploit there
+    for task in (t for t in TASKS if not t.startswith("test_choice_")):
         assert graded["mallory"].task(task).score <= graded["ben_untouched"].task(task).score
 
 
@@ -167,7 +169,7 @@ def test_a_finite_difference_backward_runs_out_of_time_where_the_engine_passes(g
     assert result.score == 0
     text = result.error + " ".join(c.message for c in result.checks)
     assert "time limit" in text, text
-    assert graded["ada_reference"].task("test_value_backward").score == 6
+    assert graded["ada_reference"].task("test_value_backward").score == 5
     # the same hidden cases, run in this process with the reference engine: seconds vs the limit
     task = _task("test_value_backward")
     ns = reference_namespace(ASSIGNMENT)

@@ -25,23 +25,23 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / f"{ASSIGNMENT}.py
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
-    "ada_reference": ([3, 2, 3, 2, 3, 3, 2, 3, 2, 2, 3], set()),
-    "ben_untouched": ([0] * 11, set()),
+    "ada_reference": ([3, 2, 3, 2, 3, 3, 2, 3, 2, 2, 3, 1], set()),
+    "ben_untouched": ([0] * 12, set()),
     # chen's train reaches 97%, but his train_step is not SGD's (his sgd_momentum keeps no velocity,
     # his bias gradient is averaged): the accuracy counts only for a loop that steps like SGD.
     # His averaged db also fails every layer of mlp_loss (only its loss passes: 1/5 of 2 points).
-    "chen": ([2.25, 2, 2.25, 2, 1.8, 3, 0.4, 3, 2, 0, 0],
+    "chen": ([2.25, 2, 2.25, 2, 1.8, 3, 0.4, 3, 2, 0, 0, 1],
              {"bias_averaged", "not_finite", "velocity_not_kept", "batch_size"}),
     # dana's unsummed dlogit_max (N x C) breaks dlogits and everything below it: the six gradients
     # above logit_max pass (6 of 24 checks of backprop_ninja's 3 points)
-    "dana": ([2.25, 2, 0.75, 1, 0.6, 0.75, 0.4, 1, 1, 2, 0],
+    "dana": ([2.25, 2, 0.75, 1, 0.6, 0.75, 0.4, 1, 1, 2, 0, 1],
              {"transposed_dW", "softmax_diagonal", "batch_size", "only_second_use",
               "repeated_indices_overwritten", "broadcast_not_summed_logit_max"}),
     # emil's unsummed dgamma fails that one check of 24; his ReLU mask and db fail mlp_loss's layers
-    "emil": ([2.25, 1.3333, 0.75, 2, 0.6, 2.875, 0.4, 3, 2, 0, 0],
+    "emil": ([2.25, 1.3333, 0.75, 2, 0.6, 2.875, 0.4, 3, 2, 0, 0, 1],
              {"bias_not_summed", "relu_mask_wrong_tensor", "sigmoid_derivative_at_input", "batch_size",
               "momentum_sign", "broadcast_not_summed_gamma"}),
-    "mallory": ([0] * 11, set()),
+    "mallory": ([0] * 11 + [1], set()),
 }
 
 
@@ -82,7 +82,7 @@ def test_training_without_backpropagation_earns_nothing_for_its_accuracy(graded)
     assert not step.passed and not learns.passed and not accurate.passed
     assert "train_step" in learns.message and "SGD" in learns.message
     # everything else of the submission is the reference's, and graded as such
-    for task in TASKS[:-1]:
+    for task in (t for t in TASKS if t != "test_train"):
         assert graded["x_random_features"].task(task).score == graded["ada_reference"].task(task).score
 
 
@@ -92,12 +92,14 @@ def test_samples_get_expected_scores_and_named_mistakes(graded, student):
 
 
 def test_the_reference_gets_full_marks_and_the_points_are_in_range(graded):
-    assert graded["ada_reference"].score == graded["ada_reference"].max_score == 28
+    # the autograded points: the written answer's point is graded by hand in formgrader
+    assert graded["ada_reference"].score == graded["ada_reference"].max_score == 29
     assert len(SPEC.tasks) >= 7 and 25 <= sum(t.points for t in SPEC.tasks) <= 30
 
 
 def test_mallory_gains_nothing_over_the_untouched_notebook(graded):
-    for task in TASKS:
+    # the question is answered honestly (her sample keeps the reference's letter): no exploit there
+    for task in (t for t in TASKS if not t.startswith("test_choice_")):
         assert graded["mallory"].task(task).score <= graded["ben_untouched"].task(task).score, task
 
 

@@ -29,20 +29,20 @@ NOTEBOOK = os.path.join(NOTEBOOKS, f"{ASSIGNMENT}.py")
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
-    "ada_reference": ([3, 6, 2, 4, 2, 4, 3, 6], set()),
-    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
-    "chen": ([3, 3, 1, 1, 2, 1, 3, 2],
+    "ada_reference": ([3, 5, 2, 4, 2, 4, 3, 5, 1], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([3, 2.5, 1, 1, 2, 1, 3, 1.6667, 1],
              {"kernel_not_flipped", "half_at_kink", "every_entry", "scale_missing_in_backward"}),
-    "dana": ([0, 1, 1, 1, 1, 0, 0, 2],
+    "dana": ([0, 0.8333, 1, 1, 1, 0, 0, 1.6667, 1],
              {"flipped_in_forward", "passes_at_zero", "every_maximum", "not_divided_by_window",
               "jacobian_diagonal_only", "softmax_jacobian_diagonal_only"}),
-    "emil": ([3, 3, 2, 1, 1, 4, 3, 1],
+    "emil": ([3, 2.5, 2, 1, 1, 4, 3, 0.8333, 1],
              {"padding_not_cropped", "argmax_wrong_axes", "overwrite_not_accumulate", "dq_dk_swapped",
               "dv_transposed"}),
-    "fay": ([3, 1, 2, 1, 1, 2, 3, 1],
+    "fay": ([3, 0.8333, 2, 1, 1, 2, 3, 0.8333, 1],
             {"stride_ignored_in_backward", "half_at_ties", "divided_by_k", "skip_path_missing",
              "causal_mask_missing_in_backward"}),
-    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0, 1], set()),
 }
 
 ZEROS = {
@@ -156,7 +156,9 @@ def test_zeros_score_nothing_and_mallory_gains_nothing_over_them(graded):
     # Zero forwards with zero gradients are "consistent with their own forward": the probe must
     # not turn that into points (see PROBE_GRANTS in the spec).
     assert task_scores(graded["zeros"]) == [0] * len(TASKS)
-    assert all(m <= z for m, z in zip(task_scores(graded["mallory"]), task_scores(graded["zeros"])))
+    # the question is answered honestly (her sample keeps the reference's letter): no exploit there
+    assert all(m <= z for t, m, z in zip(TASKS, task_scores(graded["mallory"]), task_scores(graded["zeros"]))
+               if not t.startswith("test_choice_"))
 
 
 def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_reference_passes(graded):
@@ -168,7 +170,7 @@ def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_ref
     for task in result.tasks:  # everything else is the reference and keeps its points
         if task.grade_id not in ("test_conv2d_backward", "test_residual_block"):
             assert task.score == task.points, task.grade_id
-    assert graded["ada_reference"].task("test_conv2d_backward").score == 6
+    assert graded["ada_reference"].task("test_conv2d_backward").score == 5
     # the measurement behind it, printed, not asserted (wall time is noisy on a shared machine)
     ns = solution_namespace()
     task = next(t for t in SPEC.tasks if t.grade_id == "test_conv2d_backward")
@@ -202,7 +204,7 @@ def hidden_cases(grade_id, seed):
     return task.make_cases(np.random.default_rng(seed), True)
 
 
-@pytest.mark.parametrize("grade_id", [t.grade_id for t in SPEC.tasks])
+@pytest.mark.parametrize("grade_id", [t.grade_id for t in SPEC.tasks if not t.grade_id.startswith("test_choice_")])
 def test_hidden_cases_are_random_with_size_one_non_square_and_random_upstream_gradients(grade_id):
     first, second = hidden_cases(grade_id, 1), hidden_cases(grade_id, 2)
     arrays = [a for c in first for a in c.arrays.values() if a.ndim >= 1]
@@ -272,7 +274,10 @@ def test_the_visible_self_check_passes_on_the_reference(capsys):
     for task in SPEC.tasks:
         check(task.grade_id, *(ns[name] for name in task.functions))
     out = " ".join(capsys.readouterr().out.split())  # coursecheck wraps its lines
-    assert len(re.findall(r"(checks pass|check passes) on this cell's inputs", out)) == len(SPEC.tasks)
+    questions = [t for t in SPEC.tasks if t.grade_id.startswith("test_choice_")]
+    assert len(re.findall(r"(checks pass|check passes) on this cell's inputs", out)) == len(SPEC.tasks) - len(questions)
+    # a question's self-check says only that the answer is one of the letters
+    assert out.count("Checked only when your notebook is graded: the right choice") == len(questions)
 
 
 PADDING_MISPLACED = """

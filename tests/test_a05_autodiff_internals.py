@@ -25,14 +25,14 @@ NOTEBOOK = os.path.join(NOTEBOOKS, f"{ASSIGNMENT}.py")
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
-    "ada_reference": ([3, 4, 6, 2, 3, 3, 2, 4, 3], set()),
-    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0, 0], set()),
-    "chen": ([0, 0, 6, 2, 0.5, 1.5, 2, 3.5, 1.5], {"repeated_nodes", "product_rule_one_term", "recomputes_everything", "single_backward"}),
-    "dana": ([0, 1, 5.25, 0, 0, 0, 0, 2.5, 1.5], {"order_reversed", "no_counterexample", "fork_overwritten", "plus_not_unbroadcast", "finite_difference_jvp",
+    "ada_reference": ([3, 4, 4, 2, 3, 3, 2, 4, 3, 1], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([0, 0, 4, 2, 0.5, 1.5, 2, 3.5, 1.5, 1], {"repeated_nodes", "product_rule_one_term", "recomputes_everything", "single_backward"}),
+    "dana": ([0, 1, 3.5, 0, 0, 0, 0, 2.5, 1.5, 1], {"order_reversed", "no_counterexample", "fork_overwritten", "plus_not_unbroadcast", "finite_difference_jvp",
                     "modes_swapped", "stores_everything", "names_depth_first"}),
-    "emil": ([0, 0, 4.5, 0, 3, 0, 1, 4, 1.5], {"expand_not_summed", "rowsum_not_broadcast", "jacobian_transposed",
+    "emil": ([0, 0, 3, 0, 3, 0, 1, 4, 1.5, 1], {"expand_not_summed", "rowsum_not_broadcast", "jacobian_transposed",
                     "reverse_without_forward", "names_without_leaves"}),
-    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0, 0], None),
+    "mallory": ([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], None),
 }
 
 ZERO = {
@@ -147,6 +147,8 @@ def test_exploits_gain_nothing(graded):
     for student, baseline in [("mallory", "zero"), ("mallory", "ben_untouched"),
                               ("x_tracemalloc", "plain_checkpoint"), ("x_meter", "plain_checkpoint")]:
         for task in TASKS:
+            if student == "mallory" and task.startswith("test_choice_"):
+                continue  # the question is answered honestly (her sample keeps the reference's letter)
             assert graded[student].task(task).score <= graded[baseline].task(task).score, (student, task)
     for student in ("x_tracemalloc", "x_meter"):
         assert "measurement_tampered" in graded[student].task("test_checkpoint").mistake_codes
@@ -204,8 +206,8 @@ def test_finite_differences_cannot_finish_the_big_hidden_case(graded):
 
 def test_hidden_cases_have_random_shapes_and_upstream_gradients():
     for task in SPEC.tasks:
-        if task.grade_id == "test_counterexample":
-            continue  # its input is the student's own graph
+        if task.grade_id == "test_counterexample" or task.grade_id.startswith("test_choice_"):
+            continue  # its input is the student's own graph; a question has no inputs
         one = task.make_cases(np.random.default_rng(1), True)
         two = task.make_cases(np.random.default_rng(2), True)
         for case in one:

@@ -30,16 +30,16 @@ from autograder_course import (ASSIGNMENT, ZERO_ANSWERS, course_template, fresh_
                                made_once, notebooks, submit_answers, submit_raw)
 
 TASKS = ["test_forward_difference", "test_backward_difference", "test_central_difference",
-         "test_numerical_gradient", "test_gradient_check", "test_network_gradient"]
+         "test_numerical_gradient", "test_gradient_check", "test_network_gradient", "test_choice_central"]
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
-    "ada_reference": ([2, 2, 2, 5, 4, 5], set()),
-    "ben_untouched": ([0, 0, 0, 0, 0, 0], set()),
-    "chen": ([2, 2, 0, 4, 4, 4], {"central_2h", "input_modified"}),
-    "dana": ([0, 0, 2, 5, 2, 1], {"forward_undivided", "wrong_sign", "no_floor", "factor_2"}),
-    "emil": ([2, 0, 2, 1, 2, 1], {"all_at_once", "zeros"}),
-    "mallory": ([0, 0, 0, 1, 0, 1], {"zeros"}),
+    "ada_reference": ([2, 2, 2, 5, 4, 5, 1], set()),
+    "ben_untouched": ([0, 0, 0, 0, 0, 0, 0], set()),
+    "chen": ([2, 2, 0, 4, 4, 4, 1], {"central_2h", "input_modified"}),
+    "dana": ([0, 0, 2, 5, 2, 1, 1], {"forward_undivided", "wrong_sign", "no_floor", "factor_2"}),
+    "emil": ([2, 0, 2, 1, 2, 1, 1], {"all_at_once", "zeros"}),
+    "mallory": ([0, 0, 0, 1, 0, 1, 1], {"zeros"}),
 }
 
 
@@ -278,6 +278,11 @@ def grade_batch(root, template):
     submit_raw(course, "bad_nbformat3", f"{ASSIGNMENT}.ipynb", {"nbformat": 3, "nbformat_minor": 0, "worksheets": []})
     submit_raw(course, "bad_name", "Untitled.ipynb", nbformat.writes(release).encode())
     submit_raw(course, "bad_empty", None, None)
+    for letter in ("d", "e", "B"):  # a wrong option, no option, the right one in capitals
+        submit_answers(course, f"q_{letter}", replace(reference, "choice_central", f"""
+            def choice_central():
+                return "{letter}"
+        """))
     folder = submit_answers(course, "odd_timestamp", reference)
     with open(os.path.join(folder, "timestamp.txt"), "w") as fh:
         fh.write("yesterday, around lunch")
@@ -320,14 +325,30 @@ def test_gradebook_holds_the_scores_for_nbgrader(graded, tmp_path):
         for student, result in results.items():
             submission = gb.find_submission(ASSIGNMENT, student)
             assert submission.score == pytest.approx(result.score)
-            assert submission.max_score == 20
-        assert gb.find_submission(ASSIGNMENT, "ada_reference").score == 20
+            assert submission.max_score == 22  # with the written answer (1 point), ungraded here
+        assert gb.find_submission(ASSIGNMENT, "ada_reference").score == 21
     finally:
         gb.close()
     rows = list(csv.DictReader(open(export_csv(course.root, ASSIGNMENT, out=lambda *a: None))))
     dana = next(r for r in rows if r["student"] == "dana")
     assert [float(dana[t]) for t in TASKS] == SAMPLES["dana"][0]
-    assert float(dana["total"]) == 10 and float(dana["max_score"]) == 20
+    assert float(dana["total"]) == 11 and float(dana["max_score"]) == 22
+
+
+def test_a_multiple_choice_question_names_the_wrong_option_and_hides_the_right_one(graded):
+    _, errors, results, _ = graded
+    wrong, invalid, capital = (results[s].task("test_choice_central") for s in ("q_d", "q_e", "q_B"))
+    assert (wrong.score, invalid.score, capital.score) == (0, 0, 1)
+    assert wrong.mistake_codes == ["exact_for_polynomials"]
+    check = wrong.checks[0]
+    assert "That is not the right choice" in check.message and "(d):" in check.mistakes[0]["message"]
+    assert "third derivative" in check.mistakes[0]["message"]            # the trusted text, whole
+    assert not invalid.mistake_codes and invalid.checks[0].passed is False
+    # the notebook's self-check ships no reference and no compare: nothing says which letter is right
+    from autograder.course.selfcheck import visible_entry
+    entry = visible_entry("test_choice_central")
+    assert entry["checks"] == [] and entry["references"] == [{}] and entry["variants"] == [{}]
+    assert entry["graded_only"] == ["the right choice"]
 
 
 @pytest.mark.parametrize("student", ["x_patch", "x_equal", "x_ipython", "x_files", "x_torch", "x_closure",
@@ -346,12 +367,12 @@ def test_exploits_gain_nothing_over_the_same_wrong_answer(graded, student):
 def test_the_gradebook_cannot_be_read_or_written_by_student_code(graded):
     _, _, results, _ = graded
     assert results["x_files"].task("test_central_difference").score == 0
-    assert results["reference"].score == 20 and results["zero"].score == 2
+    assert results["reference"].score == 21 and results["zero"].score == 2
 
 
 def test_correct_answers_with_warnings_on_stderr_keep_full_marks(graded):
     _, _, results, _ = graded
-    assert results["x_warn"].score == 20
+    assert results["x_warn"].score == 21
 
 
 @pytest.mark.parametrize("student, lost, reason", [
@@ -375,8 +396,8 @@ def test_a_crash_costs_only_the_task_it_happened_in(graded, student, lost, reaso
 def test_edited_deleted_duplicated_and_retyped_cells_gain_nothing(graded):
     course, _, results, _ = graded
     result = results["x_cells"]
-    assert scores(result) == [0, 0, 0, 5, 4, 5]  # network uses the original mlp_loss
-    assert result.max_score == 20
+    assert scores(result) == [0, 0, 0, 5, 4, 5, 1]  # network uses the original mlp_loss
+    assert result.max_score == 21
     joined = " ".join(result.notes)
     for phrase in ("more than once", "markdown", "missing", "read-only cell 'mlp_definition'", "points"):
         assert phrase in joined, phrase
@@ -389,8 +410,8 @@ def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
     assert "nbformat 3" in errors["bad_nbformat3"]
     assert "Untitled.ipynb" in errors["bad_name"]
     assert "empty" in errors["bad_empty"]
-    assert results["odd_timestamp"].score == 20  # an unreadable timestamp is just left out
-    assert len(results) == len(SAMPLES) + 4 + len(graded[3])
+    assert results["odd_timestamp"].score == 21  # an unreadable timestamp is just left out
+    assert len(results) == len(SAMPLES) + 4 + 3 + len(graded[3])  # 3: the q_ letters
 
 
 def test_feedback_names_mistakes_and_hides_hidden_tests(graded, tmp_path):

@@ -125,8 +125,8 @@ def test_a_week_of_the_course_through_nbgrader_and_a_local_exchange(week_course,
     run_nbgrader(course, "collect", ASSIGNMENT)
     out = io.StringIO()
     report = grade_assignment(course.root, ASSIGNMENT, progress=False, out=out)
-    assert sorted((r.student, r.score) for r in report.graded) == [("alice", 20), ("bob", 2)]
-    assert "to grade by hand in formgrader: alice: why_central, plot_errors" in out.getvalue()
+    assert sorted((r.student, r.score) for r in report.graded) == [("alice", 21), ("bob", 2)]
+    assert "to grade by hand in formgrader: alice: why_not_train_by_differences, why_central, plot_errors" in out.getvalue()
     # formgrader shows the student's written answer in the autograded notebook, never the model one
     graded = open(os.path.join(course.autograded_dir("alice", ASSIGNMENT), f"{ASSIGNMENT}.ipynb")).read()
     assert "the h terms cancel." in graded and "Taylor expansions cancel" not in graded
@@ -136,7 +136,7 @@ def test_a_week_of_the_course_through_nbgrader_and_a_local_exchange(week_course,
     _set_manual(course, "alice", "plot_errors", 1)
     _set_manual(course, "bob", "test_forward_difference", 1)
     _set_manual(course, "bob", "forward_difference", comment="Half a point for the idea.")  # on his answer
-    assert _gradebook_totals(course) == {"alice": (22.5, 0.0, 22.5), "bob": (3.0, 0.0, 3.0)}
+    assert _gradebook_totals(course) == {"alice": (23.5, 0.0, 23.5), "bob": (3.0, 0.0, 3.0)}
 
     # the due date passes; bob resubmits his corrected notebook, late
     run_nbgrader(course, "db", "assignment", "add", ASSIGNMENT, f"--duedate={_utc(datetime.datetime.utcnow())}")
@@ -146,13 +146,13 @@ def test_a_week_of_the_course_through_nbgrader_and_a_local_exchange(week_course,
     out = io.StringIO()
     report = grade_assignment(course.root, ASSIGNMENT, progress=False, out=out)   # no --force
     text = out.getvalue()
-    assert [(r.student, r.score) for r in report.graded] == [("bob", 20)] and report.skipped == ["alice"]
+    assert [(r.student, r.score) for r in report.graded] == [("bob", 21)] and report.skipped == ["alice"]
     assert "score set by the instructor on an earlier submission kept for test_forward_difference (1)" in text
-    assert "--clear-manual" in text and "late: bob" in text and "penalty 19" in text
+    assert "--clear-manual" in text and "late: bob" in text and "penalty 20" in text
     table = text[text.index("student "):]
-    assert "1/2*" in table and "22.5/23" in table and "-19" in table and "0/23" in table
+    assert "1/2*" in table and "23.5/25" in table and "-20" in table and "0/25" in table
     # nbgrader's own numbers: the new auto scores, the kept override, the 'zero' penalty
-    assert _gradebook_totals(course) == {"alice": (22.5, 0.0, 22.5), "bob": (19.0, 19.0, 0.0)}
+    assert _gradebook_totals(course) == {"alice": (23.5, 0.0, 23.5), "bob": (20.0, 20.0, 0.0)}
 
     assert len(write_feedback(course.root, ASSIGNMENT, out=lambda *a: None)) == 2
     run_nbgrader(course, "release_feedback", ASSIGNMENT)
@@ -164,10 +164,10 @@ def test_a_week_of_the_course_through_nbgrader_and_a_local_exchange(week_course,
         assert len(found) == 1, found
         pages[student] = open(found[0], encoding="utf-8").read()
     bob, alice = pages["bob"], pages["alice"]
-    assert "Score: <b>0 / 23</b> (after a late penalty of 19: 19 before it)" in bob
-    assert "after the due date" in bob and "late penalty: <b>&minus;19</b>" in bob
+    assert "Score: <b>0 / 25</b> (after a late penalty of 20: 20 before it)" in bob
+    assert "after the due date" in bob and "late penalty: <b>&minus;20</b>" in bob
     assert "score set by the instructor on an earlier submission" in bob and "Half a point for the idea." in bob
-    assert "Score: <b>22.5 / 23</b>" in alice and "Late" not in alice
+    assert "Score: <b>23.5 / 25</b>" in alice and "Late" not in alice
     assert "why_central</code></td><td class='partial'>1.5 / 2" in alice
     assert "Right; say which terms cancel." in alice and "plot_errors</code></td><td class='passed'>1 / 1" in alice
 
@@ -178,7 +178,7 @@ def test_a_week_of_the_course_through_nbgrader_and_a_local_exchange(week_course,
         assert float(row["total"]) == pytest.approx(totals[student][2])
         assert float(row["late_penalty"]) == pytest.approx(totals[student][1])
     assert rows["alice"]["why_central"] == "1.5" and rows["alice"]["plot_errors"] == "1.0"
-    assert rows["bob"]["test_forward_difference"] == "1.0" and rows["bob"]["max_score"] == "23.0"
+    assert rows["bob"]["test_forward_difference"] == "1.0" and rows["bob"]["max_score"] == "25.0"
     run_nbgrader(course, "export")
     theirs = {r["student_id"]: r for r in csv.DictReader(open(course.path("grades.csv")))}
     for student, (raw, penalty, score) in totals.items():
@@ -187,7 +187,7 @@ def test_a_week_of_the_course_through_nbgrader_and_a_local_exchange(week_course,
 
     # the instructor drops the score from bob's earlier submission: the kit's 2/2 counts again
     assert cli.main(["grade", ASSIGNMENT, "--course", course.root, "--student", "bob", "--clear-manual"]) == 0
-    assert _gradebook_totals(course)["bob"] == (20.0, 20.0, 0.0)
+    assert _gradebook_totals(course)["bob"] == (21.0, 21.0, 0.0)
 
 
 def test_a_resubmission_or_a_renamed_notebook_is_regraded_without_force(course_template, tmp_path):
@@ -207,7 +207,7 @@ def test_a_resubmission_or_a_renamed_notebook_is_regraded_without_force(course_t
     os.rename(os.path.join(course.submitted_dir("carl", ASSIGNMENT), "my work.ipynb"),
               os.path.join(course.submitted_dir("carl", ASSIGNMENT), f"{ASSIGNMENT}.ipynb"))
     second = grade_assignment(course.root, ASSIGNMENT, progress=False, out=io.StringIO())
-    assert sorted((r.student, r.score) for r in second.graded) == [("bob", 20), ("carl", 20)]
+    assert sorted((r.student, r.score) for r in second.graded) == [("bob", 21), ("carl", 21)]
     gb = open_gradebook(course)
     try:
         assert str(gb.find_submission(ASSIGNMENT, "bob").timestamp).startswith("2025-01-16 09:30")

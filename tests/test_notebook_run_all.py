@@ -52,7 +52,7 @@ def test_run_all_on_a_fresh_notebook_reaches_the_end(course_template, tmp_path, 
     assert any("image/png" in o.get("data", {}) for o in outputs)                      # plots
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     tests = [c for c in code if c.metadata.get("nbgrader", {}).get("grade")]
-    assert len(tests) == 6
+    assert len(tests) == 7  # six tasks and the multiple-choice question
     for cell in tests:
         said = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
         assert "not answered yet" in " ".join(said.split()), said   # lines wrap at 92 columns

@@ -203,6 +203,7 @@ _HIDDEN_KIND = {
     "missing": "nothing came back",
     "modified": "your call modified its input",
     "invalid": "what came back is not the structure this task asks for",
+    "choice": "that is not the right choice",  # a multiple-choice question (choice.py)
 }
 
 

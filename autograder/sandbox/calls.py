@@ -122,3 +122,20 @@ def run_case(table, call, fns, arrays, params):
                         "cell": None, "line": None, "code": None}
     except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are the student's too
         return {}, {}, describe_error(exc)
+
+
+def multiple_choice(fns, arrays, params):
+    """answer() -> one of the letters params["letters"] -> {"choice": ()}: 1 for the first letter.
+
+    "b", "B" and " (b) " all read as b; anything else is a BadReturn that lists the letters."""
+    (answer,) = fns
+    letters = str(params["letters"])
+    value = answer()
+    options = ", ".join(f'"{letter}"' for letter in letters)
+    if not isinstance(value, str):
+        raise BadReturn(f"your answer is a {type(value).__name__}; return one letter as a string, "
+                        f"one of {options}")
+    text = str.strip(str.lower(value)).strip("() ")
+    if len(text) != 1 or text not in letters:
+        raise BadReturn(f"your answer {value[:20]!r} is not one of the options; return one of {options}")
+    return {"choice": np.asarray(float(letters.index(text) + 1))}, {"choice": "str"}

@@ -9,6 +9,7 @@ values at the case's x travel into the sandbox.
 """
 import numpy as np
 
+from ...sandbox import calls
 from ...sandbox.calls import BadReturn, returned_dtype, to_array
 
 # Scalar functions f(x) for the difference-quotient exercises. "lecture" is the lecture's
@@ -139,6 +140,7 @@ def network_gradient(fns, arrays, params):
 
 
 CALLS = {
+    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
     "difference_quotient": difference_quotient,
     "numerical_gradient": numerical_gradient,
     "gradient_checker": gradient_checker,

@@ -12,6 +12,7 @@ import numpy as np
 from ...judging.compare import Verdict, compare_values, rel_error
 from . import sandbox as functions
 from .sandbox import MLP_PARAMETERS
+from ...judging.choice import choice_task
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, scalar
 
 NO_LIBRARIES = NO_SHORTCUTS  # the whole point of this notebook is computing it yourself
@@ -309,6 +310,19 @@ NETWORK_GRADIENT = Task(
     forbidden=NO_LIBRARIES, timeout=15, short_name="network")
 
 
+CHOICE_CENTRAL = choice_task(
+    "test_choice_central", "question: why the central difference is more accurate", "choice_central",
+    right="b", wrong={
+        "a": ("more_evaluations", "the forward difference evaluates f twice as well, at x and at x+h; "
+              "the number of evaluations is the same, the placement of the points is not"),
+        "c": ("divides_by_h", "all three quotients divide by the same h, so their round-off errors are "
+              "alike (about eps|f|/h); the difference is in the truncation error"),
+        "d": ("exact_for_polynomials", "it is exact only up to quadratics: for a cubic its error is h² "
+              "times the third derivative over twenty-four, not zero; what makes it better is that the "
+              "terms in h f'' of its two points cancel"),
+    }, forbidden=NO_LIBRARIES, short_name="q_central")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="01_finite_differences", teaches=("numerical_derivatives",),
     tasks=(
@@ -318,5 +332,6 @@ ASSIGNMENT = Assignment(
         NUMERICAL_GRADIENT,
         GRADIENT_CHECK,
         NETWORK_GRADIENT,
+        CHOICE_CENTRAL,
     ),
 )

@@ -11,6 +11,7 @@ import gc
 import numpy as np
 
 from . import sandbox_graphs as eg
+from ...sandbox import calls
 from ...sandbox.calls import BadReturn, returned_dtype, to_array
 from ...sandbox.calls import probe
 
@@ -249,6 +250,7 @@ value_ops, value_backward = _paused(_value_ops), _paused(_value_backward)
 mlp_gradients, mlp_train_step = _paused(_mlp_gradients), _paused(_mlp_train_step)
 
 CALLS = {
+    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
     "gate_gradients": gate_gradients,
     "staged_backprop": staged_backprop,
     "scalar_net": scalar_net,

@@ -8,6 +8,7 @@ backward against that forward. NumPy only; no references, no hidden-case generat
 """
 import numpy as np
 
+from ...sandbox import calls
 from ...sandbox.calls import BadReturn, returned_dtype, to_array
 from ...sandbox.calls import probe
 
@@ -260,6 +261,7 @@ def training(fns, arrays, params):
 
 
 CALLS = {
+    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
     "a03_affine": affine,
     "a03_activation": activation,
     "a03_softmax_cross_entropy": softmax_cross_entropy,

@@ -15,6 +15,7 @@ import functools
 import numpy as np
 
 from . import reference as ref
+from ...judging.choice import choice_task
 from ...judging.compare import Verdict, compare_values
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
 
@@ -918,7 +919,21 @@ TRAINING = Task(
     forbidden=NO_SHORTCUTS + ("sklearn",), timeout=60, short_name="train")
 
 
+CHOICE_SOFTMAX_CE = choice_task(
+    "test_choice_softmax_ce", "question: why the gradient of softmax cross-entropy is p - y", "choice_softmax_ce",
+    right="c", wrong={
+        "a": ("diagonal_jacobian", "softmax's Jacobian is not diagonal: every probability depends on every "
+              "logit through the shared sum, and those off-diagonal terms are exactly what the "
+              "simplification uses"),
+        "b": ("only_target_logit", "the loss depends on every logit through the normaliser log sum exp, "
+              "so every entry of the gradient is nonzero (p_j for the other classes)"),
+        "d": ("needs_max_shift", "subtracting the max changes no probability, so the gradient is the same "
+              "with or without it; the shift only keeps exp from overflowing"),
+    }, forbidden=NO_SHORTCUTS, short_name="q_p_minus_y")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="03_vectorized_mlp",
-    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, NINJA, STACK, SHARED, EMBEDDING, SGD, TRAINING),
+    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, NINJA, STACK, SHARED, EMBEDDING, SGD, TRAINING,
+           CHOICE_SOFTMAX_CE),
 )

@@ -12,6 +12,7 @@ large enough that a finite-difference gradient cannot finish inside the task's t
 import numpy as np
 
 from . import reference as ref
+from ...judging.choice import choice_task
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
 
 RTOL = 1e-12        # float64 with a different summation order agrees to ~1e-15
@@ -162,7 +163,7 @@ CONV_FORWARD = Task(
 
 CONV_BACKWARD = Task(
     grade_id="test_conv2d_backward", title="conv2d_backward(dout, cache) -> dx, dw, db",
-    points=6, answer_cells=("conv2d_forward", "conv2d_backward"),
+    points=5, answer_cells=("conv2d_forward", "conv2d_backward"),
     functions=("conv2d_forward", "conv2d_backward"), call="a04_conv_backward",
     make_cases=_conv_backward_cases, reference=_conv_reference, variants=_conv_backward_variants,
     checks=(
@@ -577,7 +578,7 @@ def _attention_variants(case):
 
 ATTENTION = Task(
     grade_id="test_attention", title="attention_forward(Q, K, V, causal) and attention_backward(dout, cache)",
-    points=6, answer_cells=("attention",), functions=("attention_forward", "attention_backward"),
+    points=5, answer_cells=("attention",), functions=("attention_forward", "attention_backward"),
     call="a04_attention", make_cases=_attention_cases, reference=_attention_reference,
     variants=_attention_variants,
     checks=(_forward_check("attention output softmax(Q K^T / sqrt(d)) V",
@@ -588,7 +589,20 @@ ATTENTION = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="attention")
 
 
+CHOICE_KERNEL_FLIP = choice_task(
+    "test_choice_kernel_flip", "question: why the kernel is flipped in the input gradient", "choice_kernel_flip",
+    right="a", wrong={
+        "b": ("undo_forward_flip", "the forward pass (a cross-correlation, as in PyTorch) flips nothing; "
+              "the flip appears only when the pairing of inputs and outputs is read backwards"),
+        "c": ("transpose_not_flip", "a flip reverses both spatial axes (a half turn), which is not a "
+              "transpose: for a kernel that is not symmetric the transposed kernel gives wrong gradients"),
+        "d": ("flip_is_convention", "the unflipped kernel gives the same gradient only for symmetric "
+              "kernels; for any other it sends each upstream gradient to the mirrored input position"),
+    }, forbidden=NO_SHORTCUTS, short_name="q_flip")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="04_cnn_attention_backward",
-    tasks=(CONV_FORWARD, CONV_BACKWARD, RELU, MAX_POOL, AVG_POOL, RESIDUAL, SOFTMAX, ATTENTION),
+    tasks=(CONV_FORWARD, CONV_BACKWARD, RELU, MAX_POOL, AVG_POOL, RESIDUAL, SOFTMAX, ATTENTION,
+           CHOICE_KERNEL_FLIP),
 )

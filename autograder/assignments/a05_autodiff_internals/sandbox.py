@@ -10,6 +10,7 @@ import tracemalloc
 import numpy as np
 
 from . import sandbox_graphs as graphs
+from ...sandbox import calls
 from ...sandbox.calls import BadReturn, probe, returned_dtype, to_array
 
 
@@ -301,6 +302,7 @@ def counterexample(fns, arrays, params):
 
 
 CALLS = {
+    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
     "a05_topological_order": topological_order,
     "a05_backward": program_backward,
     "a05_op_rule": op_rule,

@@ -15,6 +15,7 @@ from ...judging import returned
 from ...judging.diagnosis import Mistake
 from . import sandbox_graphs as graphs
 from . import reference as ref
+from ...judging.choice import choice_task
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe, scalar
 
 # reading torch's own graph is not a derived gradient: torch (whose modules hold complex literals) is
@@ -356,7 +357,7 @@ OP_HINTS = {
 
 OP_TASK = Task(
     grade_id="test_ops", title="the lecture's ops: Plus, Times, Sigmoid, RowSum, Expand, MatMul",
-    points=6, answer_cells=("plus_times", "sigmoid", "rowsum_expand", "matmul"),
+    points=4, answer_cells=("plus_times", "sigmoid", "rowsum_expand", "matmul"),
     functions=OPS + ("Context",), call="a05_op_rule", make_cases=_op_cases,
     reference=lambda case: ref.op_reference(case.params["op"], case.arrays, case.params["inputs"]),
     variants=_op_variants, checks=_op_checks(), forbidden=NO_SHORTCUTS, timeout=10, short_name="ops")
@@ -694,8 +695,20 @@ COUNTEREXAMPLE = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="bfs_trap")
 
 
+CHOICE_MODE = choice_task(
+    "test_choice_mode", "question: which mode for which Jacobian shape", "choice_mode",
+    right="b", wrong={
+        "a": ("forward_for_loss", "forward mode gives one column of the Jacobian per pass (one JVP per "
+              "input direction), so a gradient of a million inputs needs a million passes"),
+        "c": ("same_cost", "each pass costs a small multiple of one evaluation of f in both modes, but "
+              "the number of passes differs: one per input in forward mode, one per output in reverse"),
+        "d": ("reverse_always", "for a function of a few inputs and many outputs forward mode needs a few "
+              "passes where reverse mode needs one per output; neither mode wins for every shape"),
+    }, forbidden=NO_SHORTCUTS, short_name="q_mode")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="05_autodiff_internals",
     tasks=(TOPOLOGICAL_ORDER, BACKWARD, OP_TASK, COUNTEREXAMPLE, JVP, JACOBIAN, OP_COUNTS, CHECKPOINT,
-           TORCH_GRAPH),
+           TORCH_GRAPH, CHOICE_MODE),
 )
