@@ -559,7 +559,7 @@ with skip_if_unanswered(EXERCISES):
 # $D = 3$, $H = 4$, $C = 5$, for instance, $ds$ is $2\times 5$, $dh$ and $da$ are $2\times 4$, $dW_2$
 # is $4\times 5$ and $dW_1$ is $3\times 4$.
 #
-# ### Exercise 5 (3 points): `two_layer_loss`
+# ### Exercise 5 (2 points): `two_layer_loss`
 #
 # `two_layer_loss(params, X, y)` takes `params = {"W1", "b1", "W2", "b2"}`, inputs `X` and integer
 # labels `y`, and returns `(loss, grads)` with `grads` a dict of the same four keys. Build it from
@@ -1126,6 +1126,40 @@ else:
 
     display(gradient_flow_explorer(gradient_norms, activations=tuple(ACTIVATIONS), inits=tuple(INIT_STD),
                                    depth=20, depth_range=(2, 50)))
+
+# %% [markdown]
+# ### Question 3 (1 point): what the lab shows
+#
+# Set the depth to 20, leave *residual* unticked, and try the activations and initialisations
+# above before you read on. Which plain stack gives every layer's weights a gradient of about the
+# same, useful size (neither vanishing nor exploding), and why?
+#
+# * **(a)** Sigmoid with He initialisation: the larger weights make up for the sigmoid's small slope.
+# * **(b)** ReLU with He initialisation: ReLU's slope is exactly 1 on the half of its inputs that
+#   are active, and He's variance $2/n$ makes up for the half it sets to 0, so each layer's
+#   backward factor stays near 1.
+# * **(c)** ReLU with the small initialisation $N(0, 0.01)$: the ratio $\lVert dW_1\rVert / \lVert dW_{20}\rVert$
+#   is the same as with He, so the gradients flow just as well.
+# * **(d)** Any activation and initialisation once *residual* is ticked: the identity path passes the
+#   gradient to every layer unchanged, so nothing can vanish or explode.
+#
+# Make `choice_gradient_flow` return your letter, e.g. `return "a"`. As for question 1, the test
+# cell only checks that you returned one of the letters.
+
+# %% nbgrader={"grade_id": "choice_gradient_flow", "solution": true}
+def choice_gradient_flow():
+    """Your answer to question 3: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "b"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_gradient_flow", "grade": true}
+from coursecheck import check
+
+check("test_choice_gradient_flow", choice_gradient_flow)
+### BEGIN HIDDEN TESTS
+check("test_choice_gradient_flow", choice_gradient_flow, hidden=True)
+### END HIDDEN TESTS
 
 # %% [markdown]
 # What the lab shows: with sigmoid the gradient shrinks at every layer (its slope is at most

@@ -350,7 +350,7 @@ def _net_variants(case):
 NETWORK = Task(
     grade_id="test_two_layer_net",
     title="two_layer_loss(params, X, y): the loss and all four parameter gradients",
-    points=3, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
+    points=2, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
     functions=("two_layer_loss",), call="a03_two_layer_net", make_cases=_net_cases,
     reference=lambda case: ref.two_layer_loss(case.arrays), variants=_net_variants,
     diagnosis_context=_batch,
@@ -932,8 +932,25 @@ CHOICE_SOFTMAX_CE = choice_task(
     }, forbidden=NO_SHORTCUTS, short_name="q_p_minus_y")
 
 
+# The gradient-flow lab (section 9): which plain stack of depth twenty keeps every layer's gradient
+# of a useful size. The wrong options are what the lab's widget refutes.
+CHOICE_GRADIENT_FLOW = choice_task(
+    "test_choice_gradient_flow", "question: which stack keeps its gradients alive with depth (the lab)",
+    "choice_gradient_flow", right="b", wrong={
+        "a": ("sigmoid_rescued_by_init", "sigmoid's slope is at most a quarter and falls to zero where "
+              "it saturates, and larger weights only saturate it more: in the lab the first layer's "
+              "gradient is many orders of magnitude below the last one's with every initialisation"),
+        "c": ("small_init_ratio_only", "the ratio between layers is the same as with He (a ReLU network "
+              "is positively homogeneous), but every layer scales the signal and the gradient by about "
+              "sigma times the square root of the width, far below one: all the norms vanish together"),
+        "d": ("residual_always_stable", "the identity path keeps early gradients from vanishing, but each "
+              "block adds its full-size branch on top of it, so the backward factor per layer is above "
+              "one: the residual ReLU stack with He initialisation explodes in the lab"),
+    }, forbidden=NO_SHORTCUTS, short_name="q_flow")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="03_vectorized_mlp",
     tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, NINJA, STACK, SHARED, EMBEDDING, SGD, TRAINING,
-           CHOICE_SOFTMAX_CE),
+           CHOICE_SOFTMAX_CE, CHOICE_GRADIENT_FLOW),
 )
