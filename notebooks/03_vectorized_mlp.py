@@ -52,8 +52,9 @@ from coursecheck import skip_if_unanswered
 EXERCISES = {"affine_forward": 1, "affine_backward": 1, "relu_forward": 2, "relu_backward": 2,
              "sigmoid_forward": 2, "sigmoid_backward": 2, "tanh_forward": 2,
              "tanh_backward": 2, "softmax_cross_entropy": 3, "mse_loss": 4,
-             "two_layer_loss": 5, "shared_weight_loss": 6, "embedding_forward": 7,
-             "embedding_backward": 7, "sgd_momentum": 8, "train_step": 9, "train": 9}
+             "two_layer_loss": 5, "backward_atomic": 6, "mlp_loss": 7, "shared_weight_loss": 8,
+             "embedding_forward": 9, "embedding_backward": 9, "sgd_momentum": 10, "train_step": 11,
+             "train": 11}
 
 # %% [markdown]
 # ## 1. Tensor backpropagation: gradients with the shape of the tensor
@@ -136,7 +137,7 @@ print(f"fraction of the Jacobian that is nonzero: {1 / M_big:.4f}")
 # $dW = 2\cdot 0.5 + (-1)\cdot 1 = 0$, and likewise $db = 1.5$, while each example keeps its own
 # $dx_n = 3\,\text{dout}_n$, that is $(1.5, 3)^\top$. Your matrix formulas must reduce to these.
 #
-# ### Exercise 1 (4 points): `affine_forward` and `affine_backward`
+# ### Exercise 1 (3 points): `affine_forward` and `affine_backward`
 #
 # `affine_forward(x, W, b)` returns `(out, cache)`; keep in `cache` exactly what the backward
 # pass needs. `affine_backward(dout, cache)` returns `(dx, dW, db)`.
@@ -245,7 +246,7 @@ with skip_if_unanswered(EXERCISES):
 #   the *output* $s$ is why the cache keeps $s$: $dx = \text{dout}\odot s(1-s)$.
 # * **tanh**: $\tanh'(x) = 1 - \tanh^2(x)$, again in terms of the output $t$: $dx = \text{dout}\odot(1-t^2)$.
 #
-# ### Exercise 2 (3 points): three forward/backward pairs
+# ### Exercise 2 (2 points): three forward/backward pairs
 #
 # Each forward takes an array of any shape and returns `(out, cache)`; each backward returns
 # `dx` of the same shape.
@@ -352,7 +353,7 @@ with skip_if_unanswered(EXERCISES):
 #
 # $$\log p_k = (z_k - c) - \log \sum_j e^{z_j - c} .$$
 #
-# ### Exercise 3 (4 points): `softmax_cross_entropy`
+# ### Exercise 3 (3 points): `softmax_cross_entropy`
 #
 # `softmax_cross_entropy(logits, y)` takes logits of shape $N\times C$ and integer labels `y` of
 # shape $N$ (values $0..C-1$) and returns `(loss, dlogits)`: the mean loss as a float and its
@@ -558,7 +559,7 @@ with skip_if_unanswered(EXERCISES):
 # $D = 3$, $H = 4$, $C = 5$, for instance, $ds$ is $2\times 5$, $dh$ and $da$ are $2\times 4$, $dW_2$
 # is $4\times 5$ and $dW_1$ is $3\times 4$.
 #
-# ### Exercise 5 (4 points): `two_layer_loss`
+# ### Exercise 5 (2 points): `two_layer_loss`
 #
 # `two_layer_loss(params, X, y)` takes `params = {"W1", "b1", "W2", "b2"}`, inputs `X` and integer
 # labels `y`, and returns `(loss, grads)` with `grads` a dict of the same four keys. Build it from
@@ -655,7 +656,528 @@ with skip_if_unanswered(EXERCISES):
         print(f"{'d' + name:>9} {str(np.shape(value)):>8} {match:>10} {diff:11.2e}")
 
 # %% [markdown]
-# ## 7. Shared weights
+# ## 7. Becoming a backprop ninja: every intermediate by hand
+#
+# The self-check above compared *your* layers with an autograd library. Now turn it around, as
+# in Karpathy's "become a backprop ninja" exercise: the forward pass below is written as a chain
+# of **atomic steps**, each one a single NumPy operation, and you write the backward pass through
+# every one of them. Two things are new. The hidden layer is **normalised** (each example's $H$
+# pre-activations are shifted to mean 0 and scaled to variance 1, then scaled by $\gamma$ and
+# shifted by $\beta$, as layer normalisation does), and the loss is taken apart into its pieces:
+# max-subtraction, exponential, row sum, reciprocal, product, logarithm, mean.
+#
+# Shapes: $X$ is $N\times D$, $W_1$ is $D\times H$, $\gamma$, $\beta$ and $b_1$ have length $H$,
+# $W_2$ is $H\times C$ and $b_2$ has length $C$. A name with shape $N\times 1$ (`mu`, `var`,
+# `inv_std`, `logit_max`, `exp_sum`, `exp_sum_inv`) holds one number per example, and NumPy
+# **broadcasts** it over the row when it meets an $N\times H$ or $N\times C$ array. The lecture's
+# `Expand` and `RowSum` ops are the two halves of this: a broadcast in the forward pass is a sum
+# in the backward pass, and a sum in the forward pass is a broadcast in the backward pass.
+
+# %% nbgrader={"grade_id": "ninja_forward", "locked": true}
+NINJA_EPS = 1e-5
+
+
+def forward_atomic(X, y, params):
+    """The network of section 7, one NumPy operation per line. X (N, D), integer y (N,), params
+    {"W1" (D, H), "b1" (H,), "gamma" (H,), "beta" (H,), "W2" (H, C), "b2" (C,)}.
+    -> (loss, cache): cache holds X, y, the parameters and every intermediate below, by name."""
+    n = X.shape[0]
+    a = X @ params["W1"] + params["b1"]               # (N, H) affine
+    mu = a.mean(axis=1, keepdims=True)                # (N, 1) each example's mean
+    centered = a - mu                                 # (N, H) mu broadcast over the row
+    sq = centered ** 2                                # (N, H)
+    var = sq.mean(axis=1, keepdims=True)              # (N, 1)
+    inv_std = (var + NINJA_EPS) ** -0.5               # (N, 1)
+    normed = centered * inv_std                       # (N, H) inv_std broadcast over the row
+    pre = params["gamma"] * normed + params["beta"]   # (N, H) gamma, beta broadcast over the batch
+    h = np.tanh(pre)                                  # (N, H)
+    logits = h @ params["W2"] + params["b2"]          # (N, C)
+    logit_max = logits.max(axis=1, keepdims=True)     # (N, 1) for stability only
+    shifted = logits - logit_max                      # (N, C)
+    exps = np.exp(shifted)                            # (N, C)
+    exp_sum = exps.sum(axis=1, keepdims=True)         # (N, 1)
+    exp_sum_inv = 1.0 / exp_sum                       # (N, 1) the reciprocal
+    probs = exps * exp_sum_inv                        # (N, C) softmax
+    log_probs = np.log(probs)                         # (N, C)
+    loss = -log_probs[np.arange(n), y].mean()         # mean over the batch of -log p[label]
+    cache = dict(params, X=X, y=y, a=a, mu=mu, centered=centered, sq=sq, var=var, inv_std=inv_std,
+                 normed=normed, pre=pre, h=h, logits=logits, logit_max=logit_max, shifted=shifted,
+                 exps=exps, exp_sum=exp_sum, exp_sum_inv=exp_sum_inv, probs=probs, log_probs=log_probs)
+    return float(loss), cache
+
+
+NINJA_GRADIENTS = ("log_probs", "probs", "exp_sum_inv", "exp_sum", "exps", "shifted", "logit_max",
+                   "logits", "h", "W2", "b2", "pre", "gamma", "beta", "normed", "inv_std", "var",
+                   "sq", "centered", "mu", "a", "W1", "b1", "X")
+
+# %% [markdown]
+# ### Exercise 6 (3 points): `backward_atomic`
+#
+# `backward_atomic(cache, dloss)` gets the cache that `forward_atomic` returns and the upstream
+# gradient `dloss` $= \partial \mathcal{L}/\partial L$ of whatever uses the loss (1 when the loss
+# *is* the objective; the grader also passes other numbers) and returns a dict with the gradient
+# of every name in `NINJA_GRADIENTS`, each with the shape of its tensor. Walk the forward from the
+# bottom up, one line at a time. You may return a partial dict while you work: each gradient is
+# checked on its own (and earns its share of the points on its own).
+#
+# Three rules cover every line:
+#
+# * **a broadcast becomes a sum.** `centered = a - mu` uses each `mu[n]` once for every column of
+#   row $n$, so `dmu[n]` is the sum of that row's contributions (keep the shape $N\times 1$ with
+#   `keepdims=True`); `pre = gamma * normed + beta` uses `gamma` once for every example, so
+#   `dgamma` sums over the batch.
+# * **a sum (or mean) becomes a broadcast.** `exp_sum = exps.sum(axis=1, keepdims=True)` sends
+#   `dexp_sum[n]` to every entry of row $n$ (a mean also divides by the number of entries).
+# * **a tensor used twice adds up.** `exps` feeds both `exp_sum` and `probs`; `centered` feeds both
+#   `sq` and `normed`; `a` feeds `mu` and `centered`. Add the contributions.
+#
+# **A scalar case.** One example, two classes, logits $(0, 0)$, label 0, `dloss` $= 1$: then
+# `logit_max` $= 0$, `exps` $= (1, 1)$, `exp_sum` $= 2$, `exp_sum_inv` $= 0.5$,
+# `probs` $= (0.5, 0.5)$ and `log_probs` $= (-0.693, -0.693)$. The loss only reads `log_probs[0, 0]`:
+# `dlog_probs` $= (-1, 0)$, so `dprobs` $= (-2, 0)$ ($d\log p = dp / p$), and through the product
+# `dexp_sum_inv` $= -2\cdot 1 + 0 \cdot 1 = -2$. Carry on from there; you should reach
+# `dlogits` $= (-0.5, 0.5)$, the scalar case of section 4.
+#
+# <details><summary>Hint 1</summary>
+#
+# Start with `dlog_probs = np.zeros_like(log_probs)` and put $-\text{dloss}/N$ at each example's
+# label. For `probs = exps * exp_sum_inv` there are two gradients: `dexps` gets
+# `dprobs * exp_sum_inv` (broadcast, no sum needed: it has exps' shape), and `dexp_sum_inv` gets
+# `dprobs * exps` summed over the columns (it was broadcast). The reciprocal's local derivative is
+# $-1/s^2$.
+#
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# `logits` reaches the loss twice: through `shifted` directly, and through `logit_max`, which only
+# the row's largest logit made (`logits == logit_max` is its mask). `dlogit_max` is
+# `-dshifted` summed over the row: look at its values once you have it. For the normalisation,
+# `inv_std = (var + eps) ** -0.5` has the local derivative $-\tfrac12 (\text{var}+\epsilon)^{-3/2}$,
+# which is `-0.5 * inv_std ** 3`; the mean that made `var` hands each of the $H$ entries of `sq`
+# the share `dvar / H`.
+#
+# </details>
+
+# %% nbgrader={"grade_id": "backprop_ninja", "solution": true}
+def backward_atomic(cache, dloss=1.0):
+    """{name: gradient of dloss * loss with respect to cache[name]} for every name in
+    NINJA_GRADIENTS, each of its tensor's shape."""
+    ### BEGIN SOLUTION
+    c = cache
+    n, hidden = c["a"].shape
+    d = {"log_probs": np.zeros_like(c["log_probs"])}
+    d["log_probs"][np.arange(n), c["y"]] = -dloss / n
+    d["probs"] = d["log_probs"] / c["probs"]
+    d["exp_sum_inv"] = (d["probs"] * c["exps"]).sum(axis=1, keepdims=True)
+    d["exp_sum"] = -d["exp_sum_inv"] / c["exp_sum"] ** 2
+    d["exps"] = d["probs"] * c["exp_sum_inv"] + d["exp_sum"]     # two uses: probs and exp_sum
+    d["shifted"] = d["exps"] * c["exps"]
+    d["logit_max"] = -d["shifted"].sum(axis=1, keepdims=True)
+    d["logits"] = d["shifted"] + (c["logits"] == c["logit_max"]) * d["logit_max"]
+    d["h"] = d["logits"] @ c["W2"].T
+    d["W2"] = c["h"].T @ d["logits"]
+    d["b2"] = d["logits"].sum(axis=0)
+    d["pre"] = d["h"] * (1.0 - c["h"] ** 2)
+    d["gamma"] = (d["pre"] * c["normed"]).sum(axis=0)
+    d["beta"] = d["pre"].sum(axis=0)
+    d["normed"] = d["pre"] * c["gamma"]
+    d["inv_std"] = (d["normed"] * c["centered"]).sum(axis=1, keepdims=True)
+    d["var"] = -0.5 * c["inv_std"] ** 3 * d["inv_std"]
+    d["sq"] = np.ones_like(c["sq"]) * d["var"] / hidden
+    d["centered"] = d["normed"] * c["inv_std"] + 2.0 * c["centered"] * d["sq"]   # two uses
+    d["mu"] = -d["centered"].sum(axis=1, keepdims=True)
+    d["a"] = d["centered"] + d["mu"] / hidden                                  # two uses
+    d["W1"] = c["X"].T @ d["a"]
+    d["b1"] = d["a"].sum(axis=0)
+    d["X"] = d["a"] @ c["W1"].T
+    return d
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_backprop_ninja", "grade": true}
+from coursecheck import check
+
+check("test_backprop_ninja", backward_atomic)
+### BEGIN HIDDEN TESTS
+check("test_backprop_ninja", backward_atomic, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **The check table.** The cell below (provided: run it, no need to read it) runs the same atomic
+# forward through minigrad's autograd, keeps every intermediate's gradient with `retain_grad()`,
+# and prints yours next to it, from the loss backwards. *exact* means the same bits, *close* means
+# within `np.allclose`; the first row that DIFFERS is where to look. A name you have not returned
+# yet shows as *missing*.
+
+# %%
+import minigrad as mg
+
+
+def minigrad_atomic_gradients(X, y, params, dloss=1.0):
+    """forward_atomic's steps in minigrad, every intermediate retained: {name: gradient}."""
+    leaves = {name: mg.Tensor(value, requires_grad=True, dtype=mg.float64)
+              for name, value in dict(params, X=X).items()}
+    kept = {}
+
+    def keep(name, tensor):
+        kept[name] = tensor.retain_grad()
+        return tensor
+
+    a = keep("a", leaves["X"] @ leaves["W1"] + leaves["b1"])
+    mu = keep("mu", a.mean(dim=1, keepdim=True))
+    centered = keep("centered", a - mu)
+    sq = keep("sq", centered ** 2)
+    var = keep("var", sq.mean(dim=1, keepdim=True))
+    inv_std = keep("inv_std", (var + NINJA_EPS) ** -0.5)
+    normed = keep("normed", centered * inv_std)
+    h = keep("h", keep("pre", leaves["gamma"] * normed + leaves["beta"]).tanh())
+    logits = keep("logits", h @ leaves["W2"] + leaves["b2"])
+    logit_max = keep("logit_max", logits.max(dim=1, keepdim=True))
+    exps = keep("exps", keep("shifted", logits - logit_max).exp())
+    exp_sum = keep("exp_sum", exps.sum(dim=1, keepdim=True))
+    probs = keep("probs", exps * keep("exp_sum_inv", 1.0 / exp_sum))
+    log_probs = keep("log_probs", probs.log())
+    loss = -log_probs[np.arange(X.shape[0]), y].mean()
+    (loss * dloss).backward()
+    return {name: tensor.grad for name, tensor in {**kept, **leaves}.items()}
+
+
+def gradient_table(yours, reference, names):
+    """One row per name: shape, exact / close / DIFFERS / missing / wrong shape, max |difference|."""
+    print(f"{'gradient':>14} {'shape':>9} {'match':>11} {'max |diff|':>11}")
+    for name in names:
+        mine, theirs = yours.get(name), reference[name]
+        if mine is None:
+            match, diff = "missing", float("nan")
+        elif np.shape(mine) != np.shape(theirs):
+            match, diff = "wrong shape", float("nan")
+        else:
+            diff = float(np.max(np.abs(mine - theirs)))
+            match = ("exact" if np.array_equal(mine, theirs) else "close" if np.allclose(mine, theirs)
+                     else "DIFFERS")
+        print(f"{'d' + name:>14} {str(np.shape(theirs)):>9} {match:>11} {diff:11.2e}")
+
+
+rng_ninja = np.random.default_rng(5)
+X_ninja, y_ninja = rng_ninja.normal(size=(6, 4)), rng_ninja.integers(0, 3, size=6)
+params_ninja = {"W1": rng_ninja.normal(size=(4, 5)) / 2, "b1": rng_ninja.normal(size=5) / 2,
+                "gamma": 1 + rng_ninja.normal(size=5) / 4, "beta": rng_ninja.normal(size=5) / 4,
+                "W2": rng_ninja.normal(size=(5, 3)) / 2, "b2": rng_ninja.normal(size=3) / 2}
+loss_ninja, cache_ninja = forward_atomic(X_ninja, y_ninja, params_ninja)
+print(f"loss = {loss_ninja:.6f}   (log 3 = {np.log(3):.6f})")
+ninja_reference = minigrad_atomic_gradients(X_ninja, y_ninja, params_ninja)
+with skip_if_unanswered(EXERCISES):
+    ninja_yours = backward_atomic(cache_ninja, 1.0)
+    gradient_table(ninja_yours, ninja_reference, NINJA_GRADIENTS)
+
+# %% [markdown]
+# **Check your derivation.** Look at the row of `dlogit_max`: its entries are about $10^{-17}$,
+# rounding errors around zero. That is no accident: `shifted = logits - logit_max` subtracts the
+# same number from every logit of a row, which leaves the softmax unchanged (section 4), so the
+# loss does not depend on `logit_max` at all and its gradient is zero. In the sum
+# `dlogit_max = -dshifted.sum(axis=1)`, the row of `dshifted` is $(p - y)/N$ times `dloss`, and
+# both $p$ and $y$ sum to 1. (Forgetting that sum, leaving `-dshifted` with shape $N\times C$,
+# is the broadcast mistake in its purest form: the values would not even be small.) The max is
+# there for the floating-point range only, and the backward pass confirms that it changes nothing.
+#
+# The main lines, in the order you wrote them:
+#
+# $$d\,\text{probs} = d\,\text{log\_probs} / \text{probs}, \quad
+#   d\,\text{exp\_sum\_inv} = \textstyle\sum_{c}(d\,\text{probs}\odot\text{exps}), \quad
+#   d\,\text{exp\_sum} = -d\,\text{exp\_sum\_inv}/\text{exp\_sum}^2,$$
+#
+# $$d\,\text{exps} = d\,\text{probs}\odot\text{exp\_sum\_inv} + d\,\text{exp\_sum}, \quad
+#   d\,\text{shifted} = d\,\text{exps}\odot\text{exps}, \quad
+#   d\,\text{logits} = d\,\text{shifted} + [\text{logits} = \max]\odot d\,\text{logit\_max},$$
+#
+# with every $\sum_c$ keeping its row ($N\times 1$) and every $N\times 1$ term broadcast back over
+# its row. In the normalisation, $d\,\text{centered}$ collects
+# $d\,\text{normed}\odot\text{inv\_std}$ from `normed` and $2\,\text{centered}\odot d\,\text{sq}$ from
+# `sq`, and $da = d\,\text{centered} + d\mu/H$ from its two uses.
+#
+# **Collapse it.** The eight lines from `dlog_probs` down to `dlogits` are the atomic version of
+# one line you already wrote in Exercise 3: the softmax cross-entropy's
+# $d\,\text{logits} = (P - Y)/N$. With `dloss` $= 1$ both must agree:
+
+# %%
+with skip_if_unanswered(EXERCISES):
+    _, dlogits_collapsed = softmax_cross_entropy(cache_ninja["logits"], y_ninja)
+    print("dlogits from the atomic chain equals softmax_cross_entropy's (P - Y) / N:",
+          np.allclose(ninja_yours["logits"], dlogits_collapsed, rtol=1e-12, atol=1e-15))
+
+# %% [markdown]
+# ## 8. Any depth: a stack of layers, and three sanity checks
+#
+# Nothing in `two_layer_loss` is special to two layers. A network of $L$ affine layers with a
+# ReLU after every one but the last is a loop over your layer pairs:
+#
+# $$h_0 = X,\qquad z_l = h_{l-1} W_l + b_l,\qquad h_l = \text{ReLU}(z_l)\ (l < L),\qquad
+#   L_{\text{loss}} = \text{CE}(\text{softmax}(z_L), y).$$
+#
+# The parameters are a dict `{"W1", "b1", ..., "WL", "bL"}` ($W_l$ of shape
+# $n_{l-1}\times n_l$), so $L = 2$ is exactly the network of Exercise 5, and $L = 1$ is softmax
+# regression (no ReLU at all).
+#
+# ### Exercise 7 (2 points): `mlp_loss`
+#
+# `mlp_loss(params, X, y)` returns `(loss, grads)` with one gradient per parameter. Count the
+# layers from the keys (`len(params) // 2`), keep each layer's caches in a list on the way up and
+# use them in reverse on the way down.
+#
+# <details><summary>Hint</summary>
+#
+# Two loops. Up: for $l = 1..L$, `affine_forward`, then (except for $l = L$) `relu_forward`;
+# append both caches. Then `softmax_cross_entropy` on the last output. Down: for $l = L..1$,
+# (except for $l = L$) `relu_backward` with the ReLU cache of layer $l$, then `affine_backward`
+# with its affine cache; the `dx` it returns is the upstream gradient of layer $l - 1$.
+#
+# </details>
+
+# %% nbgrader={"grade_id": "mlp", "solution": true}
+def mlp_loss(params, X, y):
+    """Mean softmax cross-entropy of an MLP with layers W1, b1 ... WL, bL (ReLU between them);
+    returns (loss, {name: gradient})."""
+    ### BEGIN SOLUTION
+    depth = len(params) // 2
+    h, caches = X, []
+    for layer in range(1, depth + 1):
+        h, affine_cache = affine_forward(h, params[f"W{layer}"], params[f"b{layer}"])
+        relu_cache = None
+        if layer < depth:
+            h, relu_cache = relu_forward(h)
+        caches.append((affine_cache, relu_cache))
+    loss, dh = softmax_cross_entropy(h, y)
+    grads = {}
+    for layer in range(depth, 0, -1):
+        affine_cache, relu_cache = caches[layer - 1]
+        if relu_cache is not None:
+            dh = relu_backward(dh, relu_cache)
+        dh, grads[f"W{layer}"], grads[f"b{layer}"] = affine_backward(dh, affine_cache)
+    return loss, grads
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_mlp", "grade": true}
+from coursecheck import check
+
+check("test_mlp", mlp_loss)
+### BEGIN HIDDEN TESTS
+check("test_mlp", mlp_loss, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Three sanity checks before any long training run
+#
+# CS231n's advice for a new network: before spending minutes on training, spend seconds on three
+# checks that catch most bugs. The parameters come from `init_mlp` (read-only, below): He
+# initialisation for the hidden layers and a *small* last layer, so that every class starts with
+# nearly the same score.
+#
+# 1. **The loss at initialisation.** With all scores nearly equal the softmax gives every one of
+#    the $C$ classes probability $\approx 1/C$, so the loss must start near $-\log(1/C) = \log C$
+#    ($\log 10 \approx 2.303$ for digits). A loss far from that means a wrong loss or a wrong
+#    initialisation.
+# 2. **Overfit a tiny batch.** A network with thousands of parameters must be able to memorise
+#    20 examples: training on them alone should reach a loss near 0 and 100% accuracy on them.
+#    If it cannot, the gradients (or the update) are wrong.
+# 3. **A gradient check of the whole stack.** Compare `mlp_loss`'s gradients with central
+#    differences of its own loss, here with minigrad's `numerical_gradient` of assignment 01, on a
+#    small network in float64 (relative errors around $10^{-8}$ or below are right).
+#
+# Each cell prints its verdict. Write the same three checks for any network you build.
+
+# %% nbgrader={"grade_id": "init_mlp", "locked": true}
+def init_mlp(sizes, seed, last_scale=0.01):
+    """{"W1", "b1", ...}: He-initialised hidden layers (std sqrt(2 / fan_in)), zero biases, and a
+    last layer scaled by last_scale so that every class starts with nearly the same score."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        scale = last_scale if layer == len(sizes) - 1 else np.sqrt(2.0 / fan_in)
+        params[f"W{layer}"] = rng.normal(size=(fan_in, fan_out)) * scale
+        params[f"b{layer}"] = np.zeros(fan_out)
+    return params
+
+# %%
+from sklearn.datasets import load_digits
+
+digits_sanity = load_digits()
+X_sanity, y_sanity = digits_sanity.data / 16.0, digits_sanity.target
+sizes_sanity = (64, 100, 100, 100, 10)    # four affine layers
+with skip_if_unanswered(EXERCISES):
+    loss_at_init, _ = mlp_loss(init_mlp(sizes_sanity, seed=0), X_sanity[:500], y_sanity[:500])
+    print(f"1. loss at initialisation {loss_at_init:.4f}, log C = log 10 = {np.log(10):.4f}: "
+          + ("as expected" if abs(loss_at_init - np.log(10)) < 0.05 else "FAR FROM log C: look at the loss"))
+
+# %%
+with skip_if_unanswered(EXERCISES):
+    params_tiny = init_mlp(sizes_sanity, seed=1)
+    X_tiny_batch, y_tiny_batch = X_sanity[:20], y_sanity[:20]
+    for step in range(200):  # plain gradient descent on the 20 examples alone
+        loss_tiny, grads_tiny = mlp_loss(params_tiny, X_tiny_batch, y_tiny_batch)
+        params_tiny = {name: value - 0.5 * grads_tiny[name] for name, value in params_tiny.items()}
+    h_tiny = X_tiny_batch
+    for layer in range(1, 5):
+        h_tiny = h_tiny @ params_tiny[f"W{layer}"] + params_tiny[f"b{layer}"]
+        h_tiny = np.maximum(h_tiny, 0) if layer < 4 else h_tiny
+    accuracy_tiny = float(np.mean(h_tiny.argmax(axis=1) == y_tiny_batch))
+    print(f"2. after 200 steps on 20 examples: loss {loss_tiny:.2e}, accuracy on them {accuracy_tiny:.0%}: "
+          + ("memorised" if accuracy_tiny == 1.0 else "NOT MEMORISED: check the gradients and the update"))
+
+# %%
+from minigrad.gradcheck import numerical_gradient, rel_error
+
+with skip_if_unanswered(EXERCISES):
+    rng_gc = np.random.default_rng(2)
+    params_gc = {name: value + 0.1 * rng_gc.normal(size=value.shape)
+                 for name, value in init_mlp((5, 6, 4, 3), seed=2, last_scale=0.5).items()}
+    X_gc, y_gc = rng_gc.normal(size=(4, 5)), rng_gc.integers(0, 3, size=4)
+    _, grads_gc = mlp_loss(params_gc, X_gc, y_gc)
+    worst = 0.0
+    for name, value in params_gc.items():
+        def loss_of(v, name=name):
+            return mlp_loss(dict(params_gc, **{name: v}), X_gc, y_gc)[0]
+        error = rel_error(numerical_gradient(loss_of, value.copy(), h=1e-6), grads_gc[name])
+        worst = max(worst, error)
+        print(f"   d{name:<3} relative error {error:.1e}")
+    print(f"3. gradient check of all {len(params_gc)} parameters: worst relative error {worst:.1e}: "
+          + ("right" if worst < 1e-6 else "WRONG: compare layer by layer"))
+
+# %% [markdown]
+# ## 9. Vanishing and exploding gradients: a lab
+#
+# Why did `init_mlp` scale the weights by $\sqrt{2/n_{l-1}}$? In a deep stack the backward pass
+# multiplies the gradient by one factor per layer: $W_l^\top$ and the activation's local
+# derivative. If those factors are a little below 1 in size, the gradient that reaches the first
+# layers shrinks geometrically with depth (it *vanishes*: the first layers barely learn); a little
+# above 1, it grows geometrically (it *explodes*). Two things set the size of the factors:
+#
+# * **the activation.** The sigmoid's derivative $s(1-s)$ is at most $\tfrac14$, and near 0 when
+#   the sigmoid saturates; tanh's $1 - t^2$ is at most 1; ReLU's is exactly 1 where it is active.
+# * **the initialisation.** A weight matrix with entries of standard deviation $\sigma$ scales a
+#   vector of width $n$ by about $\sigma\sqrt{n}$. **Xavier** (Glorot) initialisation takes
+#   $\sigma = \sqrt{1/n}$, which keeps that factor near 1 for tanh around 0; **He** takes
+#   $\sigma = \sqrt{2/n}$, which makes up for the half of its inputs a ReLU sets to 0.
+#
+# A **residual** connection, $h_l = h_{l-1} + f(h_{l-1})$, adds an identity path: its backward pass
+# is $dh_{l-1} = dh_l + (\ldots)$, so the gradient reaches every layer at least unchanged
+# (section 7's rule: a tensor used twice adds up).
+#
+# The widget below runs a batch of 128 random inputs through a stack of width 64 (every layer
+# $h_l = f(h_{l-1} W_l)$), sends a random upstream gradient into the top, and plots
+# $\lVert dW_l\rVert$ for every layer. Try: sigmoid at depth 20 with each initialisation; tanh with
+# Xavier; ReLU with a small initialisation and with He; then tick *residual*.
+
+# %%
+WIDTH, BATCH = 64, 128
+INIT_STD = {"small N(0, 0.01)": lambda n: 0.01, "Xavier": lambda n: np.sqrt(1.0 / n),
+            "He": lambda n: np.sqrt(2.0 / n)}
+ACTIVATIONS = {  # (f, f' written with the output s = f(z) and the input z)
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda s, z: s * (1 - s)),
+    "tanh": (np.tanh, lambda s, z: 1 - s ** 2),
+    "relu": (lambda z: np.maximum(z, 0), lambda s, z: (z > 0).astype(float)),
+}
+
+
+def gradient_norms(depth, activation, init, residual=False, seed=0):
+    """||dL/dW_l|| for l = 1..depth of a stack h_l = f(h_{l-1} W_l) (+ h_{l-1} if residual) of
+    width WIDTH on BATCH random inputs, for a random upstream gradient at the top."""
+    rng = np.random.default_rng(seed)
+    f, df = ACTIVATIONS[activation]
+    weights = [rng.normal(size=(WIDTH, WIDTH)) * INIT_STD[init](WIDTH) for _ in range(depth)]
+    h, inputs, local = rng.normal(size=(BATCH, WIDTH)), [], []
+    for W in weights:
+        z = h @ W
+        s = f(z)
+        inputs.append(h)
+        local.append(df(s, z))
+        h = h + s if residual else s
+    dh = rng.normal(size=h.shape) / BATCH
+    norms = np.zeros(depth)
+    for layer in range(depth - 1, -1, -1):
+        dz = dh * local[layer]
+        norms[layer] = np.linalg.norm(inputs[layer].T @ dz)
+        dh = dz @ weights[layer].T + (dh if residual else 0.0)
+    return norms
+
+
+for name in ("sigmoid", "tanh", "relu"):
+    for init in INIT_STD:
+        n = gradient_norms(20, name, init)
+        print(f"{name:>7}, {init:>16}: |dW_1| = {n[0]:8.1e}, |dW_20| = {n[-1]:8.1e}, ratio {n[0] / n[-1]:8.1e}")
+
+# %%
+try:
+    from minigrad.viz import gradient_flow_explorer
+except ImportError:  # no ipywidgets: the same numbers as a static picture
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(8.2, 3.0), sharey=True)
+    for ax, name in zip(axes, ACTIVATIONS):
+        for init in INIT_STD:
+            ax.semilogy(np.arange(1, 21), gradient_norms(20, name, init), label=init)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("layer")
+    axes[0].set_ylabel("|dL/dW|")
+    axes[0].legend(fontsize=7)
+    plt.show()
+    print("(install ipywidgets for the interactive version)")
+else:
+    from IPython.display import display
+
+    display(gradient_flow_explorer(gradient_norms, activations=tuple(ACTIVATIONS), inits=tuple(INIT_STD),
+                                   depth=20, depth_range=(2, 50)))
+
+# %% [markdown]
+# ### Question 3 (1 point): what the lab shows
+#
+# Set the depth to 20, leave *residual* unticked, and try the activations and initialisations
+# above before you read on. Which plain stack gives every layer's weights a gradient of about the
+# same, useful size (neither vanishing nor exploding), and why?
+#
+# * **(a)** Sigmoid with He initialisation: the larger weights make up for the sigmoid's small slope.
+# * **(b)** ReLU with He initialisation: ReLU's slope is exactly 1 on the half of its inputs that
+#   are active, and He's variance $2/n$ makes up for the half it sets to 0, so each layer's
+#   backward factor stays near 1.
+# * **(c)** ReLU with the small initialisation $N(0, 0.01)$: the ratio $\lVert dW_1\rVert / \lVert dW_{20}\rVert$
+#   is the same as with He, so the gradients flow just as well.
+# * **(d)** Any activation and initialisation once *residual* is ticked: the identity path passes the
+#   gradient to every layer unchanged, so nothing can vanish or explode.
+#
+# Make `choice_gradient_flow` return your letter, e.g. `return "a"`. As for question 1, the test
+# cell only checks that you returned one of the letters.
+
+# %% nbgrader={"grade_id": "choice_gradient_flow", "solution": true}
+def choice_gradient_flow():
+    """Your answer to question 3: one of "a", "b", "c", "d"."""
+    ### BEGIN SOLUTION
+    return "b"
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_choice_gradient_flow", "grade": true}
+from coursecheck import check
+
+check("test_choice_gradient_flow", choice_gradient_flow)
+### BEGIN HIDDEN TESTS
+check("test_choice_gradient_flow", choice_gradient_flow, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# What the lab shows: with sigmoid the gradient shrinks at every layer (its slope is at most
+# $\tfrac14$), so at depth 20 the first layer's gradient is 9 to 12 orders of magnitude below the
+# last one's, and no initialisation saves it. With tanh and Xavier, or ReLU and He, the norms of
+# all layers stay within a small factor of each other and of a useful size. With a small
+# initialisation every activation shrinks layer by layer, and so does every gradient: the
+# norms are $10^{-20}$ or smaller (ReLU with Xavier, half of He's variance, loses a factor
+# $\sqrt 2$ per layer instead; for ReLU the *ratio* between layers does not even change with the
+# scale, since a ReLU network is positively homogeneous; the sizes tell the story). The residual
+# connection keeps the early layers' gradients alive even where the plain stack loses them, and
+# shows the other failure: a residual ReLU stack with He initialisation *explodes* (norms near
+# $10^4$ at depth 20), because every block adds its full-size branch to the identity. This
+# is why deep networks use ReLU-like activations, He or Xavier initialisation,
+# normalisation layers (section 7's) and residual connections (assignment 04).
+
+# %% [markdown]
+# ## 10. Shared weights
 #
 # The lecture's second example uses one matrix twice: $Y = \text{ReLU}(XW)\,W$ with the L2 loss
 # between $Y$ and $X$, $L = \tfrac12\lVert Y - X\rVert^2$ (summed, no $1/N$), $X$ of shape
@@ -669,7 +1191,7 @@ with skip_if_unanswered(EXERCISES):
 # (Y - x)\cdot 2xw = 3 \cdot 4 = 12$. A derivation that sees only one of the two uses of $w$ gets
 # $6$ here.
 #
-# ### Exercise 6 (3 points): `shared_weight_loss`
+# ### Exercise 8 (3 points): `shared_weight_loss`
 #
 # Return `(loss, dW)`. You may use your layer functions or write the few lines directly.
 #
@@ -734,7 +1256,7 @@ with skip_if_unanswered(EXERCISES):
           f"|first use| = {np.linalg.norm(dW_shared - second_use):.4f}")
 
 # %% [markdown]
-# ## 8. Indexing with repeated indices: an embedding layer
+# ## 11. Indexing with repeated indices: an embedding layer
 #
 # An embedding layer looks rows up in a table: for a matrix $W$ of shape $V\times D$ and
 # integer indices `idx` of length $N$, $\text{out}_n = W_{\text{idx}_n}$. Row $v$ of $W$ is copied
@@ -742,7 +1264,7 @@ with skip_if_unanswered(EXERCISES):
 # $V\times D$. A case to check against: $V = 3$, $D = 1$, $\text{idx} = (0, 2, 2)$ and
 # $\text{dout} = (1, 2, 3)^\top$ must give $dW = (1, 0, 5)^\top$.
 #
-# ### Exercise 7 (2 points): `embedding_forward` and `embedding_backward`
+# ### Exercise 9 (2 points): `embedding_forward` and `embedding_backward`
 #
 # <details><summary>Hint 1</summary>
 #
@@ -800,7 +1322,7 @@ with skip_if_unanswered(EXERCISES):
     print("embedding_backward:", embedding_backward(dout_demo, embedding_forward(np.zeros((3, 1)), idx_demo)[1]).ravel())
 
 # %% [markdown]
-# ## 9. SGD with momentum and weight decay
+# ## 12. SGD with momentum and weight decay
 #
 # Plain gradient descent steps $w \leftarrow w - \eta\, g$. Momentum keeps a velocity $v$, a running
 # sum of past gradients that decays by the factor $\mu$ each step, and steps along it; weight
@@ -815,7 +1337,7 @@ with skip_if_unanswered(EXERCISES):
 # $-\eta$ times PyTorch's, so velocities are not comparable between the two.) The velocity must
 # survive from one step to the next: that is the whole point.
 #
-# ### Exercise 8 (3 points): `sgd_momentum`
+# ### Exercise 10 (2 points): `sgd_momentum`
 #
 # `sgd_momentum(w, dw, v, lr, momentum, weight_decay)` performs one step and returns the new
 # `(w, v)`. It is graded over several steps against `torch.optim.SGD`: parameters and velocities.
@@ -868,7 +1390,7 @@ with skip_if_unanswered(EXERCISES):
     plt.show()
 
 # %% [markdown]
-# ## 10. Training a digit classifier with your own gradients
+# ## 13. Training a digit classifier with your own gradients
 #
 # Everything is in place: scikit-learn's 8×8 digits (1797 images of 64 pixels, scaled to
 # $[0, 1]$), your `two_layer_loss` for the gradients and your `sgd_momentum` for the updates.
@@ -883,7 +1405,7 @@ def init_two_layer(D, H, C, seed):
             "W2": rng.normal(size=(H, C)) * np.sqrt(2.0 / H), "b2": np.zeros(C)}
 
 # %% [markdown]
-# ### Exercise 9 (3 points): `train`
+# ### Exercise 11 (3 points): `train`
 #
 # First one step: `train_step(params, velocity, X, y, lr, momentum, weight_decay)` takes the
 # gradients of `two_layer_loss` on the minibatch `X`, `y` and updates every parameter with
@@ -989,7 +1511,7 @@ def record(epoch, params):
 curve = viz.LiveTrainingCurve(total=25, log_scale=True, title="your two-layer MLP on digits",
                               metrics=["train_loss", "val_loss", "train_acc", "val_acc"])  # held out: "val", as in 04
 display(curve)
-trained = None  # stays None while Exercise 9 is unanswered; the landscape cell below checks it
+trained = None  # stays None while Exercise 11 is unanswered; the landscape cell below checks it
 with skip_if_unanswered(EXERCISES):
     started = time.perf_counter()
     with curve:

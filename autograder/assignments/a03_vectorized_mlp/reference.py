@@ -131,3 +131,70 @@ def train_step(arrays, lr, momentum, weight_decay):
     out = {f"step_{name}": _numpy(t[name]) for name in NET_PARAMETERS}
     out.update({f"step_v_{name}": _numpy(optimizer.state[t[name]]["momentum_buffer"]) for name in NET_PARAMETERS})
     return out
+
+
+# ---- backprop ninja: the atomic forward of the notebook, every intermediate kept -------------------
+ATOMIC_PARAMETERS = ("W1", "b1", "gamma", "beta", "W2", "b2")
+# the forward's intermediate tensors, in the order the forward makes them
+ATOMIC_STEPS = ("a", "mu", "centered", "sq", "var", "inv_std", "normed", "pre", "h", "logits",
+                "logit_max", "shifted", "exps", "exp_sum", "exp_sum_inv", "probs", "log_probs")
+ATOMIC_EPS = 1e-5  # the normalisation's epsilon, as in the notebook's forward_atomic
+
+
+def atomic_mlp(arrays):
+    """The notebook's forward_atomic step by step in torch (float64), loss scaled by the upstream
+    dloss; -> grad_<name> for every intermediate, every parameter and X (torch's retain_grad)."""
+    import torch
+
+    leaves = ATOMIC_PARAMETERS + ("X",)
+    t = _tensors(arrays, leaves, grad=leaves)
+    kept = {}
+
+    def keep(name, value):
+        value.retain_grad()
+        kept[name] = value
+        return value
+
+    a = keep("a", t["X"] @ t["W1"] + t["b1"])
+    mu = keep("mu", a.mean(dim=1, keepdim=True))
+    centered = keep("centered", a - mu)
+    sq = keep("sq", centered ** 2)
+    var = keep("var", sq.mean(dim=1, keepdim=True))
+    inv_std = keep("inv_std", (var + ATOMIC_EPS) ** -0.5)
+    normed = keep("normed", centered * inv_std)
+    pre = keep("pre", t["gamma"] * normed + t["beta"])
+    h = keep("h", torch.tanh(pre))
+    logits = keep("logits", h @ t["W2"] + t["b2"])
+    logit_max = keep("logit_max", logits.max(dim=1, keepdim=True).values)
+    shifted = keep("shifted", logits - logit_max)
+    exps = keep("exps", torch.exp(shifted))
+    exp_sum = keep("exp_sum", exps.sum(dim=1, keepdim=True))
+    exp_sum_inv = keep("exp_sum_inv", 1.0 / exp_sum)
+    probs = keep("probs", exps * exp_sum_inv)
+    log_probs = keep("log_probs", torch.log(probs))
+    n = arrays["X"].shape[0]
+    loss = -log_probs[torch.arange(n), torch.tensor(arrays["y"], dtype=torch.int64)].mean()
+    (loss * float(arrays["dloss"])).backward()
+    out = {f"grad_{name}": _numpy(value.grad) for name, value in kept.items()}
+    out.update({f"grad_{name}": _numpy(t[name].grad) for name in leaves})
+    return out
+
+
+# ---- a stack of any depth ----------------------------------------------------------------------
+def mlp_loss(arrays, depth):
+    """Mean softmax cross-entropy of an MLP of `depth` affine layers W1, b1 ... W<depth>, b<depth>
+    with ReLU between them; -> loss and grad_W<l>, grad_b<l> for every layer."""
+    import torch
+
+    names = tuple(f"{kind}{layer}" for layer in range(1, depth + 1) for kind in ("W", "b"))
+    t = _tensors(arrays, names + ("X",), grad=names)
+    h = t["X"]
+    for layer in range(1, depth + 1):
+        h = h @ t[f"W{layer}"] + t[f"b{layer}"]
+        if layer < depth:
+            h = torch.relu(h)
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(arrays["y"], dtype=torch.int64))
+    loss.backward()
+    out = {"loss": _numpy(loss)}
+    out.update({f"grad_{name}": _numpy(t[name].grad) for name in names})
+    return out

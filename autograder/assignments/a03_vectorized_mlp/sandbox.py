@@ -127,6 +127,46 @@ def two_layer_net(fns, arrays, params):
     return outputs, dtypes
 
 
+ATOMIC_PARAMETERS = ("W1", "b1", "gamma", "beta", "W2", "b2")
+ATOMIC_STEPS = ("a", "mu", "centered", "sq", "var", "inv_std", "normed", "pre", "h", "logits",
+                "logit_max", "shifted", "exps", "exp_sum", "exp_sum_inv", "probs", "log_probs")
+
+
+def backprop_ninja(fns, arrays, params):
+    """grads = backward_atomic(cache, dloss) on the cache forward_atomic makes (X, y, the
+    parameters and every intermediate, computed by the grader) and an upstream dloss.
+    -> grad_<name> for each name the returned dict has among the intermediates, the parameters
+    and X (a name left out fails only its own check)."""
+    (backward,) = fns
+    cache = {name: arrays[name].copy() for name in ("X",) + ATOMIC_PARAMETERS + ATOMIC_STEPS}
+    cache["y"] = arrays["y"].astype(np.int64)
+    grads = backward(cache, float(arrays["dloss"]))
+    if not isinstance(grads, dict):
+        raise BadReturn(f"backward_atomic should return a dict {{name: gradient}}, got {type(grads).__name__}")
+    named = {}
+    for name in ATOMIC_STEPS + ATOMIC_PARAMETERS + ("X",):
+        if name in grads:
+            named[f"grad_{name}"] = (grads[name], f"gradient of {name}")
+    return _outputs(named)
+
+
+def mlp(fns, arrays, params):
+    """loss, grads = mlp_loss(params, X, y) for a stack of params["depth"] layers W1, b1, ...
+    -> loss, grad_W<l>, grad_b<l> for every layer, plus the probe along all parameters."""
+    (loss_fn,) = fns
+    names = tuple(f"{kind}{layer}" for layer in range(1, int(params["depth"]) + 1) for kind in ("W", "b"))
+    labels = arrays["y"].astype(np.int64)
+    net = {name: arrays[name].copy() for name in names}
+    loss, grads = _loss_and_gradient(loss_fn(net, arrays["X"].copy(), labels.copy()), "mlp_loss")
+    grads = _gradient_dict(grads, names, "the gradients mlp_loss returned")
+    named = {"loss": (loss, "loss you returned")}
+    named.update({f"grad_{name}": (grads[name], f"gradient for {name}") for name in names})
+    outputs, dtypes = _outputs(named)
+    outputs.update(probe(lambda m: loss_fn(m, arrays["X"].copy(), labels.copy())[0],
+                         {name: arrays[name] for name in names}, arrays))
+    return outputs, dtypes
+
+
 def shared_weights(fns, arrays, params):
     """loss, dW = shared_weight_loss(X, W) for Y = ReLU(X W) W. -> loss, grad_W, plus the probe."""
     (loss_fn,) = fns
@@ -227,6 +267,8 @@ CALLS = {
     "a03_softmax_cross_entropy": softmax_cross_entropy,
     "a03_mse": mse,
     "a03_two_layer_net": two_layer_net,
+    "a03_backprop_ninja": backprop_ninja,
+    "a03_mlp": mlp,
     "a03_shared_weights": shared_weights,
     "a03_embedding": embedding,
     "a03_sgd_momentum": sgd_momentum,

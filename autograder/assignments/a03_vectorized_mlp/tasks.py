@@ -90,7 +90,7 @@ def _probed(name, keys, weight, hint, forward=("out",), rtol=GRAD_RTOL):
 
 AFFINE = Task(
     grade_id="test_affine", title="affine_forward(x, W, b) and affine_backward(dout, cache)",
-    points=4, answer_cells=("affine",), functions=("affine_forward", "affine_backward"),
+    points=3, answer_cells=("affine",), functions=("affine_forward", "affine_backward"),
     call="a03_affine", make_cases=_affine_cases, reference=lambda case: ref.affine(case.arrays),
     variants=_affine_variants, diagnosis_context=_batch,
     checks=(
@@ -177,7 +177,7 @@ def _activation_checks():
 
 ACTIVATIONS = Task(
     grade_id="test_activations", title="ReLU, sigmoid and tanh forward/backward pairs",
-    points=3, answer_cells=("activations",),
+    points=2, answer_cells=("activations",),
     functions=("relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
                "tanh_forward", "tanh_backward"),
     call="a03_activation", make_cases=_activation_cases,
@@ -234,7 +234,7 @@ def _softmax_variants(case):
 SOFTMAX = Task(
     grade_id="test_softmax_cross_entropy",
     title="softmax_cross_entropy(logits, y): the mean loss and dlogits, stable for huge logits",
-    points=4, answer_cells=("softmax_cross_entropy",), functions=("softmax_cross_entropy",),
+    points=3, answer_cells=("softmax_cross_entropy",), functions=("softmax_cross_entropy",),
     call="a03_softmax_cross_entropy", make_cases=_softmax_cases,
     reference=lambda case: ref.softmax_cross_entropy(case.arrays,
                                                      "_large" if case.params.get("large") else ""),
@@ -350,7 +350,7 @@ def _net_variants(case):
 NETWORK = Task(
     grade_id="test_two_layer_net",
     title="two_layer_loss(params, X, y): the loss and all four parameter gradients",
-    points=4, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
+    points=2, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
     functions=("two_layer_loss",), call="a03_two_layer_net", make_cases=_net_cases,
     reference=lambda case: ref.two_layer_loss(case.arrays), variants=_net_variants,
     diagnosis_context=_batch,
@@ -361,6 +361,227 @@ NETWORK = Task(
                     "layer after it returned, with the cache its own forward made.", forward=("loss",))
             for name in NET),
     forbidden=NO_SHORTCUTS, timeout=15, short_name="network")
+
+
+# ---- 5b. backprop ninja: every intermediate of an atomic forward ------------------------------
+ATOMIC_INPUTS = ref.ATOMIC_PARAMETERS + ("X",)
+# checked from the loss backwards, in the order the student derives them
+ATOMIC_GRADIENTS = tuple(reversed(ref.ATOMIC_STEPS)) + ("W2", "b2", "gamma", "beta", "W1", "b1", "X")
+
+
+def atomic_forward(arrays):
+    """The notebook's forward_atomic in NumPy: {name: intermediate} for ref.ATOMIC_STEPS."""
+    X, y = arrays["X"], arrays["y"]
+    s = {"a": X @ arrays["W1"] + arrays["b1"]}
+    s["mu"] = s["a"].mean(axis=1, keepdims=True)
+    s["centered"] = s["a"] - s["mu"]
+    s["sq"] = s["centered"] ** 2
+    s["var"] = s["sq"].mean(axis=1, keepdims=True)
+    s["inv_std"] = (s["var"] + ref.ATOMIC_EPS) ** -0.5
+    s["normed"] = s["centered"] * s["inv_std"]
+    s["pre"] = arrays["gamma"] * s["normed"] + arrays["beta"]
+    s["h"] = np.tanh(s["pre"])
+    s["logits"] = s["h"] @ arrays["W2"] + arrays["b2"]
+    s["logit_max"] = s["logits"].max(axis=1, keepdims=True)
+    s["shifted"] = s["logits"] - s["logit_max"]
+    s["exps"] = np.exp(s["shifted"])
+    s["exp_sum"] = s["exps"].sum(axis=1, keepdims=True)
+    s["exp_sum_inv"] = 1.0 / s["exp_sum"]
+    s["probs"] = s["exps"] * s["exp_sum_inv"]
+    s["log_probs"] = np.log(s["probs"])
+    return s
+
+
+def _ninja_case(rng, n, d, h, c, dloss=None):
+    """Inputs, parameters, labels and an upstream dloss (random unless given), plus every
+    intermediate of the forward: the student's backward gets them all, as forward_atomic returns them."""
+    arrays = {"X": rng.normal(size=(n, d)), "W1": rng.normal(size=(d, h)) / np.sqrt(d),
+              "b1": rng.normal(size=h) * 0.5, "gamma": 1.0 + 0.3 * rng.normal(size=h),
+              "beta": 0.3 * rng.normal(size=h), "W2": rng.normal(size=(h, c)) / np.sqrt(h),
+              "b2": rng.normal(size=c) * 0.5, "y": rng.integers(0, c, size=n).astype(np.int64),
+              "dloss": np.asarray(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]) if dloss is None else dloss,
+                                  dtype=np.float64)}
+    arrays.update(atomic_forward(arrays))
+    return Case(arrays)
+
+
+def _ninja_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(27)
+        return [_ninja_case(fixed, 4, 3, 5, 3, dloss=1.0), _ninja_case(fixed, 1, 2, 3, 2, dloss=0.5)]
+    # size-1 batch and hidden layer of 2, two classes, square and non-square layers
+    sizes = [(1, 3, 4, 2), (5, 4, 4, 3), (3, 2, 6, 10), (7, 5, 2, 2), (2, 6, 3, 4), (4, 4, 4, 4)]
+    cases = [_ninja_case(rng, *size) for size in sizes]
+    cases.append(_ninja_case(rng, 64, 256, 256, 10))  # 65k entries of W1: beyond finite differences
+    return cases
+
+
+# Tensors of shape (N, 1) broadcast over the row's columns, and parameters of shape (H,) or (C,)
+# broadcast over the batch: {name: (unsummed gradient, what it was broadcast over)}.
+def _unsummed(case):
+    a = case.arrays
+    dloss = float(a["dloss"])
+    n = a["X"].shape[0]
+    s = {name: a[name] for name in ref.ATOMIC_STEPS}
+    g = {"log_probs": np.zeros_like(s["log_probs"])}
+    g["log_probs"][np.arange(n), a["y"]] = -dloss / n
+    g["probs"] = g["log_probs"] / s["probs"]
+    g["exps"] = g["probs"] * s["exp_sum_inv"]
+    exp_sum_inv_rows = g["probs"] * s["exps"]
+    g["exp_sum_inv"] = exp_sum_inv_rows.sum(axis=1, keepdims=True)
+    g["exp_sum"] = -g["exp_sum_inv"] / s["exp_sum"] ** 2
+    g["exps"] = g["exps"] + g["exp_sum"]
+    g["shifted"] = g["exps"] * s["exps"]
+    logit_max_rows = -g["shifted"]
+    g["logit_max"] = logit_max_rows.sum(axis=1, keepdims=True)
+    dlogits = g["shifted"] + (s["logits"] == s["logit_max"]) * g["logit_max"]
+    dh = dlogits @ a["W2"].T
+    dpre = dh * (1 - s["h"] ** 2)
+    dnormed = dpre * a["gamma"]
+    inv_std_rows = dnormed * s["centered"]
+    dinv_std = inv_std_rows.sum(axis=1, keepdims=True)
+    dvar = dinv_std * -0.5 * s["inv_std"] ** 3
+    dsq = np.broadcast_to(dvar / s["sq"].shape[1], s["sq"].shape)
+    dcentered = dnormed * s["inv_std"] + 2 * s["centered"] * dsq
+    mu_rows = -dcentered
+    return {
+        "exp_sum_inv": (exp_sum_inv_rows, "the C classes of its row (probs = exps * exp_sum_inv)"),
+        "logit_max": (logit_max_rows, "the C classes of its row (shifted = logits - logit_max)"),
+        "inv_std": (inv_std_rows, "the H columns of its row (normed = centered * inv_std)"),
+        "mu": (mu_rows, "the H columns of its row (centered = a - mu)"),
+        "gamma": (dpre * s["normed"], "the batch (pre = gamma * normed + beta)"),
+        "beta": (dpre, "the batch (pre = gamma * normed + beta)"),
+        "b2": (dlogits, "the batch (logits = h W2 + b2)"),
+        "b1": (_da(dcentered), "the batch (a = X W1 + b1)"),
+    }
+
+
+def _da(dcentered):
+    """da from dcentered: a reaches the loss through centered and through mu = mean(a)."""
+    return dcentered - dcentered.sum(axis=1, keepdims=True) / dcentered.shape[1]
+
+
+def _ninja_variants(case):
+    found = {}
+    for name, (wrong, axis) in _unsummed(case).items():
+        message = (f"the gradient of {name} was not summed over the broadcast axis: {name} is "
+                   f"broadcast over {axis}, so it is used once per entry there, and its gradient "
+                   f"adds all those uses up (sum over that axis, keeping {name}'s shape)")
+        if name == "logit_max":
+            message += ("; summed, it is zero up to rounding: subtracting the same number from every "
+                        "logit of a row leaves the softmax unchanged, so the loss does not depend on "
+                        "logit_max at all, which is why the shift is safe")
+        found[f"broadcast_not_summed_{name}"] = (message, {f"grad_{name}": wrong})
+    return found
+
+
+NINJA = Task(
+    grade_id="test_backprop_ninja",
+    title="backward_atomic(cache, dloss): the gradient of every intermediate of forward_atomic",
+    points=3, answer_cells=("backprop_ninja",), functions=("backward_atomic",), call="a03_backprop_ninja",
+    make_cases=_ninja_cases, reference=lambda case: ref.atomic_mlp(case.arrays), variants=_ninja_variants,
+    diagnosis_context=_batch,
+    checks=tuple(Check(f"d{name}", (f"grad_{name}",), weight=1,
+                       # logit_max's gradient is zero in exact arithmetic: rounding (~1e-17) is
+                       # all that is left, and rel_error's 1e-8 floor turns that into ~1e-9
+                       rtol=1e-6 if name == "logit_max" else GRAD_RTOL,
+                       hint=f"d{name} has {name}'s shape; start from the step that uses {name} and "
+                            f"multiply its upstream gradient by the local derivative (sum over "
+                            f"every use).")
+                 for name in ATOMIC_GRADIENTS),
+    forbidden=NO_SHORTCUTS, timeout=6, short_name="ninja")
+
+
+# ---- 5c. a stack of any depth ------------------------------------------------------------------
+MAX_DEPTH = 4
+
+
+def _layer_names(depth):
+    return tuple(f"{kind}{layer}" for layer in range(1, depth + 1) for kind in ("W", "b"))
+
+
+def _stack_case(rng, n, widths):
+    """An MLP of len(widths) - 1 affine layers (widths: input, hidden..., classes), ReLU between,
+    inputs redrawn until every hidden pre-activation is away from ReLU's kink."""
+    depth = len(widths) - 1
+    arrays = {}
+    for layer in range(1, depth + 1):
+        fan_in, fan_out = widths[layer - 1], widths[layer]
+        arrays[f"W{layer}"] = rng.normal(size=(fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
+        arrays[f"b{layer}"] = rng.normal(size=fan_out) * 0.3
+    arrays["y"] = rng.integers(0, widths[-1], size=n).astype(np.int64)
+
+    def pre_activations(X):
+        found, h = [], X
+        for layer in range(1, depth):
+            z = h @ arrays[f"W{layer}"] + arrays[f"b{layer}"]
+            found.append(z)
+            h = np.maximum(z, 0)
+        return np.concatenate(found, axis=1) if found else np.ones((len(X), 1))
+
+    arrays["X"] = _rows_away_from_kink(rng, rng.normal(size=(n, widths[0])), pre_activations)
+    return Case(add_probe(arrays, rng, list(_layer_names(depth))), {"depth": depth})
+
+
+def _stack_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(41)
+        return [_stack_case(fixed, 4, (3, 5, 4, 3)), _stack_case(fixed, 2, (2, 3, 3, 4, 2))]
+    shapes = [(1, (4, 3)), (5, (3, 6, 2)), (3, (5, 5, 5, 5)), (6, (2, 7, 1, 4, 3)), (1, (3, 4, 4, 4, 2)),
+              (4, (6, 3, 8, 10))]
+    cases = [_stack_case(rng, n, widths) for n, widths in shapes]
+    cases.append(_stack_case(rng, 64, (256, 256, 256, 10)))  # 133k parameters
+    return cases
+
+
+def _stack_gradients(arrays, depth, mistake):
+    """Every layer's gradients of the stack with one named mistake at its ReLUs, in NumPy."""
+    hs, zs = [arrays["X"]], []
+    for layer in range(1, depth + 1):
+        z = hs[-1] @ arrays[f"W{layer}"] + arrays[f"b{layer}"]
+        zs.append(z)
+        hs.append(np.maximum(z, 0) if layer < depth else z)
+    n = arrays["X"].shape[0]
+    p, onehot = _softmax(zs[-1]), np.eye(zs[-1].shape[1])[arrays["y"]]
+    dz = (p - onehot) / n
+    out = {}
+    for layer in range(depth, 0, -1):
+        out[f"grad_W{layer}"], out[f"grad_b{layer}"] = hs[layer - 1].T @ dz, dz.sum(axis=0)
+        if layer > 1:
+            dh = dz @ arrays[f"W{layer}"].T
+            dz = {"relu_mask_wrong_tensor": dh * (dh > 0), "relu_no_mask": dh}.get(mistake, dh * (zs[layer - 2] > 0))
+    return out
+
+
+STACK_MISTAKES = {
+    "relu_mask_wrong_tensor": "a ReLU's mask follows the sign of the gradient arriving at it; it must "
+                              "follow that ReLU's own input (keep each layer's cache)",
+    "relu_no_mask": "the gradient went back through the ReLUs unmasked: each one passes it only where "
+                    "its input was positive",
+}
+
+
+def _stack_variants(case):
+    return {code: (message, _stack_gradients(case.arrays, case.params["depth"], code))
+            for code, message in STACK_MISTAKES.items()}
+
+
+STACK = Task(
+    grade_id="test_mlp",
+    title="mlp_loss(params, X, y): a stack of any depth built from your layers, loss and every gradient",
+    points=2, answer_cells=("affine", "activations", "softmax_cross_entropy", "mlp"),
+    functions=("mlp_loss",), call="a03_mlp", make_cases=_stack_cases,
+    reference=lambda case: ref.mlp_loss(case.arrays, case.params["depth"]), variants=_stack_variants,
+    diagnosis_context=_batch,
+    checks=(Check("loss", ("loss",), rtol=1e-11,
+                  hint="affine layers with a ReLU after every one but the last, then the mean "
+                       "softmax cross-entropy of the last layer's output."),)
+    + tuple(_probed(f"dW{layer}, db{layer} ({'the first layer' if layer == 1 else f'layer {layer}'})",
+                    (f"grad_W{layer}", f"grad_b{layer}"), 1,
+                    "walk the layers backwards with the caches their forward passes made; "
+                    "the last layer has no ReLU.", forward=("loss",))
+            for layer in range(1, MAX_DEPTH + 1)),
+    forbidden=NO_SHORTCUTS, timeout=10, short_name="mlp")
 
 
 # ---- 6. shared weights ---------------------------------------------------------------------------
@@ -532,7 +753,7 @@ def _sgd_variants(case):
 SGD = Task(
     grade_id="test_sgd_momentum",
     title="sgd_momentum(w, dw, v, lr, momentum, weight_decay): torch.optim.SGD's update",
-    points=3, answer_cells=("sgd_momentum",), functions=("sgd_momentum",), call="a03_sgd_momentum",
+    points=2, answer_cells=("sgd_momentum",), functions=("sgd_momentum",), call="a03_sgd_momentum",
     make_cases=_sgd_cases,
     reference=lambda case: ref.sgd_momentum(case.arrays, **case.params), variants=_sgd_variants,
     checks=(
@@ -711,8 +932,25 @@ CHOICE_SOFTMAX_CE = choice_task(
     }, forbidden=NO_SHORTCUTS, short_name="q_p_minus_y")
 
 
+# The gradient-flow lab (section 9): which plain stack of depth twenty keeps every layer's gradient
+# of a useful size. The wrong options are what the lab's widget refutes.
+CHOICE_GRADIENT_FLOW = choice_task(
+    "test_choice_gradient_flow", "question: which stack keeps its gradients alive with depth (the lab)",
+    "choice_gradient_flow", right="b", wrong={
+        "a": ("sigmoid_rescued_by_init", "sigmoid's slope is at most a quarter and falls to zero where "
+              "it saturates, and larger weights only saturate it more: in the lab the first layer's "
+              "gradient is many orders of magnitude below the last one's with every initialisation"),
+        "c": ("small_init_ratio_only", "the ratio between layers is the same as with He (a ReLU network "
+              "is positively homogeneous), but every layer scales the signal and the gradient by about "
+              "sigma times the square root of the width, far below one: all the norms vanish together"),
+        "d": ("residual_always_stable", "the identity path keeps early gradients from vanishing, but each "
+              "block adds its full-size branch on top of it, so the backward factor per layer is above "
+              "one: the residual ReLU stack with He initialisation explodes in the lab"),
+    }, forbidden=NO_SHORTCUTS, short_name="q_flow")
+
+
 ASSIGNMENT = Assignment(
     assignment_id="03_vectorized_mlp",
-    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, SHARED, EMBEDDING, SGD, TRAINING,
-           CHOICE_SOFTMAX_CE),
+    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, NINJA, STACK, SHARED, EMBEDDING, SGD, TRAINING,
+           CHOICE_SOFTMAX_CE, CHOICE_GRADIENT_FLOW),
 )
