@@ -17,7 +17,7 @@ import shutil
 import jupytext
 import nbformat
 
-from .layout import NOTEBOOKS, Course, run_nbgrader
+from .layout import NOTEBOOKS, Course, UsageError, run_nbgrader
 from .selfcheck import check_data_file, write_check_data
 from ..assignments import available_assignments, get_assignment
 
@@ -133,7 +133,18 @@ def build(course_dir=None, assignments=None, notebooks_dir=NOTEBOOKS, log=print,
         if not force and before == after and os.path.exists(release):
             log(f"{assignment_id} is up to date: {os.path.relpath(release)}")
             continue
-        run_nbgrader(course, "generate_assignment", assignment_id, "--force", "--create")
+        done = run_nbgrader(course, "generate_assignment", assignment_id, "--force", "--create", check=False)
+        if done.returncode != 0:
+            output = (done.stdout or "") + (done.stderr or "")
+            if "there are submissions associated with it" in output:
+                raise UsageError(
+                    f"{assignment_id} changed, and nbgrader cannot add or remove cells of an assignment "
+                    f"that has submissions in {course.path('gradebook.db')}: keep the version the "
+                    f"students got for this term, or remove its submissions from the gradebook first "
+                    f"(`nbgrader db assignment remove {assignment_id} --force` in {course.root}, which "
+                    f"drops their grades)")
+            raise RuntimeError(f"nbgrader generate_assignment {assignment_id} failed (exit {done.returncode}):\n"
+                               f"{output[-3000:]}")
         log(f"built {assignment_id}: {os.path.relpath(release)}")
     return course
 

@@ -32,11 +32,34 @@ def format_table(assignment, results):
     return "\n".join(lines)
 
 
+def _forget_samples(course, assignment_ids):
+    """Remove the sample students' earlier demo submissions from the gradebook: nbgrader refuses
+    to rebuild an assignment whose cells changed (a newer kit) while submissions of it exist, and
+    the demo hands them in again anyway. Real students' submissions are left alone."""
+    if not os.path.exists(course.path("gradebook.db")):
+        return
+    from nbgrader.api import MissingEntry
+
+    from .gradebook import open_gradebook
+
+    gb = open_gradebook(course)
+    try:
+        for assignment_id in assignment_ids:
+            for student in samples.sample_students(assignment_id):
+                try:
+                    gb.remove_submission(assignment_id, student)
+                except MissingEntry:
+                    pass
+    finally:
+        gb.close()
+
+
 def demo(course_dir=None, workers=None, assignments=None, out=print, allow_unsandboxed=False):
     mode = isolation.isolation_mode(allow_unsandboxed)  # SandboxUnavailable: nothing is built
     course = Course(course_dir)
     out(f"== sandbox: {mode}" + (f" ({isolation.bwrap_path()})" if mode == "bubblewrap" else ""))
     out(f"== building the course in {course.root}")
+    _forget_samples(course, assignments or available_assignments())
     build(course.root, assignments, log=out)
     status = 0
     for assignment_id in assignments or available_assignments():
