@@ -74,3 +74,32 @@ def test_a_rebuild_regenerates_only_what_changed(course_template, tmp_path):
     assert said[0].startswith(f"built {ASSIGNMENT}")
     release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
     assert any("(edited)" in cell.source for cell in release.cells)
+
+
+def test_a_changed_assignment_with_submissions_is_refused_in_words_and_the_demo_clears_its_own(course_template,
+                                                                                              tmp_path):
+    from autograder.course.demo import _forget_samples
+    from autograder.course.gradebook import open_gradebook
+    from autograder.course.layout import UsageError
+    from autograder.course.samples import REFERENCE
+
+    course = fresh_course(course_template, str(tmp_path / "course"))
+    gb = open_gradebook(course)
+    try:
+        gb.add_student(REFERENCE)
+        gb.add_submission(ASSIGNMENT, REFERENCE)
+    finally:
+        gb.close()
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    text = open(f"{NOTEBOOKS}/{ASSIGNMENT}.py").read()
+    # a kit update that adds a graded cell (nbgrader keeps grades per cell, so it refuses)
+    (notebooks / f"{ASSIGNMENT}.py").write_text(
+        text + '\n# %% [markdown] nbgrader={"grade_id": "a_new_question", "solution": true, "grade": true, '
+        '"points": 1}\n# YOUR ANSWER HERE: a new cell\n')
+    with pytest.raises(UsageError, match=r"has submissions .*nbgrader db assignment remove"):
+        build(course.root, [ASSIGNMENT], notebooks_dir=str(notebooks), log=lambda *a: None)
+    _forget_samples(course, [ASSIGNMENT])   # the demo's own sample students only
+    build(course.root, [ASSIGNMENT], notebooks_dir=str(notebooks), log=lambda *a: None)
+    release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
+    assert any(cell.metadata.get("nbgrader", {}).get("grade_id") == "a_new_question" for cell in release.cells)
