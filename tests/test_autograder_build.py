@@ -103,3 +103,19 @@ def test_a_changed_assignment_with_submissions_is_refused_in_words_and_the_demo_
     build(course.root, [ASSIGNMENT], notebooks_dir=str(notebooks), log=lambda *a: None)
     release = nbformat.read(course.release_notebook(ASSIGNMENT), as_version=4)
     assert any(cell.metadata.get("nbgrader", {}).get("grade_id") == "a_new_question" for cell in release.cells)
+
+
+def test_a_sample_edit_changes_text_that_occurs_exactly_once_in_the_reference():
+    import difflib
+
+    from autograder.course import samples
+
+    source = source_notebook("03_vectorized_mlp")
+    reference = samples.reference_answers(source)["backprop_ninja"]
+    dana = samples.sample_answers("03_vectorized_mlp", "dana", source)[0]["backprop_ninja"]
+    changed = [line for line in difflib.ndiff(reference.splitlines(), dana.splitlines()) if line[:1] in "+-"]
+    assert changed == ['-     d["logit_max"] = -d["shifted"].sum(axis=1, keepdims=True)',
+                       '+     d["logit_max"] = -d["shifted"]']
+    for edits in ([["no such line", "x"]], [["d[", "e["]], ["not a pair"]):
+        with pytest.raises(samples.SampleError, match="edit"):
+            samples._edited(reference, edits, "here")

@@ -8,7 +8,9 @@ student changed, starting from the reference solution:
   reference's definition of the same name (a class replaces, or adds, only the methods it
   defines); other statements go at the end of the cell. ``remove=["helper", "Value.__radd__"]``
   names definitions the student left out. With ``replace=true`` the cell replaces the
-  reference's cell whole (an answer left as the release's stub, say);
+  reference's cell whole (an answer left as the release's stub, say); ``edit=[["old", "new"]]``
+  replaces text that occurs exactly once in the reference's cell (a one-line slip inside a long
+  function, without copying the function);
 * a cell without ``nbgrader`` metadata is a scratch cell the student added at the end;
 * answer cells the sample does not name keep the reference's answer.
 
@@ -177,8 +179,22 @@ def sample_answers(assignment, student, source_nb):
         elif metadata.get("replace"):
             answers[grade_id] = source
         else:
-            answers[grade_id] = merge_definitions(answers[grade_id], source, metadata.get("remove", ()))
+            answers[grade_id] = _edited(merge_definitions(answers[grade_id], source, metadata.get("remove", ())),
+                                        metadata.get("edit", ()), f"sample {assignment}/{student}, {grade_id}")
     return answers, extra
+
+
+def _edited(source, edits, where):
+    """source with each [old, new] of `edits` applied; old must occur exactly once."""
+    for edit in edits:
+        if not (isinstance(edit, list) and len(edit) == 2 and all(isinstance(e, str) for e in edit)):
+            raise SampleError(f"{where}: each edit is a pair [\"old\", \"new\"], not {edit!r}")
+        old, new = edit
+        if source.count(old) != 1:
+            raise SampleError(f"{where}: the edit's old text occurs {source.count(old)} times in the "
+                              f"reference's cell (it must occur exactly once): {old!r}")
+        source = source.replace(old, new)
+    return source
 
 
 def sample_notebook(assignment, student, source_nb, release_nb):
