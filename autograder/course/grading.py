@@ -408,12 +408,22 @@ def _course_notebooks(course, assignment_id):
         return _notebooks[key] + (key,)
 
 
-def _trusted_torch():
-    """torch for the references, imported once before jobs start (not racing in threads), on
-    one thread: the sandboxes use the cores."""
-    import torch
+_torch_lock = threading.Lock()
 
-    torch.set_num_threads(1)
+
+def _trusted_torch():
+    """torch for the references, on one thread (the sandboxes use the cores). Imported by the
+    first caller; a second caller waits for that import to finish (never two racing)."""
+    with _torch_lock:
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def _import_torch_in_background():
+    """Start importing torch (seconds) while the batch measures its limits and starts its
+    sandboxes, which need no torch here; the first reference waits for it (``BatchCases``)."""
+    threading.Thread(target=_trusted_torch, name="import-torch", daemon=True).start()
 
 
 _batch_cases = {}   # batch id -> BatchCases, on a Dask worker (the last few batches)
@@ -456,11 +466,11 @@ def _open_executor(course, assignment, source_nb, release_nb, credit, mode, work
                                       (course.root, assignment.assignment_id, credit, allow_unsandboxed,
                                        secrets.token_hex(16)),
                                       f"grade-{assignment.assignment_id}", allow_unsandboxed)
-    _trusted_torch()
+    _import_torch_in_background()
     limits = (measured_time_limits(assignment, source_nb, release_nb, mode,
                           key=os.stat(course.source_notebook(assignment.assignment_id)).st_mtime_ns)
               if measure else {})
-    batch_cases = BatchCases(assignment)
+    batch_cases = BatchCases(assignment, prepare=_trusted_torch)
 
     def job(student):
         return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode,

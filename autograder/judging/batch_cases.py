@@ -13,10 +13,12 @@ from .spec import draw_cases
 
 
 class BatchCases:
-    """Cases of every task of `assignment` drawn from `seed` (default: a fresh secret one)."""
+    """Cases of every task of `assignment` drawn from `seed` (default: a fresh secret one);
+    prepare() runs once before the first reference is computed (e.g. waits for torch)."""
 
-    def __init__(self, assignment, seed=None):
+    def __init__(self, assignment, seed=None, prepare=None):
         self.drawn = draw_cases(assignment, secrets.randbits(128) if seed is None else seed)
+        self._prepare = prepare
         self._tasks = {task.grade_id: task for task in assignment.tasks}
         self._expected = {}
         self._locks = {grade_id: threading.Lock() for grade_id in self._tasks}
@@ -29,6 +31,8 @@ class BatchCases:
         """(references, variants, contexts) per case of one task, computed once (thread-safe)."""
         with self._locks[grade_id]:
             if grade_id not in self._expected:
+                if self._prepare is not None:
+                    self._prepare()
                 self._expected[grade_id] = expected_outputs(self._tasks[grade_id], self.drawn[grade_id][0])
             return self._expected[grade_id]
 
