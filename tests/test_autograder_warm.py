@@ -132,3 +132,15 @@ def test_a_job_that_kills_itself_costs_its_task_and_the_sandbox_serves_on():
     """, ["dies", "probe"])
     assert "SIGKILL" in result.tasks[0].failure
     assert value(result.tasks[1]) == 2.0
+
+
+def test_a_job_process_is_found_without_the_proc_children_files(monkeypatch):
+    """Some kernels lack /proc/PID/task/TID/children: the job's process is found through the
+    parents of every process instead."""
+    monkeypatch.setattr(warm, "_host_pid_by_children", lambda root_pid, ns_pid: None)
+    result = run("""
+        import os
+        def probe(f, x, h):
+            return float(os.getuid())
+    """)
+    assert value(result.tasks[0]) >= 200_000

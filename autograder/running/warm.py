@@ -36,9 +36,46 @@ class WarmStartError(Exception):
     """The warm sandbox did not start or stopped answering: the grader's problem, not a job's."""
 
 
+def _ns_pid_and_parent(pid):
+    """(innermost namespace pid, parent pid) of `pid` from /proc, or None."""
+    ns_pid = parent = None
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("NSpid:"):
+                    ns_pid = int(line.split()[-1])
+                elif line.startswith("PPid:"):
+                    parent = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (ns_pid, parent) if ns_pid is not None and parent is not None else None
+
+
 def host_pid(root_pid, ns_pid):
     """The pid, as seen here, of the process below `root_pid` whose pid in its own namespace is
     `ns_pid`; None when there is none."""
+    found = _host_pid_by_children(root_pid, ns_pid)
+    if found is not None:
+        return found
+    # kernels without /proc/PID/task/TID/children: every process, and its line of parents
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == root_pid:
+            continue
+        seen = _ns_pid_and_parent(int(entry))
+        if seen is None or seen[0] != ns_pid:
+            continue
+        parent = seen[1]
+        for _ in range(16):
+            if parent == root_pid:
+                return int(entry)
+            up = _ns_pid_and_parent(parent)
+            if up is None or up[1] == parent:
+                break
+            parent = up[1]
+    return None
+
+
+def _host_pid_by_children(root_pid, ns_pid):
     todo = [root_pid]
     while todo:
         pid = todo.pop()
