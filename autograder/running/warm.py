@@ -143,11 +143,6 @@ class WarmChild:
             time.sleep(0.01)
         return self.returncode
 
-    def abandon(self):
-        if self._go_w is not None:
-            os.close(self._go_w)
-            self._go_w = None
-
 
 class WarmSandbox:
     """A zygote in bubblewrap for one configuration (assignment, forbidden, allowed, limits)."""
