@@ -55,47 +55,41 @@ def mlp_step(rng):
     return ours, theirs
 
 
+def forward_backward_pair(ours_fn, theirs_fn, inputs, grad):
+    """(ours, theirs): each clears its inputs' .grad, then runs its library's function on them
+    and backward with `grad` (the same NumPy arrays in both)."""
+    mg_in = [mg.Tensor(a, requires_grad=True) for a in inputs]
+    t_in = [torch.tensor(a, requires_grad=True) for a in inputs]
+    t_grad = torch.from_numpy(grad)
+
+    def ours():
+        for t in mg_in:
+            t.grad = None
+        ours_fn(*mg_in).backward(grad)
+
+    def theirs():
+        for t in t_in:
+            t.grad = None
+        theirs_fn(*t_in).backward(t_grad)
+
+    return ours, theirs
+
+
 def conv_step(rng):
     """N=32, C=8, 16×16, 16 filters 3×3, padding 1: forward and backward."""
     x = rng.standard_normal((32, 8, 16, 16)).astype(np.float32)
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
     g = rng.standard_normal((32, 16, 16, 16)).astype(np.float32)
-    mg_in = [mg.Tensor(a, requires_grad=True) for a in (x, w, b)]
-    t_in = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    t_g = torch.from_numpy(g)
-
-    def ours():
-        for t in mg_in:
-            t.grad = None
-        F.conv2d(*mg_in, padding=1).backward(g)
-
-    def theirs():
-        for t in t_in:
-            t.grad = None
-        torch.nn.functional.conv2d(*t_in, padding=1).backward(t_g)
-
-    return ours, theirs
+    return forward_backward_pair(lambda *t: F.conv2d(*t, padding=1),
+                                 lambda *t: torch.nn.functional.conv2d(*t, padding=1), (x, w, b), g)
 
 
 def attention_step(rng):
     """Batch 16, length 64, dim 64: scaled dot-product attention forward and backward."""
     q, k, v, g = (rng.standard_normal((16, 64, 64)).astype(np.float32) for _ in range(4))
-    mg_in = [mg.Tensor(a, requires_grad=True) for a in (q, k, v)]
-    t_in = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
-    t_g = torch.from_numpy(g)
-
-    def ours():
-        for t in mg_in:
-            t.grad = None
-        F.scaled_dot_product_attention(*mg_in).backward(g)
-
-    def theirs():
-        for t in t_in:
-            t.grad = None
-        torch.nn.functional.scaled_dot_product_attention(*t_in).backward(t_g)
-
-    return ours, theirs
+    return forward_backward_pair(F.scaled_dot_product_attention,
+                                 torch.nn.functional.scaled_dot_product_attention, (q, k, v), g)
 
 
 def value_chain_microseconds(nodes=100_000):

@@ -6,7 +6,9 @@ pytest-xdist's two workers on two cores, threaded BLAS on small matrices spins f
 worker's core and runs many times slower. The test process's environment is restored after.
 """
 import os
+import time
 
+import jupytext
 from nbclient import NotebookClient
 
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -30,3 +32,14 @@ def run_notebook(notebook, workdir, timeout=300, **client_options):
             else:
                 os.environ[key] = value
     return notebook
+
+
+def run_source_notebook(path, workdir, timeout=300):
+    """Run All on the jupytext source at `path`; prints how long it took and returns the text its
+    code cells printed (streams and plain-text results), in order, as one string."""
+    notebook = jupytext.read(path)
+    started = time.perf_counter()
+    run_notebook(notebook, workdir, timeout=timeout)
+    print(f"\nRun-All of {os.path.basename(path)}: {time.perf_counter() - started:.1f} s")
+    return "".join(out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                   for out in cell.outputs)

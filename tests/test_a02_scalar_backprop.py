@@ -7,7 +7,6 @@ source notebook.
 import os
 import time
 
-import jupytext
 import numpy as np
 import pytest
 
@@ -16,7 +15,7 @@ from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder.assignments.a02_scalar_backprop import sandbox_graphs as eg
 from autograder_course import reference_namespace, visible_check as check
-from notebook_kernel import run_notebook
+from notebook_kernel import run_source_notebook
 from autograder.assignments import get_assignment
 from autograder.assignments.a02_scalar_backprop import reference as twin
 from autograder.assignments.a02_scalar_backprop.tasks import BINARY_OPS, order_flags
@@ -340,11 +339,7 @@ def test_the_visible_self_check_names_a_missing_radd():
 
 # ---- the notebook -------------------------------------------------------------------------------
 def test_the_source_notebook_runs_top_to_bottom(tmp_path):
-    nb = jupytext.read(NOTEBOOK)
-    start = time.perf_counter()
-    run_notebook(nb, tmp_path)
-    print(f"Run-All of {ASSIGNMENT}: {time.perf_counter() - start:.1f} s")
-    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    outputs = run_source_notebook(NOTEBOOK, tmp_path)
     assert "circuit: -12.0 [-4.0, -4.0, 3.0]" in outputs
     assert "df/dx = 2.0596, df/dy = 1.5922" in outputs
     assert "dc/da = 4.0" in outputs

@@ -12,7 +12,7 @@ import pytest
 from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder_course import reference_namespace, visible_check as check
-from notebook_kernel import run_notebook
+from notebook_kernel import run_source_notebook
 from autograder.assignments import get_assignment
 from autograder.course import samples
 
@@ -216,11 +216,7 @@ def test_the_self_check_says_when_the_backward_disagrees_with_a_right_forward():
 
 
 def test_the_source_notebook_runs_top_to_bottom(tmp_path):
-    notebook = jupytext.read(NOTEBOOK)
-    started = time.perf_counter()
-    run_notebook(notebook, tmp_path)
-    print(f"\nRun-All of {NOTEBOOK.name}: {time.perf_counter() - started:.1f} s")
-    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    printed = run_source_notebook(NOTEBOOK, tmp_path)
     assert "all 8 hidden tests pass" in printed  # the affine task's hidden check ran
     accuracy = float(re.search(r"validation \(held-out\) accuracy (\d\.\d+) after", printed).group(1))
     print(f"test accuracy of the notebook's training run: {accuracy:.4f}")

@@ -16,7 +16,7 @@ from autograder.course.layout import NOTEBOOKS
 
 from autograder_course import (assert_expected_sample, course_template, graded_results,  # noqa: F401
                                hand_in_samples, reference_namespace, visible_check)
-from notebook_kernel import run_notebook
+from notebook_kernel import run_source_notebook
 
 ASSIGNMENT = "05_autodiff_internals"
 SPEC = get_assignment(ASSIGNMENT)
@@ -72,6 +72,37 @@ def checkpointed_backward(layers, x, grad_out, segments):
     return plain_backward(layers, x, grad_out)
 '''
 
+# Finding E of issue 16: the measurement zeroed after plain backprop, and every activation kept in
+# anonymous memory maps, which tracemalloc does not see.
+METER_ZEROED = '''
+def checkpointed_backward(layers, x, grad_out, segments):
+    grad = plain_backward(layers, x, grad_out)
+    layers[0].meter.peak = 0
+    return grad
+'''
+
+MMAP_CHECKPOINT = '''
+import mmap as _mmap
+
+def _outside_tracemalloc(array):
+    kept = np.frombuffer(_mmap.mmap(-1, max(1, array.nbytes)), dtype=array.dtype)[:array.size]
+    kept = kept.reshape(array.shape)
+    kept[...] = array
+    return kept
+
+def checkpointed_backward(layers, x, grad_out, segments):
+    contexts = []
+    for layer in layers:
+        ctx = Context()
+        x = _outside_tracemalloc(layer.forward(ctx, x))
+        ctx.saved = tuple(_outside_tracemalloc(a) for a in ctx.saved)
+        contexts.append(ctx)
+    grad = grad_out
+    for layer, ctx in zip(reversed(layers), reversed(contexts)):
+        grad = layer.backward(ctx, grad)
+    return grad
+'''
+
 # Finding F of issue 16: returned structures the trusted side once used without checking them.
 CYCLIC_COUNTEREXAMPLE = '''
 def breadth_first_counterexample():
@@ -123,6 +154,8 @@ def hand_in(course, source, release):
     _submit(course, "plain_checkpoint", release, {**reference, "checkpoint": PLAIN_CHECKPOINT})
     _submit(course, "x_tracemalloc", release, {**reference, "checkpoint": BLINDED_CHECKPOINT})
     _submit(course, "x_meter", release, {**reference, "checkpoint": METER_PATCH})
+    _submit(course, "x_meter_zeroed", release, {**reference, "checkpoint": METER_ZEROED})
+    _submit(course, "x_mmap", release, {**reference, "checkpoint": MMAP_CHECKPOINT})
     _submit(course, "x_grader_rules", release, {**reference, "sigmoid": reference["sigmoid"] + GRADER_RULES})
     _submit(course, "no_rules", release, {**reference, "sigmoid": reference["sigmoid"] + NO_RULES})
     _submit(course, "x_cycle", release, {**reference, "counterexample": CYCLIC_COUNTEREXAMPLE})
@@ -144,14 +177,16 @@ def test_points_and_tasks():
 
 
 def test_exploits_gain_nothing(graded):
-    for student, baseline in [("mallory", "zero"), ("mallory", "ben_untouched"),
-                              ("x_tracemalloc", "plain_checkpoint"), ("x_meter", "plain_checkpoint")]:
+    checkpoint_attacks = ("x_tracemalloc", "x_meter", "x_meter_zeroed", "x_mmap")
+    for student, baseline in [("mallory", "zero"), ("mallory", "ben_untouched")] + [
+            (attack, "plain_checkpoint") for attack in checkpoint_attacks]:
         for task in TASKS:
             if student == "mallory" and task.startswith("test_choice_"):
                 continue  # the question is answered honestly (her sample keeps the reference's letter)
             assert graded[student].task(task).score <= graded[baseline].task(task).score, (student, task)
-    for student in ("x_tracemalloc", "x_meter"):
-        assert "measurement_tampered" in graded[student].task("test_checkpoint").mistake_codes
+    # the memory is the kernel's figure, read from outside: what each attack blinds is not used
+    for student in checkpoint_attacks:
+        assert "stores_everything" in graded[student].task("test_checkpoint").mistake_codes, student
 
 
 def test_the_graders_own_op_rules_are_out_of_reach(graded):
@@ -259,10 +294,6 @@ def test_the_lecture_breadth_first_counterexample_holds():
 
 
 def test_source_notebook_runs_top_to_bottom(tmp_path):
-    nb = jupytext.read(NOTEBOOK)
-    start = time.perf_counter()
-    run_notebook(nb, tmp_path)
-    print(f"source notebook ran in {time.perf_counter() - start:.1f} s")
-    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    outputs = run_source_notebook(NOTEBOOK, tmp_path)
     assert re.search(r"breadth-first:\s+1\.158", outputs) and re.search(r"topological order: 2\.120", outputs)
     assert "plain backprop: peak" in outputs

@@ -7,7 +7,7 @@ import pytest
 
 from autograder.course.build import BuildError, build, source_notebook
 from autograder.course.layout import NOTEBOOKS
-from autograder.assignments import get_assignment
+from autograder.assignments import available_assignments, get_assignment
 
 from autograder_course import ASSIGNMENT, course_template, fresh_course  # noqa: F401
 
@@ -119,3 +119,12 @@ def test_a_sample_edit_changes_text_that_occurs_exactly_once_in_the_reference():
     for edits in ([["no such line", "x"]], [["d[", "e["]], ["not a pair"]):
         with pytest.raises(samples.SampleError, match="edit"):
             samples._edited(reference, edits, "here")
+
+
+@pytest.mark.parametrize("assignment_id", available_assignments())
+def test_every_task_names_a_call_that_its_sandbox_defines(assignment_id):
+    from autograder import assignments
+
+    defined = assignments.calls(assignment_id)
+    for task in get_assignment(assignment_id).tasks:
+        assert task.call in defined, (task.grade_id, task.call, sorted(defined))

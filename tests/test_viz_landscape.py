@@ -9,24 +9,12 @@ from minigrad import nn
 from minigrad.viz import landscape as L
 from minigrad.viz import loss_landscape_explorer
 
+from helpers_landscape import trained_with_trajectory
+
 
 @pytest.fixture
 def problem():
-    mg.manual_seed(0)
-    rng = np.random.default_rng(0)
-    x = mg.Tensor(rng.standard_normal((200, 8)).astype(np.float32))
-    y = rng.integers(0, 3, 200)
-    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3))
-    trajectory = L.Trajectory(model)
-    trajectory.record()
-    optimizer = mg.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
-    for _ in range(15):
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        trajectory.record()
-    return model, (lambda m: F.cross_entropy(m(x), y)), trajectory
+    return trained_with_trajectory(samples=200, features=8, hidden=16, steps=15, momentum=0.9)
 
 
 def test_filter_normalised_directions_have_the_weights_filter_norms():

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import minigrad as mg
-import minigrad.functional as F
-from minigrad import Value, nn
+from minigrad import Value
 from minigrad.viz import (LiveTrainingCurve, draw_graph, learning_rate_explorer,
                           loss_landscape_explorer)
 from minigrad.viz import landscape as L
+
+from helpers_landscape import trained_with_trajectory
 
 DECADE = re.compile(r"^10[⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+$")
 SHORT_NUMBER = re.compile(r"^-?\d+(\.\d{1,2})?$|^-?0\.0*\d{1,2}$")
@@ -44,21 +44,7 @@ def test_the_colour_bar_shows_round_values(low, high):
 
 @pytest.fixture
 def trained():
-    mg.manual_seed(0)
-    rng = np.random.default_rng(0)
-    x = mg.Tensor(rng.standard_normal((60, 4)).astype(np.float32))
-    y = rng.integers(0, 3, 60)
-    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
-    trajectory = L.Trajectory(model)
-    trajectory.record()
-    optimizer = mg.optim.SGD(model.parameters(), lr=0.3)
-    for _ in range(6):
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        trajectory.record()
-    return model, (lambda m: F.cross_entropy(m(x), y)), trajectory
+    return trained_with_trajectory(samples=60, features=4, hidden=8, steps=6)
 
 
 def test_the_distance_slider_works_only_where_it_sets_the_axes(trained):

@@ -3,6 +3,7 @@
     assignments/a<NN>_<name>/        assignment "<NN>_<name>" (its notebook: notebooks/<NN>_<name>.py)
         tasks.py                     trusted: the task specs (ASSIGNMENT): cases, checks, points
         reference*.py                trusted: reference computations (torch) the specs call
+        questions.toml               trusted: the multiple-choice questions (right letter, why not)
         sandbox.py                   untrusted: CALLS, how the student's functions are called
         sandbox_*.py                 untrusted: test material the calls use
         samples/<student>.py         sample students: the reference with the cells they change

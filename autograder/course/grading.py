@@ -154,8 +154,8 @@ def _run_and_judge(course, assignment, student, rebuilt, batch_cases, mode, cred
     limits = isolation.Limits(memory_bytes=assignment.memory_bytes)
     cell_errors, cell_failures, log = {}, {}, []
     for (forbidden, allowed), tasks in groups.items():
-        sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0],
-                                     time_limits.get(t.grade_id, t.timeout), output_keys(t)) for t in tasks]
+        sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0], time_limits.get(t.grade_id, t.timeout),
+                                     output_keys(t), t.measure_memory) for t in tasks]
         run = run_in_sandbox(assignment.assignment_id, rebuilt.cells_to_run, sandbox_tasks, forbidden,
                              allowed, limits, mode=mode)
         runs.update({t.grade_id: task_run for t, task_run in zip(tasks, run.tasks)})

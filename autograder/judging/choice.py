@@ -3,11 +3,13 @@
 The answer cell is a function returning a letter (``def choice_central(): return "b"``); the
 sandbox call ``multiple_choice`` turns it into a number (1 for the first letter) and the trusted
 side compares it with the right choice here. The right letter and why each other option is
-wrong live in the assignment's ``tasks.py`` (never shipped): the visible case's reference is
+wrong live in the assignment's ``questions.toml`` (never shipped): the visible case's reference is
 empty and the only check is graded-only, so the notebook's self-check says whether the answer
 is one of the letters and nothing about which one is right.
 """
+import os
 import re
+import tomllib
 
 import numpy as np
 
@@ -64,3 +66,15 @@ def choice_task(grade_id, title, answer_cell, right, wrong, forbidden, short_nam
         call="multiple_choice", make_cases=make_cases, reference=reference,
         checks=(Check("the right choice", ("choice",), compare=compare, self_check=False),),
         forbidden=forbidden, timeout=5, short_name=short_name)
+
+
+def choice_tasks(tasks_file, forbidden):
+    """The Tasks of the questions in ``questions.toml`` beside `tasks_file`, in file order: one
+    table per answer cell (title, short_name, right, and wrong.<letter>.mistake / .why)."""
+    path = os.path.join(os.path.dirname(tasks_file), "questions.toml")
+    with open(path, "rb") as fh:
+        questions = tomllib.load(fh)
+    return tuple(choice_task(f"test_{cell}", q["title"], cell, right=q["right"],
+                             wrong={letter: (w["mistake"], w["why"]) for letter, w in q["wrong"].items()},
+                             forbidden=forbidden, short_name=q["short_name"])
+                 for cell, q in questions.items())

@@ -281,6 +281,11 @@ def judge_task(task, cases, hidden_flags, run, cell_problems=None, credit="all_o
         result.checks = [CheckOutcome(c.name, c.weight, False, result.error) for c in task.checks]
         return result
     references, variants, contexts = expected or expected_outputs(task, cases)
+    if task.measure_memory and getattr(run, "memory_bytes", None) is not None:
+        # graded: the figure the trusted side measured (the runner refuses to grade without it)
+        # replaces anything of that name the student's process sent
+        measured = np.asarray(float(run.memory_bytes))
+        run.outputs = [dict(outputs, memory_bytes=measured) for outputs in run.outputs]
     earned = 0.0
     for check in task.checks:
         applicable = [i for i, ref in enumerate(references) if all(k in ref for k in check.keys)]

@@ -64,6 +64,9 @@ class Task:
     allowed: tuple = ()                # course packages mounted for the student's code
     timeout: float = 10.0              # wall seconds for all cases of this task
     short_name: str = ""               # column heading in the demo's table (default: grade_id)
+    # the grader measures the memory of the task's whole run from outside the student's process
+    # (runner.TaskRun.memory_bytes) and hands it to the checks as "memory_bytes" in every case
+    measure_memory: bool = False
 
     @property
     def total_weight(self):

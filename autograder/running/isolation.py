@@ -497,6 +497,8 @@ class Cgroup:
     def __init__(self, name, limits):
         self.dirs = []
         self.usage_file = None    # cpuacct.usage (ns, v1) or cpu.stat (usage_usec, v2)
+        self.memory_dir = None    # where memory.usage_in_bytes (v1) or memory.current (v2) is
+        self._peak_fd = None      # v2: memory.peak, reset through this descriptor
         own = _own_cgroups()
         wanted = [("memory", "memory.limit_in_bytes", limits.total_memory_bytes),
                   ("pids", "pids.max", limits.processes + 4)]
@@ -504,6 +506,7 @@ class Cgroup:
             for controller, knob, value in wanted:
                 self._make(os.path.join(f"/sys/fs/cgroup/{controller}", own[controller].lstrip("/"), name),
                            {knob: value})
+            self.memory_dir = self.dirs[0] if self.dirs else None
             # optional: without them CPU time is read from /proc (runner.py) and no core cap holds
             if self.dirs and os.path.isdir("/sys/fs/cgroup/cpu") and "cpu" in own:
                 self._make(os.path.join("/sys/fs/cgroup/cpu", own["cpu"].lstrip("/"), name),
@@ -516,6 +519,7 @@ class Cgroup:
         elif "" in own and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
             path = os.path.join("/sys/fs/cgroup", own[""].lstrip("/"), name)
             self._make(path, {"memory.max": limits.total_memory_bytes, "pids.max": limits.processes + 4})
+            self.memory_dir = path if self.dirs else None
             if self.dirs:  # cpu.stat counts usage_usec even where the cpu controller is not enabled
                 self._make(path, {"cpu.max": f"{self.CPU_PERIOD_US} {self.CPU_PERIOD_US}"},
                            required=False, exists=True)
@@ -558,6 +562,60 @@ class Cgroup:
             if line.startswith("usage_usec "):
                 return int(line.split()[1]) / 1e6
         return None
+
+    # Memory as the kernel charges it to the cgroup's processes (anonymous and file-backed maps,
+    # tmpfs, kernel buffers: nothing a process can hide from). For the trusted side's measurement
+    # of one step: reset the peak, then read the current charge and the peak since.
+
+    def reset_memory_peak(self):
+        """Start a new peak at the current charge; False where the kernel cannot (then
+        memory_peak() is None)."""
+        if self.memory_dir is None:
+            return False
+        try:
+            if self.memory_dir.startswith("/sys/fs/cgroup/memory/"):        # v1
+                with open(os.path.join(self.memory_dir, "memory.max_usage_in_bytes"), "w") as fh:
+                    fh.write("0")
+            else:   # v2 (Linux 6.12+): a write resets the peak seen through this descriptor
+                if self._peak_fd is None:
+                    self._peak_fd = os.open(os.path.join(self.memory_dir, "memory.peak"), os.O_RDWR)
+                os.write(self._peak_fd, b"reset\n")
+        except OSError:
+            self._close_peak()
+            return False
+        return True
+
+    def memory_now(self):
+        """Bytes charged to the cgroup now; None where it is not counted."""
+        knob = "memory.usage_in_bytes" if self.memory_dir and self.memory_dir.startswith(
+            "/sys/fs/cgroup/memory/") else "memory.current"
+        return self._read_bytes(os.path.join(self.memory_dir, knob)) if self.memory_dir else None
+
+    def memory_peak(self):
+        """Largest charge since reset_memory_peak(); None where it is not counted."""
+        if self.memory_dir is None:
+            return None
+        if self.memory_dir.startswith("/sys/fs/cgroup/memory/"):
+            return self._read_bytes(os.path.join(self.memory_dir, "memory.max_usage_in_bytes"))
+        if self._peak_fd is None:
+            return None
+        try:
+            return int(os.pread(self._peak_fd, 64, 0).split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @staticmethod
+    def _read_bytes(path):
+        try:
+            with open(path) as fh:
+                return int(fh.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _close_peak(self):
+        if self._peak_fd is not None:
+            os.close(self._peak_fd)
+            self._peak_fd = None
 
     @property
     def active(self):
@@ -607,5 +665,6 @@ class Cgroup:
                 except OSError:
                     self.kill_all()
                     time.sleep(0.02)
+        self._close_peak()
         self.dirs = []
-        self.usage_file = None
+        self.usage_file = self.memory_dir = None

@@ -37,6 +37,7 @@ STEP_SLACK_SECONDS = 1.0   # per step, for sending its record
 WALL_FACTOR = 4.0
 WALL_SLACK_SECONDS = 5.0
 CPU_POLL_SECONDS = 0.1
+MEMORY_POLL_SECONDS = 0.002   # during a measured step: how often its lowest memory is sampled
 LOG_BYTES = 16 << 10
 MAX_NPZ_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (headers included)
 MAX_RESULT_BYTES = 2 * MAX_NPZ_BYTES          # everything one process may send
@@ -51,6 +52,7 @@ class SandboxTask:
     cases: list          # of spec.Case
     timeout: float       # CPU seconds for all its cases (the wall backstop follows: wall_limit)
     keys: tuple = None   # output keys the judge reads (others are dropped unread); None: all
+    measure_memory: bool = False  # the trusted side measures the step's memory (TaskRun.memory_bytes)
 
 
 def wall_limit(cpu_seconds):
@@ -65,6 +67,8 @@ class TaskRun:
     outputs: list = None  # [{key: float64 ndarray}] per case
     failure: str = None
     cpu_seconds: float = None   # CPU time of the step that ran it (trusted measurement)
+    memory_bytes: int = None    # with SandboxTask.measure_memory: how far the memory charged to
+                                # the process rose above its lowest point during the step (trusted)
 
 
 @dataclass
@@ -198,9 +202,15 @@ class _Attempt:
     taken its wall backstop (``wall_limit``) without finishing. The schedule is the trusted side's
     alone: step j may run until the earlier of (a) the time its predecessor's record arrived plus
     its own wall limit and (b) the attempt's start plus the wall limits of all steps up to j.
-    Nothing the process writes moves a deadline later or its CPU clock back."""
+    Nothing the process writes moves a deadline later or its CPU clock back.
 
-    def __init__(self, proc, steps, limits_s, budget, cpu_clock=None):
+    For the steps in `measured` the memory the kernel charges to the job's cgroup (`memory`) is
+    followed from outside: its peak since the step began, less the lowest charge sampled while
+    the step was under way (so memory held before the step and freed inside it cannot hide what
+    the step keeps). A sample counts only if none of the step's record had arrived by the next
+    read: the process frees everything as it exits, which may follow its last record at once."""
+
+    def __init__(self, proc, steps, limits_s, budget, cpu_clock=None, memory=None, measured=()):
         self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], CPU seconds each
         self.proc = proc          # a Popen, or a warm sandbox's child (warm.WarmChild)
         self.records = _Records(budget)
@@ -211,6 +221,32 @@ class _Attempt:
         self.timeout_kind = None  # "cpu" or "wall"
         self.log = bytearray()
         self._cgroup_clock = cpu_clock
+        self._memory, self._measured = memory, set(measured)
+        self.step_memory = {}     # step -> bytes (measured steps), None where unmeasurable
+        self._lowest = None       # lowest charge sampled in the measured step under way
+        self._sample = None       # the latest sample, until the next read confirms it
+
+    def _begin_step(self):
+        """The first step without a record starts now: begin measuring it if it is measured."""
+        self._lowest = self._sample = None
+        if self.closed < len(self.steps) and self.steps[self.closed] in self._measured:
+            if self._memory.reset_memory_peak():
+                self._lowest = self._memory.memory_now()
+
+    def _take_sample(self):
+        if self._lowest is not None:
+            self._sample = self._memory.memory_now()
+
+    def _confirm_sample(self, record_began):
+        """After a read: the sample stands unless the current step's record had begun to arrive."""
+        if self._sample is not None and not record_began:
+            self._lowest = min(self._lowest, self._sample)
+        self._sample = None
+
+    def _end_step(self, step):
+        if step in self._measured:
+            peak = self._memory.memory_peak() if self._lowest is not None else None
+            self.step_memory[step] = None if peak is None else max(0, peak - self._lowest)
 
     def cpu_seconds(self):
         """CPU time used so far by the attempt's processes: the cgroup's count, else /proc's."""
@@ -246,8 +282,10 @@ class _Attempt:
                 if self.cpu_seconds() - cpu_start > self.limits_s[self.closed] + STEP_SLACK_SECONDS / 4:
                     self.timed_out, self.timeout_kind = True, "cpu"
                     break
+            self._take_sample()
+            record_began = False
             # with both streams closed only the exit is awaited: look again soon
-            wait = CPU_POLL_SECONDS if open_streams else 0.005
+            wait = CPU_POLL_SECONDS if open_streams and self._lowest is None else MEMORY_POLL_SECONDS
             for key, _ in sel.select(timeout=max(0.0, min(deadline - now, wait))):
                 data = os.read(key.fd, 1 << 16)
                 if not data:
@@ -258,7 +296,13 @@ class _Attempt:
                     self.log += data[: max(0, LOG_BYTES - len(self.log))]
                     continue
                 arrived = time.monotonic()
-                for name, body, packed, _ in self.records.feed(data, arrived):
+                completed = self.records.feed(data, arrived)
+                current = self.steps[self.closed] if self.closed < len(self.steps) else None
+                record_began = record_began or any(
+                    name == "done" or (name.startswith(("cell", "task")) and self._step_of(name) == current)
+                    for name in [n for n, _, _, _ in completed] + (
+                        [self.records.current[0]] if self.records.current else []))
+                for name, body, packed, _ in completed:
                     if name == "ready":
                         if not self.ready:
                             self.ready = True
@@ -268,6 +312,7 @@ class _Attempt:
                                 schedule.append(total)
                             deadline = self._deadline(schedule, arrived)
                             cpu_start, next_cpu_check = self.cpu_seconds(), arrived + CPU_POLL_SECONDS
+                            self._begin_step()
                         continue
                     if name == "done":
                         self.done = self.closed == len(self.steps)
@@ -282,9 +327,12 @@ class _Attempt:
                         self.results[closed] = pending.pop(closed)
                         used = self.cpu_seconds()
                         self.step_cpu[closed] = max(0.0, used - cpu_start)
+                        self._end_step(closed)
                         cpu_start = used
                         self.closed += 1
+                        self._begin_step()
                         deadline = self._deadline(schedule, arrived)
+            self._confirm_sample(record_began)
         sel.close()
         self.proc.stdout.close()
 
@@ -394,6 +442,7 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
     mode = mode or isolation.isolation_mode()
     run = SandboxRun(tasks=[TaskRun() for _ in tasks], mode=mode)
     plan_bytes, npz_blobs = _job_data(assignment_id, cells, tasks)
+    measured = [(k, task) for k, task in enumerate(tasks) if getattr(task, "measure_memory", False)]
     warm_key = (_warm_key(assignment_id, forbidden, allowed, limits) if use_warm_sandboxes(mode) else None)
     job, in_dir, scratch = _job_folders(plan_bytes, npz_blobs, write_inputs=warm_key is None)
     try:
@@ -409,12 +458,18 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
             steps = ([("cell", i) for i in range(len(cells)) if i not in skip_cells]
                      + [("task", k) for k in range(first_task, len(tasks))])
             seconds = [cell_timeout if kind == "cell" else tasks[k].timeout for kind, k in steps]
+            cgroup = isolation.Cgroup(f"autograder-{os.path.basename(job)}-{attempt_no}", limits)
+            if measured and cgroup.memory_dir is None:
+                cgroup.close()
+                raise GraderFailure(
+                    f"the task calling {measured[0][1].call} is judged on the memory the kernel charges "
+                    f"to the student's process, and no cgroup with a memory controller could be made "
+                    f"here: run the grader as root on Linux with cgroups (v1, or v2 on Linux 6.12+)")
             r, w = os.pipe()
             extra_fds = []
             options = {"result_fd": w, "uid": uid, "skip_cells": sorted(skip_cells),
                        "first_task": first_task, "forbidden": list(forbidden),
                        "limits": limits.as_options()}
-            cgroup = isolation.Cgroup(f"autograder-{os.path.basename(job)}-{attempt_no}", limits)
             sandbox = None
             try:
                 try:
@@ -462,7 +517,8 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                     for fd in extra_fds:
                         os.close(fd)
                 attempt = _Attempt(proc, steps, seconds, MAX_RESULT_BYTES,
-                                   cgroup.cpu_seconds if cgroup.usage_file else None)
+                                   cgroup.cpu_seconds if cgroup.usage_file else None, cgroup,
+                                   [("task", k) for k, _ in measured if k >= first_task])
                 try:
                     attempt.follow(r)
                 finally:
@@ -488,6 +544,10 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                 if step[0] == "task":
                     task_records[step[1]] = (body, packed)
                     run.tasks[step[1]].cpu_seconds = attempt.step_cpu.get(step)
+                    run.tasks[step[1]].memory_bytes = attempt.step_memory.get(step)
+                    if step in attempt.step_memory and attempt.step_memory[step] is None:
+                        raise GraderFailure(f"the memory of the task calling {tasks[step[1]].call} could "
+                                            f"not be read from its cgroup")
                 elif step[1] not in run.cell_seen:
                     run.cell_seen.add(step[1])
                     error = _cell_error(body)

@@ -139,3 +139,9 @@ def multiple_choice(fns, arrays, params):
     if len(text) != 1 or text not in letters:
         raise BadReturn(f"your answer {value[:20]!r} is not one of the options; return one of {options}")
     return {"choice": np.asarray(float(letters.index(text) + 1))}, {"choice": "str"}
+
+
+def call_table(*functions):
+    """The CALLS of an assignment's ``sandbox.py``: {call name: function}, each call named after
+    its function (a task spec's ``call``), with the questions' ``multiple_choice``."""
+    return {"multiple_choice": multiple_choice, **{fn.__name__: fn for fn in functions}}

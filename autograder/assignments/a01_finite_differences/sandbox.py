@@ -139,10 +139,5 @@ def network_gradient(fns, arrays, params):
     return outputs, dtypes
 
 
-CALLS = {
-    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
-    "difference_quotient": difference_quotient,
-    "numerical_gradient": numerical_gradient,
-    "gradient_checker": gradient_checker,
-    "network_gradient": network_gradient,
-}
+CALLS = calls.call_table(
+    difference_quotient, numerical_gradient, gradient_checker, network_gradient)

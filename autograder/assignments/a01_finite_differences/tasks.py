@@ -12,7 +12,7 @@ import numpy as np
 from ...judging.compare import Verdict, compare_values, rel_error
 from . import sandbox as functions
 from .sandbox import MLP_PARAMETERS
-from ...judging.choice import choice_task
+from ...judging.choice import choice_tasks
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, scalar
 
 NO_LIBRARIES = NO_SHORTCUTS  # the whole point of this notebook is computing it yourself
@@ -56,8 +56,6 @@ def _claimed_case(case, bug):
 # Domains where each scalar test function is smooth and well away from singularities.
 DOMAINS = {"sin3": (-1.5, 1.5), "cubic": (-2.0, 2.0), "lecture": (0.0, 2.0),
            "softplus": (-2.0, 2.0), "exp_half": (-2.0, 2.0)}
-
-
 
 
 def _quotients(case):
@@ -261,7 +259,6 @@ GRADIENT_CHECK = Task(
     forbidden=NO_LIBRARIES, timeout=10, short_name="grad_check")
 
 
-
 def _network_case(rng, n, d, hidden_units, k):
     while True:
         arrays = {"W1": rng.normal(size=(hidden_units, d)), "b1": rng.normal(size=hidden_units) * 0.5,
@@ -310,17 +307,7 @@ NETWORK_GRADIENT = Task(
     forbidden=NO_LIBRARIES, timeout=15, short_name="network")
 
 
-CHOICE_CENTRAL = choice_task(
-    "test_choice_central", "question: why the central difference is more accurate", "choice_central",
-    right="b", wrong={
-        "a": ("more_evaluations", "the forward difference evaluates f twice as well, at x and at x+h; "
-              "the number of evaluations is the same, the placement of the points is not"),
-        "c": ("divides_by_h", "all three quotients divide by the same h, so their round-off errors are "
-              "alike (about eps|f|/h); the difference is in the truncation error"),
-        "d": ("exact_for_polynomials", "it is exact only up to quadratics: for a cubic its error is h² "
-              "times the third derivative over twenty-four, not zero; what makes it better is that the "
-              "terms in h f'' of its two points cancel"),
-    }, forbidden=NO_LIBRARIES, short_name="q_central")
+QUESTIONS = choice_tasks(__file__, forbidden=NO_LIBRARIES)  # questions.toml
 
 
 ASSIGNMENT = Assignment(
@@ -332,6 +319,6 @@ ASSIGNMENT = Assignment(
         NUMERICAL_GRADIENT,
         GRADIENT_CHECK,
         NETWORK_GRADIENT,
-        CHOICE_CENTRAL,
+        *QUESTIONS,
     ),
 )

@@ -6,6 +6,7 @@ over the nodes' ``_prev`` / ``_backward`` (the interface the notebook fixes), so
 are graded apart from the student's ``backward()``; ``value_backward`` uses theirs.
 """
 import contextlib
+import functools
 import gc
 
 import numpy as np
@@ -95,6 +96,15 @@ def _collector_paused():
             gc.enable()
 
 
+def _paused(call):
+    """The call, run with the collector paused (``_collector_paused``)."""
+    @functools.wraps(call)
+    def run(fns, arrays, params):
+        with _collector_paused():
+            return call(fns, arrays, params)
+    return run
+
+
 def _node_check(node, what):
     for attribute in ("data", "grad", "_prev", "_backward"):
         if not hasattr(node, attribute):
@@ -144,7 +154,8 @@ def _forward_output(value_class, params):
     return lambda moved: eg.as_float(_build(value_class, params, moved["leaves"])[1][-1].data, "the output's .data")
 
 
-def _value_ops(fns, arrays, params):
+@_paused
+def value_ops(fns, arrays, params):
     """Build the graph with the student's Value, run the grader's reverse pass over _backward.
     -> {"values": (n_nodes,), "grad_leaves": (n_leaves,)}."""
     (value_class,) = fns
@@ -159,7 +170,8 @@ def _value_ops(fns, arrays, params):
 MAX_ORDER_FACTOR = 4  # entries of an order sent back per node (constants may be wrapped)
 
 
-def _value_backward(fns, arrays, params):
+@_paused
+def value_backward(fns, arrays, params):
     """topological_order(root) and out.backward() (twice when params["twice"]).
     -> {"out": (), "grad_leaves": (n_leaves,), "order_nodes": (len(order),)[, "grad2_leaves"]}.
 
@@ -208,7 +220,8 @@ def _loss(squared_loss, model, arrays):
     return squared_loss(model, [list(map(float, row)) for row in X], [float(v) for v in y])
 
 
-def _mlp_gradients(fns, arrays, params):
+@_paused
+def mlp_gradients(fns, arrays, params):
     """squared_loss(MLP(...), X, y).backward() at given parameters.
     -> {"out": (), "grad_theta": (n_parameters,)}."""
     MLP, squared_loss = fns
@@ -227,7 +240,8 @@ def _mlp_gradients(fns, arrays, params):
     return outputs, {}
 
 
-def _mlp_train_step(fns, arrays, params):
+@_paused
+def mlp_train_step(fns, arrays, params):
     """Two calls of train_step(model, X, y, lr). -> {"losses": (2,), "theta_after": (n_parameters,)}."""
     MLP, squared_loss, train_step = fns
     model, parameters = _mlp(MLP, arrays, params)
@@ -238,24 +252,6 @@ def _mlp_train_step(fns, arrays, params):
     return {"losses": np.asarray(losses), "theta_after": eg.datas(parameters)}, {}
 
 
-def _paused(call):
-    def run(fns, arrays, params):
-        with _collector_paused():
-            return call(fns, arrays, params)
-    run.__doc__ = call.__doc__
-    return run
-
-
-value_ops, value_backward = _paused(_value_ops), _paused(_value_backward)
-mlp_gradients, mlp_train_step = _paused(_mlp_gradients), _paused(_mlp_train_step)
-
-CALLS = {
-    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
-    "gate_gradients": gate_gradients,
-    "staged_backprop": staged_backprop,
-    "scalar_net": scalar_net,
-    "value_ops": value_ops,
-    "value_backward": value_backward,
-    "mlp_gradients": mlp_gradients,
-    "mlp_train_step": mlp_train_step,
-}
+CALLS = calls.call_table(
+    gate_gradients, staged_backprop, scalar_net, value_ops, value_backward, mlp_gradients,
+    mlp_train_step)

@@ -15,7 +15,7 @@ from . import reference as graphs
 from . import sandbox_graphs as eg
 from ...judging.compare import Verdict, compare_values
 from ...judging.diagnosis import Mistake
-from ...judging.choice import choice_task
+from ...judging.choice import choice_tasks
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe, scalar
 
 # ---- 1. local gradients of gates --------------------------------------------------------------
@@ -587,20 +587,11 @@ TRAIN_STEP = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="step")
 
 
-CHOICE_MULTIPLY_GATE = choice_task(
-    "test_choice_multiply_gate", "question: what a multiply gate does to the gradient", "choice_multiply_gate",
-    right="b", wrong={
-        "a": ("add_gate", "that is the add gate, which passes its upstream gradient unchanged to both "
-              "inputs; a multiply gate scales it"),
-        "c": ("own_input", "each input's local gradient is the other input (d(ab)/da = b), not its own "
-              "value: the multiply gate swaps the inputs"),
-        "d": ("split_at_gate", "a gate never splits its gradient into shares; each input gets the whole "
-              "upstream gradient times its own local gradient"),
-    }, forbidden=NO_SHORTCUTS, short_name="q_mul")
+QUESTIONS = choice_tasks(__file__, forbidden=NO_SHORTCUTS)  # questions.toml
 
 
 ASSIGNMENT = Assignment(
     assignment_id="02_scalar_backprop",
     tasks=(GATE_GRADIENTS, STAGED, SCALAR_NET, VALUE_OPS, VALUE_BACKWARD, MLP_GRADIENTS, TRAIN_STEP,
-           CHOICE_MULTIPLY_GATE),
+           *QUESTIONS),
 )

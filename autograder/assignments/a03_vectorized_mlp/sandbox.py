@@ -115,15 +115,21 @@ def two_layer_net(fns, arrays, params):
     """loss, grads = two_layer_loss(params, X, y). -> loss, grad_W1, grad_b1, grad_W2, grad_b2,
     plus the probe along all four parameters."""
     (loss_fn,) = fns
+    return _network_loss(loss_fn, NET_PARAMETERS, arrays, "two_layer_loss")
+
+
+def _network_loss(loss_fn, names, arrays, what):
+    """loss, grads = loss_fn(params, X, y) on copies -> loss, grad_<name> for each parameter name,
+    plus the probe along all of them."""
     labels = arrays["y"].astype(np.int64)
-    net = {name: arrays[name].copy() for name in NET_PARAMETERS}
-    loss, grads = _loss_and_gradient(loss_fn(net, arrays["X"].copy(), labels.copy()), "two_layer_loss")
-    grads = _gradient_dict(grads, NET_PARAMETERS, "the gradients two_layer_loss returned")
+    net = {name: arrays[name].copy() for name in names}
+    loss, grads = _loss_and_gradient(loss_fn(net, arrays["X"].copy(), labels.copy()), what)
+    grads = _gradient_dict(grads, names, f"the gradients {what} returned")
     named = {"loss": (loss, "loss you returned")}
-    named.update({f"grad_{name}": (grads[name], f"gradient for {name}") for name in NET_PARAMETERS})
+    named.update({f"grad_{name}": (grads[name], f"gradient for {name}") for name in names})
     outputs, dtypes = _outputs(named)
     outputs.update(probe(lambda m: loss_fn(m, arrays["X"].copy(), labels.copy())[0],
-                         {name: arrays[name] for name in NET_PARAMETERS}, arrays))
+                         {name: arrays[name] for name in names}, arrays))
     return outputs, dtypes
 
 
@@ -155,16 +161,7 @@ def mlp(fns, arrays, params):
     -> loss, grad_W<l>, grad_b<l> for every layer, plus the probe along all parameters."""
     (loss_fn,) = fns
     names = tuple(f"{kind}{layer}" for layer in range(1, int(params["depth"]) + 1) for kind in ("W", "b"))
-    labels = arrays["y"].astype(np.int64)
-    net = {name: arrays[name].copy() for name in names}
-    loss, grads = _loss_and_gradient(loss_fn(net, arrays["X"].copy(), labels.copy()), "mlp_loss")
-    grads = _gradient_dict(grads, names, "the gradients mlp_loss returned")
-    named = {"loss": (loss, "loss you returned")}
-    named.update({f"grad_{name}": (grads[name], f"gradient for {name}") for name in names})
-    outputs, dtypes = _outputs(named)
-    outputs.update(probe(lambda m: loss_fn(m, arrays["X"].copy(), labels.copy())[0],
-                         {name: arrays[name] for name in names}, arrays))
-    return outputs, dtypes
+    return _network_loss(loss_fn, names, arrays, "mlp_loss")
 
 
 def shared_weights(fns, arrays, params):
@@ -260,17 +257,6 @@ def training(fns, arrays, params):
     return outputs, dtypes
 
 
-CALLS = {
-    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
-    "a03_affine": affine,
-    "a03_activation": activation,
-    "a03_softmax_cross_entropy": softmax_cross_entropy,
-    "a03_mse": mse,
-    "a03_two_layer_net": two_layer_net,
-    "a03_backprop_ninja": backprop_ninja,
-    "a03_mlp": mlp,
-    "a03_shared_weights": shared_weights,
-    "a03_embedding": embedding,
-    "a03_sgd_momentum": sgd_momentum,
-    "a03_training": training,
-}
+CALLS = calls.call_table(
+    affine, activation, softmax_cross_entropy, mse, two_layer_net, backprop_ninja, mlp,
+    shared_weights, embedding, sgd_momentum, training)

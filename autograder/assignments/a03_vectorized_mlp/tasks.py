@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from . import reference as ref
-from ...judging.choice import choice_task
+from ...judging.choice import choice_tasks
 from ...judging.compare import Verdict, compare_values
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
 
@@ -91,7 +91,7 @@ def _probed(name, keys, weight, hint, forward=("out",), rtol=GRAD_RTOL):
 AFFINE = Task(
     grade_id="test_affine", title="affine_forward(x, W, b) and affine_backward(dout, cache)",
     points=3, answer_cells=("affine",), functions=("affine_forward", "affine_backward"),
-    call="a03_affine", make_cases=_affine_cases, reference=lambda case: ref.affine(case.arrays),
+    call="affine", make_cases=_affine_cases, reference=lambda case: ref.affine(case.arrays),
     variants=_affine_variants, diagnosis_context=_batch,
     checks=(
         Check("forward: out = x W + b", ("out",), rtol=1e-12,
@@ -180,7 +180,7 @@ ACTIVATIONS = Task(
     points=2, answer_cells=("activations",),
     functions=("relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
                "tanh_forward", "tanh_backward"),
-    call="a03_activation", make_cases=_activation_cases,
+    call="activation", make_cases=_activation_cases,
     reference=lambda case: ref.activation(case.params["kind"], case.arrays),
     variants=_activation_variants, checks=_activation_checks(),
     forbidden=NO_SHORTCUTS, timeout=10, short_name="activations")
@@ -235,7 +235,7 @@ SOFTMAX = Task(
     grade_id="test_softmax_cross_entropy",
     title="softmax_cross_entropy(logits, y): the mean loss and dlogits, stable for huge logits",
     points=3, answer_cells=("softmax_cross_entropy",), functions=("softmax_cross_entropy",),
-    call="a03_softmax_cross_entropy", make_cases=_softmax_cases,
+    call="softmax_cross_entropy", make_cases=_softmax_cases,
     reference=lambda case: ref.softmax_cross_entropy(case.arrays,
                                                      "_large" if case.params.get("large") else ""),
     variants=_softmax_variants, diagnosis_context=lambda case: {"batch_size": case.arrays["logits"].shape[0]},
@@ -284,7 +284,7 @@ def _mse_variants(case):
 
 MSE = Task(
     grade_id="test_mse_loss", title="mse_loss(pred, target): L = sum((pred - target)^2) / (2N) and dL/dpred",
-    points=2, answer_cells=("mse_loss",), functions=("mse_loss",), call="a03_mse",
+    points=2, answer_cells=("mse_loss",), functions=("mse_loss",), call="mse",
     make_cases=_mse_cases, reference=lambda case: ref.mse(case.arrays), variants=_mse_variants,
     diagnosis_context=lambda case: {"batch_size": case.arrays["pred"].shape[0]},
     checks=(
@@ -351,7 +351,7 @@ NETWORK = Task(
     grade_id="test_two_layer_net",
     title="two_layer_loss(params, X, y): the loss and all four parameter gradients",
     points=2, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net"),
-    functions=("two_layer_loss",), call="a03_two_layer_net", make_cases=_net_cases,
+    functions=("two_layer_loss",), call="two_layer_net", make_cases=_net_cases,
     reference=lambda case: ref.two_layer_loss(case.arrays), variants=_net_variants,
     diagnosis_context=_batch,
     checks=(Check("loss", ("loss",), rtol=1e-11,
@@ -478,7 +478,7 @@ def _ninja_variants(case):
 NINJA = Task(
     grade_id="test_backprop_ninja",
     title="backward_atomic(cache, dloss): the gradient of every intermediate of forward_atomic",
-    points=3, answer_cells=("backprop_ninja",), functions=("backward_atomic",), call="a03_backprop_ninja",
+    points=3, answer_cells=("backprop_ninja",), functions=("backward_atomic",), call="backprop_ninja",
     make_cases=_ninja_cases, reference=lambda case: ref.atomic_mlp(case.arrays), variants=_ninja_variants,
     diagnosis_context=_batch,
     checks=tuple(Check(f"d{name}", (f"grad_{name}",), weight=1,
@@ -570,7 +570,7 @@ STACK = Task(
     grade_id="test_mlp",
     title="mlp_loss(params, X, y): a stack of any depth built from your layers, loss and every gradient",
     points=2, answer_cells=("affine", "activations", "softmax_cross_entropy", "mlp"),
-    functions=("mlp_loss",), call="a03_mlp", make_cases=_stack_cases,
+    functions=("mlp_loss",), call="mlp", make_cases=_stack_cases,
     reference=lambda case: ref.mlp_loss(case.arrays, case.params["depth"]), variants=_stack_variants,
     diagnosis_context=_batch,
     checks=(Check("loss", ("loss",), rtol=1e-11,
@@ -628,7 +628,7 @@ SHARED = Task(
     grade_id="test_shared_weights",
     title="shared_weight_loss(X, W): loss and dW of Y = ReLU(X W) W with L = ||Y - X||^2 / 2",
     points=3, answer_cells=("shared_weights",), functions=("shared_weight_loss",),
-    call="a03_shared_weights", make_cases=_shared_cases, reference=lambda case: ref.shared_weights(case.arrays),
+    call="shared_weights", make_cases=_shared_cases, reference=lambda case: ref.shared_weights(case.arrays),
     variants=_shared_variants,
     checks=(
         Check("loss", ("loss",), rtol=1e-11, hint="L = 0.5 * sum((ReLU(X W) W - X)^2), no 1/N."),
@@ -671,7 +671,7 @@ def _embedding_variants(case):
 EMBEDDING = Task(
     grade_id="test_embedding", title="embedding_forward(W, idx) and embedding_backward(dout, cache)",
     points=2, answer_cells=("embedding",), functions=("embedding_forward", "embedding_backward"),
-    call="a03_embedding", make_cases=_embedding_cases, reference=lambda case: ref.embedding(case.arrays),
+    call="embedding", make_cases=_embedding_cases, reference=lambda case: ref.embedding(case.arrays),
     variants=_embedding_variants,
     checks=(Check("forward: out = W[idx]", ("out",), rtol=1e-12, hint="row n of out is W[idx[n]]."),
             _probed("dW", ("grad_W",), 1, "every row W[v] collects dout[n] for every n with idx[n] == v.",
@@ -753,7 +753,7 @@ def _sgd_variants(case):
 SGD = Task(
     grade_id="test_sgd_momentum",
     title="sgd_momentum(w, dw, v, lr, momentum, weight_decay): torch.optim.SGD's update",
-    points=2, answer_cells=("sgd_momentum",), functions=("sgd_momentum",), call="a03_sgd_momentum",
+    points=2, answer_cells=("sgd_momentum",), functions=("sgd_momentum",), call="sgd_momentum",
     make_cases=_sgd_cases,
     reference=lambda case: ref.sgd_momentum(case.arrays, **case.params), variants=_sgd_variants,
     checks=(
@@ -902,7 +902,7 @@ TRAINING = Task(
           "seed): a two-layer MLP on digits with your own gradients",
     points=3, answer_cells=("affine", "activations", "softmax_cross_entropy", "two_layer_net",
                             "sgd_momentum", "train"),
-    functions=("train_step", "train"), call="a03_training", make_cases=_training_cases,
+    functions=("train_step", "train"), call="training", make_cases=_training_cases,
     reference=_training_reference, variants=_step_variants,
     checks=(
         Check("one train_step: torch.optim.SGD's parameters and velocities from the network's gradient",
@@ -919,38 +919,11 @@ TRAINING = Task(
     forbidden=NO_SHORTCUTS + ("sklearn",), timeout=60, short_name="train")
 
 
-CHOICE_SOFTMAX_CE = choice_task(
-    "test_choice_softmax_ce", "question: why the gradient of softmax cross-entropy is p - y", "choice_softmax_ce",
-    right="c", wrong={
-        "a": ("diagonal_jacobian", "softmax's Jacobian is not diagonal: every probability depends on every "
-              "logit through the shared sum, and those off-diagonal terms are exactly what the "
-              "simplification uses"),
-        "b": ("only_target_logit", "the loss depends on every logit through the normaliser log sum exp, "
-              "so every entry of the gradient is nonzero (p_j for the other classes)"),
-        "d": ("needs_max_shift", "subtracting the max changes no probability, so the gradient is the same "
-              "with or without it; the shift only keeps exp from overflowing"),
-    }, forbidden=NO_SHORTCUTS, short_name="q_p_minus_y")
-
-
-# The gradient-flow lab (section 9): which plain stack of depth twenty keeps every layer's gradient
-# of a useful size. The wrong options are what the lab's widget refutes.
-CHOICE_GRADIENT_FLOW = choice_task(
-    "test_choice_gradient_flow", "question: which stack keeps its gradients alive with depth (the lab)",
-    "choice_gradient_flow", right="b", wrong={
-        "a": ("sigmoid_rescued_by_init", "sigmoid's slope is at most a quarter and falls to zero where "
-              "it saturates, and larger weights only saturate it more: in the lab the first layer's "
-              "gradient is many orders of magnitude below the last one's with every initialisation"),
-        "c": ("small_init_ratio_only", "the ratio between layers is the same as with He (a ReLU network "
-              "is positively homogeneous), but every layer scales the signal and the gradient by about "
-              "sigma times the square root of the width, far below one: all the norms vanish together"),
-        "d": ("residual_always_stable", "the identity path keeps early gradients from vanishing, but each "
-              "block adds its full-size branch on top of it, so the backward factor per layer is above "
-              "one: the residual ReLU stack with He initialisation explodes in the lab"),
-    }, forbidden=NO_SHORTCUTS, short_name="q_flow")
+QUESTIONS = choice_tasks(__file__, forbidden=NO_SHORTCUTS)  # questions.toml
 
 
 ASSIGNMENT = Assignment(
     assignment_id="03_vectorized_mlp",
     tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, NINJA, STACK, SHARED, EMBEDDING, SGD, TRAINING,
-           CHOICE_SOFTMAX_CE, CHOICE_GRADIENT_FLOW),
+           *QUESTIONS),
 )

@@ -13,7 +13,7 @@ large enough that a finite-difference gradient cannot finish inside the task's t
 import numpy as np
 
 from . import reference as ref
-from ...judging.choice import choice_task
+from ...judging.choice import choice_tasks
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
 
 RTOL = 1e-12        # float64 with a different summation order agrees to ~1e-15
@@ -154,7 +154,7 @@ def _conv_backward_variants(case):
 
 CONV_FORWARD = Task(
     grade_id="test_conv2d_forward", title="conv2d_forward(x, w, b, stride, padding)",
-    points=3, answer_cells=("conv2d_forward",), functions=("conv2d_forward",), call="a04_conv_forward",
+    points=3, answer_cells=("conv2d_forward",), functions=("conv2d_forward",), call="conv_forward",
     make_cases=_conv_forward_cases, reference=_conv_reference, variants=_conv_forward_variants,
     checks=(_forward_check("output of the convolution layer",
                            hint="pad, then out[n, f, i, j] = sum over c, p, q of x_pad[n, c, i*stride + p, "
@@ -165,7 +165,7 @@ CONV_FORWARD = Task(
 CONV_BACKWARD = Task(
     grade_id="test_conv2d_backward", title="conv2d_backward(dout, cache) -> dx, dw, db",
     points=4, answer_cells=("conv2d_forward", "conv2d_backward"),
-    functions=("conv2d_forward", "conv2d_backward"), call="a04_conv_backward",
+    functions=("conv2d_forward", "conv2d_backward"), call="conv_backward",
     make_cases=_conv_backward_cases, reference=_conv_reference, variants=_conv_backward_variants,
     checks=(
         _grad_check("dx", ("grad_x",), 3,
@@ -225,7 +225,7 @@ def _relu_variants(case):
 
 RELU = Task(
     grade_id="test_relu", title="relu_forward(x) and relu_backward(dout, cache)", points=2,
-    answer_cells=("relu",), functions=("relu_forward", "relu_backward"), call="a04_relu",
+    answer_cells=("relu",), functions=("relu_forward", "relu_backward"), call="relu_layer",
     make_cases=_relu_cases, reference=lambda c: ref.relu(c.arrays["x"], c.arrays["dout"]),
     variants=_relu_variants,
     checks=(_forward_check("ReLU output"),
@@ -371,24 +371,23 @@ def _avg_variants(case):
     }
 
 
-MAX_POOL = Task(
-    grade_id="test_max_pool2d", title="max_pool2d_forward(x, kernel_size, stride) and max_pool2d_backward",
-    points=4, answer_cells=("max_pool2d",), functions=("max_pool2d_forward", "max_pool2d_backward"),
-    call="a04_pool", make_cases=_pool_cases("max"), reference=_pool_reference, variants=_max_variants,
-    checks=(_forward_check("max-pooling output"),
-            _grad_check("dx: each window's gradient to its maximum", ("grad_x",), 3,
-                        hint="each window sends dout[n, c, i, j] to the position of its first maximum "
-                             "(np.argmax of the flattened window); overlapping windows add up.")),
-    forbidden=NO_SHORTCUTS, timeout=10, short_name="max_pool")
+def _pool_task(kind, name, points, variants, grad_check):
+    return Task(
+        grade_id=f"test_{kind}_pool2d",
+        title=f"{kind}_pool2d_forward(x, kernel_size, stride) and {kind}_pool2d_backward",
+        points=points, answer_cells=(f"{kind}_pool2d",),
+        functions=(f"{kind}_pool2d_forward", f"{kind}_pool2d_backward"), call="pool_layer",
+        make_cases=_pool_cases(kind), reference=_pool_reference, variants=variants,
+        checks=(_forward_check(f"{name} output"), grad_check), forbidden=NO_SHORTCUTS, timeout=10,
+        short_name=f"{kind}_pool")
 
-AVG_POOL = Task(
-    grade_id="test_avg_pool2d", title="avg_pool2d_forward(x, kernel_size, stride) and avg_pool2d_backward",
-    points=2, answer_cells=("avg_pool2d",), functions=("avg_pool2d_forward", "avg_pool2d_backward"),
-    call="a04_pool", make_cases=_pool_cases("avg"), reference=_pool_reference, variants=_avg_variants,
-    checks=(_forward_check("average-pooling output"),
-            _grad_check("dx", ("grad_x",), 1,
-                        hint="every entry of a window gets dout[n, c, i, j] / (k*k); overlapping windows add up.")),
-    forbidden=NO_SHORTCUTS, timeout=10, short_name="avg_pool")
+
+MAX_POOL = _pool_task("max", "max-pooling", 4, _max_variants, _grad_check(
+    "dx: each window's gradient to its maximum", ("grad_x",), 3,
+    hint="each window sends dout[n, c, i, j] to the position of its first maximum (np.argmax of the "
+         "flattened window); overlapping windows add up."))
+AVG_POOL = _pool_task("avg", "average-pooling", 2, _avg_variants, _grad_check(
+    "dx", ("grad_x",), 1, hint="every entry of a window gets dout[n, c, i, j] / (k*k); overlapping windows add up."))
 
 
 # =============================================================================================
@@ -449,7 +448,7 @@ def _residual_variants(case):
 RESIDUAL = Task(
     grade_id="test_residual_block", title="residual_forward(x, w1, w2) and residual_backward(dz, cache)",
     points=4, answer_cells=("conv2d_forward", "conv2d_backward", "relu", "residual_block"),
-    functions=("residual_forward", "residual_backward"), call="a04_residual",
+    functions=("residual_forward", "residual_backward"), call="residual_block",
     make_cases=_residual_cases, reference=_residual_reference, variants=_residual_variants,
     checks=(_forward_check("z = conv(relu(conv(x, w1)), w2) + x"),
             _grad_check("dx: the conv path plus the skip path", ("grad_x",), 2,
@@ -507,7 +506,7 @@ SOFTMAX = Task(
     grade_id="test_softmax_jacobian",
     title="softmax_jacobian(s) and lecture_attention_backward(x, y, ds)", points=3,
     answer_cells=("softmax_jacobian",), functions=("softmax_jacobian", "lecture_attention_backward"),
-    call="a04_softmax", make_cases=_softmax_cases, reference=_softmax_reference, variants=_softmax_variants,
+    call="softmax_example", make_cases=_softmax_cases, reference=_softmax_reference, variants=_softmax_variants,
     checks=(Check("softmax Jacobian", ("jacobian",), weight=1, rtol=RTOL,
                   hint="J[k, l] = s_k (1 - s_k) if k == l else -s_k s_l, i.e. diag(s) - s s^T."),
             Check("dx and dy of the lecture's example", ("grad_x", "grad_y"), weight=2, rtol=RTOL, probe=True,
@@ -580,7 +579,7 @@ def _attention_variants(case):
 ATTENTION = Task(
     grade_id="test_attention", title="attention_forward(Q, K, V, causal) and attention_backward(dout, cache)",
     points=4, answer_cells=("attention",), functions=("attention_forward", "attention_backward"),
-    call="a04_attention", make_cases=_attention_cases, reference=_attention_reference,
+    call="attention", make_cases=_attention_cases, reference=_attention_reference,
     variants=_attention_variants,
     checks=(_forward_check("attention output softmax(Q K^T / sqrt(d)) V",
                            hint="with causal=True, query i may only attend to keys j <= i: set the other "
@@ -675,7 +674,7 @@ def _layernorm_variants(case):
 LAYERNORM = Task(
     grade_id="test_layernorm", title="layernorm_forward(x, gamma, beta, eps) and layernorm_backward(dout, cache)",
     points=2, answer_cells=("layernorm",), functions=("layernorm_forward", "layernorm_backward"),
-    call="a04_layernorm", make_cases=_layernorm_cases, reference=_layernorm_reference,
+    call="layernorm", make_cases=_layernorm_cases, reference=_layernorm_reference,
     variants=_layernorm_variants,
     checks=(_forward_check("layer-norm output gamma * xhat + beta, each row normalised over its D features",
                            hint="xhat = (x - mean) / sqrt(var + eps), mean and (biased) var over each row."),
@@ -687,20 +686,11 @@ LAYERNORM = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="layernorm")
 
 
-CHOICE_KERNEL_FLIP = choice_task(
-    "test_choice_kernel_flip", "question: why the kernel is flipped in the input gradient", "choice_kernel_flip",
-    right="a", wrong={
-        "b": ("undo_forward_flip", "the forward pass (a cross-correlation, as in PyTorch) flips nothing; "
-              "the flip appears only when the pairing of inputs and outputs is read backwards"),
-        "c": ("transpose_not_flip", "a flip reverses both spatial axes (a half turn), which is not a "
-              "transpose: for a kernel that is not symmetric the transposed kernel gives wrong gradients"),
-        "d": ("flip_is_convention", "the unflipped kernel gives the same gradient only for symmetric "
-              "kernels; for any other it sends each upstream gradient to the mirrored input position"),
-    }, forbidden=NO_SHORTCUTS, short_name="q_flip")
+QUESTIONS = choice_tasks(__file__, forbidden=NO_SHORTCUTS)  # questions.toml
 
 
 ASSIGNMENT = Assignment(
     assignment_id="04_cnn_attention_backward",
     tasks=(CONV_FORWARD, CONV_BACKWARD, RELU, MAX_POOL, AVG_POOL, RESIDUAL, SOFTMAX, ATTENTION, LAYERNORM,
-           CHOICE_KERNEL_FLIP),
+           *QUESTIONS),
 )

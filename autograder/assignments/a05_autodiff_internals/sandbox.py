@@ -1,9 +1,11 @@
 """Calls of assignment 05 (autodiff internals): build the test graphs, run the student's engine,
 and send back plain arrays, including what the grader's own bookkeeping measured on the way.
 
-Everything measured here (backward calls per op, evaluations of f, forward calls of a layer,
-traced memory) is counted by objects of the grader (``sandbox_graphs``) that the student's code
-merely calls; nothing the student returns is taken as a measurement.
+Everything counted here (backward calls per op, evaluations of f, forward calls of a layer) is
+counted by objects of the grader (``sandbox_graphs``) that the student's code merely calls;
+nothing the student returns is taken as a measurement. The traced memory of checkpointing serves
+the student's self-check only: the grader judges the memory that the kernel charged to this
+process, measured from outside (``Task.measure_memory``).
 """
 import tracemalloc
 
@@ -301,15 +303,6 @@ def counterexample(fns, arrays, params):
             "leaf_values": np.asarray(values), "leaf_index": np.asarray(float(index[id(leaf)]))}, {}
 
 
-CALLS = {
-    "multiple_choice": calls.multiple_choice,  # questions (judging/choice.py)
-    "a05_topological_order": topological_order,
-    "a05_backward": program_backward,
-    "a05_op_rule": op_rule,
-    "a05_jvp": jvp,
-    "a05_jacobian": jacobian,
-    "a05_op_counts": op_counts,
-    "a05_checkpoint": checkpoint,
-    "a05_torch_graph": torch_graph,
-    "a05_counterexample": counterexample,
-}
+CALLS = calls.call_table(
+    topological_order, program_backward, op_rule, jvp, jacobian, op_counts, checkpoint,
+    torch_graph, counterexample)

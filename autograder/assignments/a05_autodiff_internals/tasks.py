@@ -2,8 +2,9 @@
 
 Orders are graded by property (every node after its inputs, each reachable node once), not
 against one depth-first order. Counts (backward calls per op node, evaluations of f, forward
-calls of a layer) and the checkpointing memory are measured by the grader's own objects in the
-sandbox (``sandbox_graphs.py``, ``sandbox.py``). Gradients are compared with torch
+calls of a layer) are counted by the grader's own objects in the sandbox (``sandbox_graphs.py``,
+``sandbox.py``); the checkpointing memory is measured from outside, as the kernel charges it to
+the student's process (``measure_memory``: ``running/runner.py``). Gradients are compared with torch
 autograd (``reference.py``) and, where the student's code has a forward of its own, with
 the contract's numerical check of that forward.
 """
@@ -15,7 +16,7 @@ from ...judging import returned
 from ...judging.diagnosis import Mistake
 from . import sandbox_graphs as graphs
 from . import reference as ref
-from ...judging.choice import choice_task
+from ...judging.choice import choice_tasks
 from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe, scalar
 
 # reading torch's own graph is not a derived gradient: torch (whose modules hold complex literals) is
@@ -125,7 +126,7 @@ def _compare_order(reference, outputs, case):
 TOPOLOGICAL_ORDER = Task(
     grade_id="test_topological_order", title="topological_order(root): every node after its inputs, once",
     points=3, answer_cells=("topological_order",), functions=("topological_order",),
-    call="a05_topological_order", make_cases=_order_cases,
+    call="topological_order", make_cases=_order_cases,
     reference=lambda case: {"order": np.zeros(0),
                             "reachable": np.array(sorted(ref.reachable(case.arrays["parents"])))},
     checks=(Check("a topological order of the reachable nodes", ("order",), weight=1,
@@ -234,7 +235,7 @@ def _backward_variants(case):
 BACKWARD = Task(
     grade_id="test_backward", title="backward(root): every node's gradient, summed at forks",
     points=4, answer_cells=("topological_order", "backward"), functions=("backward", "Tensor", "Context"),
-    call="a05_backward", make_cases=_backward_cases, reference=_backward_reference,
+    call="program_backward", make_cases=_backward_cases, reference=_backward_reference,
     variants=_backward_variants,
     checks=(Check("gradients of the leaves", ("grad_leaf0", "grad_leaf1"), weight=3, rtol=1e-10, probe=True,
                   hint="seed the root with ones, walk the nodes in reverse topological order, and add "
@@ -358,7 +359,7 @@ OP_HINTS = {
 OP_TASK = Task(
     grade_id="test_ops", title="the lecture's ops: Plus, Times, Sigmoid, RowSum, Expand, MatMul",
     points=4, answer_cells=("plus_times", "sigmoid", "rowsum_expand", "matmul"),
-    functions=OPS + ("Context",), call="a05_op_rule", make_cases=_op_cases,
+    functions=OPS + ("Context",), call="op_rule", make_cases=_op_cases,
     reference=lambda case: ref.op_reference(case.params["op"], case.arrays, case.params["inputs"]),
     variants=_op_variants, checks=_op_checks(), forbidden=NO_SHORTCUTS, timeout=10, short_name="ops")
 
@@ -409,7 +410,7 @@ def _jvp_variants(case):
 
 JVP = Task(
     grade_id="test_jvp", title="jvp(f, x, v) with dual numbers",
-    points=3, answer_cells=("jvp",), functions=("jvp", "Dual"), call="a05_jvp",
+    points=3, answer_cells=("jvp",), functions=("jvp", "Dual"), call="jvp",
     make_cases=_function_cases, reference=_jvp_reference, variants=_jvp_variants,
     # f must be evaluated once, on the notebook's Dual: a finite difference (two evaluations)
     # or a complex step (one evaluation on complex arrays) earns nothing, however close
@@ -447,7 +448,7 @@ JACOBIAN = Task(
     grade_id="test_jacobian", title="jacobian_forward and jacobian_reverse",
     points=3, answer_cells=("topological_order", "backward", "plus_times", "sigmoid", "rowsum_expand",
                             "matmul", "jvp", "jacobian"),
-    functions=("jacobian_forward", "jacobian_reverse", "Dual", "Tensor"), call="a05_jacobian",
+    functions=("jacobian_forward", "jacobian_reverse", "Dual", "Tensor"), call="jacobian",
     make_cases=_function_cases, reference=_jacobian_reference, variants=_jacobian_variants,
     checks=(Check("forward-mode Jacobian from n JVPs", ("f_calls_forward", "foreign_calls_forward", "J_forward"), weight=1.5, rtol=1e-12,
                   hint="column j of J is the tangent of jvp(f, x, e_j)."),
@@ -492,7 +493,7 @@ def _count_variants(case):
 
 OP_COUNTS = Task(
     grade_id="test_op_counts", title="jacobian_op_counts(n, m, k): the cost of forward and reverse mode",
-    points=2, answer_cells=("op_counts",), functions=("jacobian_op_counts",), call="a05_op_counts",
+    points=2, answer_cells=("op_counts",), functions=("jacobian_op_counts",), call="op_counts",
     make_cases=_count_cases, reference=_count_reference, variants=_count_variants,
     checks=(Check("forward-mode count", ("forward_count",), weight=1, rtol=1e-12),
             Check("reverse-mode count", ("reverse_count",), weight=1, rtol=1e-12)),
@@ -501,18 +502,25 @@ OP_COUNTS = Task(
 
 # --- 6. checkpointing -----------------------------------------------------------------------------
 
-def _chain_case(rng, L, segments, N, D):
+def _chain_case(rng, L, segments, N, D, memory=None):
+    """memory: None (not judged on this case), "traced" (the self-check's tracemalloc figure is)
+    or "measured" (the grader's figure for the whole run is, and the self-check's)."""
     return Case({"W": rng.normal(size=(L, D, D)) / np.sqrt(D), "b": rng.normal(size=(L, D)) * 0.1,
                  "x": rng.normal(size=(N, D)), "dout": rng.normal(size=(N, D)),
-                 "segments": scalar(segments)}, {"L": L})
+                 "segments": scalar(segments)}, {"L": L, "memory": memory})
 
 
 def _checkpoint_cases(rng, hidden):
     if not hidden:
-        return [_chain_case(np.random.default_rng(41), 36, 6, 16, 32)]
-    return [_chain_case(rng, 64, 8, int(rng.integers(4, 12)), int(rng.integers(48, 80))),
-            _chain_case(rng, 49, 7, 1, 256),
-            _chain_case(rng, 30, 5, 8, 40)]
+        return [_chain_case(np.random.default_rng(41), 36, 6, 16, 32, memory="traced")]
+    # The first is the one whose memory is judged (the grader measures the whole run): activations
+    # of about 1 MB each, far above the interpreter's own noise, and every other case far smaller.
+    return [_chain_case(rng, 36, 6, 16384, 16, memory="measured"),
+            _chain_case(rng, 49, 7, 1, int(rng.integers(48, 64))),
+            _chain_case(rng, 30, 5, int(rng.integers(4, 12)), int(rng.integers(32, 48)))]
+
+
+MEASURED_SLACK = 6   # activations' worth of the grader's own arrays (inputs and outputs) and allocator slack
 
 
 def memory_budget(L, segments):
@@ -522,17 +530,28 @@ def memory_budget(L, segments):
 
 
 def _compare_memory(reference, outputs, case):
+    """Graded: the grader's own measurement of the whole run ("memory_bytes", from the kernel),
+    judged on the case drawn for it. In the student's kernel (a self-check): the layers'
+    tracemalloc samples ("peak_units")."""
     L, segments = case.params["L"], int(case.arrays["segments"])
-    if "peak_units" not in outputs:
+    graded = "memory_bytes" in outputs
+    if case.params.get("memory") != "measured" and (graded or case.params.get("memory") != "traced"):
+        return Verdict(True)
+    if not graded and "peak_units" not in outputs:
         return Verdict(False, "nothing came back")
-    if float(outputs.get("tampered", 1.0)) != 0.0:
+    if not graded and float(outputs.get("tampered", 1.0)) != 0.0:
         return Verdict(False, "the grader's memory measurement was stopped or cleared during your call",
                        mistakes=[Mistake("measurement_tampered", "leave tracemalloc alone")])
     if float(outputs.get("backward_calls", -1)) != L:
         return Verdict(False, f"the memory is judged on a complete backward pass, and the layers' backward "
                        f"did not run once per layer ({float(outputs.get('backward_calls', -1)):.0f} calls "
                        f"for {L} layers)")
-    peak, budget = float(outputs["peak_units"]), memory_budget(L, segments)
+    if graded:
+        # the kernel also charges the grader's copies of the inputs and outputs: a little slack
+        peak = float(outputs["memory_bytes"]) / case.arrays["x"].nbytes
+        budget = memory_budget(L, segments) + MEASURED_SLACK
+    else:
+        peak, budget = float(outputs["peak_units"]), memory_budget(L, segments)
     if peak <= budget:
         return Verdict(True)
     mistakes = []
@@ -570,14 +589,14 @@ def _checkpoint_reference(case):
 
 CHECKPOINT = Task(
     grade_id="test_checkpoint", title="checkpointed_backward(layers, x, grad_out, segments)",
-    points=4, answer_cells=("checkpoint",), functions=("checkpointed_backward",), call="a05_checkpoint",
+    points=4, answer_cells=("checkpoint",), functions=("checkpointed_backward",), call="checkpoint",
     make_cases=_checkpoint_cases, reference=_checkpoint_reference,
     checks=(Check("gradients (x and every layer's W and b)", ("grad_x", "grad_W", "grad_b"), weight=2,
                   rtol=1e-10, hint="each segment's backward starts from the gradient the segment "
                                    "after it produced; each layer's backward runs once."),
             Check("about sqrt(L) activations stored", ("peak_units",), weight=1.5, compare=_compare_memory),
             Check("each segment recomputed once", ("forward_calls",), weight=0.5, compare=_compare_recompute)),
-    forbidden=NO_SHORTCUTS, timeout=20, short_name="checkpoint")
+    forbidden=NO_SHORTCUTS, timeout=20, short_name="checkpoint", measure_memory=True)
 
 
 # --- 7. PyTorch's graph ---------------------------------------------------------------------------
@@ -646,7 +665,7 @@ TORCH_GRAD_KEYS = {"sum": ("grad_a", "grad_b"), "mixed": ("grad_x", "grad_w"),
 
 TORCH_GRAPH = Task(
     grade_id="test_torch_graph", title="read_torch_graph(program, inputs): PyTorch's own graph",
-    points=3, answer_cells=("torch_graph",), functions=("read_torch_graph",), call="a05_torch_graph",
+    points=3, answer_cells=("torch_graph",), functions=("read_torch_graph",), call="torch_graph",
     make_cases=_torch_cases, reference=_torch_reference, variants=_torch_variants,
     checks=(Check("grad_fn names in the order backward runs them", ("names",), weight=1.5,
                   compare=_compare_names, self_check=False),
@@ -687,7 +706,7 @@ def _compare_counterexample(reference, outputs, case):
 COUNTEREXAMPLE = Task(
     grade_id="test_counterexample", title="breadth_first_counterexample(): where the notes' walk fails",
     points=2, answer_cells=("counterexample",),
-    functions=("breadth_first_counterexample", "Plus", "Times", "Sigmoid", "Tensor"), call="a05_counterexample",
+    functions=("breadth_first_counterexample", "Plus", "Times", "Sigmoid", "Tensor"), call="counterexample",
     make_cases=lambda rng, hidden: [Case({"none": scalar(0.0)})],  # the student's graph is the input
     reference=lambda case: {"codes": np.zeros(0)},
     checks=(Check("the breadth-first walk gets d root / d leaf wrong on your graph", ("codes",), weight=1,
@@ -695,20 +714,11 @@ COUNTEREXAMPLE = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="bfs_trap")
 
 
-CHOICE_MODE = choice_task(
-    "test_choice_mode", "question: which mode for which Jacobian shape", "choice_mode",
-    right="b", wrong={
-        "a": ("forward_for_loss", "forward mode gives one column of the Jacobian per pass (one JVP per "
-              "input direction), so a gradient of a million inputs needs a million passes"),
-        "c": ("same_cost", "each pass costs a small multiple of one evaluation of f in both modes, but "
-              "the number of passes differs: one per input in forward mode, one per output in reverse"),
-        "d": ("reverse_always", "for a function of a few inputs and many outputs forward mode needs a few "
-              "passes where reverse mode needs one per output; neither mode wins for every shape"),
-    }, forbidden=NO_SHORTCUTS, short_name="q_mode")
+QUESTIONS = choice_tasks(__file__, forbidden=NO_SHORTCUTS)  # questions.toml
 
 
 ASSIGNMENT = Assignment(
     assignment_id="05_autodiff_internals",
     tasks=(TOPOLOGICAL_ORDER, BACKWARD, OP_TASK, COUNTEREXAMPLE, JVP, JACOBIAN, OP_COUNTS, CHECKPOINT,
-           TORCH_GRAPH, CHOICE_MODE),
+           TORCH_GRAPH, *QUESTIONS),
 )
