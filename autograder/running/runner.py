@@ -110,8 +110,8 @@ def _exit_reason(returncode, mode, limits):
 def _job_data(assignment_id, cells, tasks):
     """(plan JSON bytes, [.npz bytes of task k's input arrays, keys c<case>_<name>])."""
     plan = {"assignment": assignments.folder_name(assignment_id), "cells": cells, "tasks": [
-        {"call": t.call, "functions": list(t.functions), "cases": [c.params for c in t.cases]}
-        for t in tasks]}
+        {"call": t.call, "functions": list(t.functions), "cases": [c.params for c in t.cases],
+         "measure_memory": bool(getattr(t, "measure_memory", False))} for t in tasks]}
     blobs = []
     for task in tasks:
         buffer = io.BytesIO()
@@ -210,7 +210,7 @@ class _Attempt:
     the step keeps). A sample counts only if none of the step's record had arrived by the next
     read: the process frees everything as it exits, which may follow its last record at once."""
 
-    def __init__(self, proc, steps, limits_s, budget, cpu_clock=None, memory=None, measured=()):
+    def __init__(self, proc, steps, limits_s, budget, cpu_clock=None, memory=None, measured=(), measure_w=None):
         self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], CPU seconds each
         self.proc = proc          # a Popen, or a warm sandbox's child (warm.WarmChild)
         self.records = _Records(budget)
@@ -221,17 +221,23 @@ class _Attempt:
         self.timeout_kind = None  # "cpu" or "wall"
         self.log = bytearray()
         self._cgroup_clock = cpu_clock
-        self._memory, self._measured = memory, set(measured)
+        self._memory, self._measured, self._measure_w = memory, set(measured), measure_w
         self.step_memory = {}     # step -> bytes (measured steps), None where unmeasurable
         self._lowest = None       # lowest charge sampled in the measured step under way
         self._sample = None       # the latest sample, until the next read confirms it
 
     def _begin_step(self):
-        """The first step without a record starts now: begin measuring it if it is measured."""
+        """The first step without a record starts now: when it is measured, reset the peak, then
+        let the harness begin it (it waits for a byte on the measure pipe), so that however late
+        this side is, nothing of the step happens before the reset."""
         self._lowest = self._sample = None
         if self.closed < len(self.steps) and self.steps[self.closed] in self._measured:
             if self._memory.reset_memory_peak():
                 self._lowest = self._memory.memory_now()
+            try:
+                os.write(self._measure_w, b"m")
+            except (OSError, TypeError):
+                pass  # the process is gone (or never waits): the step has no record to judge
 
     def _take_sample(self):
         if self._lowest is not None:
@@ -466,10 +472,11 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                     f"to the student's process, and no cgroup with a memory controller could be made "
                     f"here: run the grader as root on Linux with cgroups (v1, or v2 on Linux 6.12+)")
             r, w = os.pipe()
-            extra_fds = []
+            measure_r, measure_w = os.pipe() if measured else (None, None)
+            extra_fds = [measure_r] if measured else []
             options = {"result_fd": w, "uid": uid, "skip_cells": sorted(skip_cells),
                        "first_task": first_task, "forbidden": list(forbidden),
-                       "limits": limits.as_options()}
+                       "limits": limits.as_options(), "measure_fd": measure_r}
             sandbox = None
             try:
                 try:
@@ -479,7 +486,7 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                             sandbox = warm.acquire(warm_key, lambda: _start_warm(assignment_id, forbidden,
                                                                                  allowed, limits, job))
                             try:
-                                proc = sandbox.spawn(options, plan_bytes, npz_blobs, w)
+                                proc = sandbox.spawn(options, plan_bytes, npz_blobs, w, measure_r)
                                 break
                             except warm.WarmStartError as exc:
                                 sandbox.close()
@@ -492,11 +499,11 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                         proc.start()
                     else:
                         if mode == "bubblewrap":
-                            if os.path.exists(seccomp):
-                                extra_fds.append(os.open(seccomp, os.O_RDONLY))
+                            seccomp_fd = os.open(seccomp, os.O_RDONLY) if os.path.exists(seccomp) else None
+                            if seccomp_fd is not None:
+                                extra_fds.append(seccomp_fd)
                             argv = isolation.bwrap_command(in_dir, forbidden, allowed, limits,
-                                                           isolation.bwrap_path(),
-                                                           extra_fds[0] if extra_fds else None,
+                                                           isolation.bwrap_path(), seccomp_fd,
                                                            assignments.sandbox_files(assignment_id))
                             argv += [sys.executable, "-I", "-B", isolation.SANDBOX_HARNESS, "/job/in"]
                             options.update(scratch="/scratch", writable=["/scratch", "/tmp"])
@@ -518,7 +525,7 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                         os.close(fd)
                 attempt = _Attempt(proc, steps, seconds, MAX_RESULT_BYTES,
                                    cgroup.cpu_seconds if cgroup.usage_file else None, cgroup,
-                                   [("task", k) for k, _ in measured if k >= first_task])
+                                   [("task", k) for k, _ in measured if k >= first_task], measure_w)
                 try:
                     attempt.follow(r)
                 finally:
@@ -531,6 +538,8 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                     _reap_uid(uid)
             finally:
                 cgroup.close()
+                if measure_w is not None:
+                    os.close(measure_w)
                 if sandbox is not None:
                     if sandbox.child is not None:   # its exit was not reported: do not reuse it
                         sandbox.close()

@@ -202,14 +202,15 @@ class WarmSandbox:
     def alive(self):
         return self.proc.poll() is None and self.child is None
 
-    def spawn(self, options, plan_bytes, npz_blobs, result_w):
-        """Fork a child for one job -> WarmChild (not yet started: ``WarmChild.start``)."""
+    def spawn(self, options, plan_bytes, npz_blobs, result_w, measure_r=None):
+        """Fork a child for one job -> WarmChild (not yet started: ``WarmChild.start``).
+        measure_r: the read end of the pipe the harness waits on before a measured task."""
         job_fd = _job_memfd(plan_bytes, npz_blobs)
         go_r, go_w = os.pipe()
         log_r, log_w = os.pipe()
         try:
             message = json.dumps(options).encode()
-            fds = array.array("i", [job_fd, go_r, log_w, result_w])
+            fds = array.array("i", [job_fd, go_r, log_w, result_w] + ([measure_r] if measure_r is not None else []))
             try:
                 self.control.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())])
             except OSError as exc:

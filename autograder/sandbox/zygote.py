@@ -70,13 +70,14 @@ def _read_job(fd):
 
 def _child(control, fds, options, assignment):
     """In the forked child: wait for "go", read the job, run it; never returns."""
-    job_fd, go_fd, log_fd, result_fd = fds
+    job_fd, go_fd, log_fd, result_fd = fds[:4]
+    measure_fd = fds[4] if len(fds) > 4 else None
     try:
         control.close()
         os.setsid()
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
-        keep = {0, 1, 2, job_fd, go_fd, result_fd}
+        keep = {0, 1, 2, job_fd, go_fd, result_fd, measure_fd}
         for fd in range(3, 1024):
             if fd not in keep:
                 try:
@@ -88,7 +89,7 @@ def _child(control, fds, options, assignment):
         if go != b"g":
             os._exit(0)
         plan, inputs = _read_job(job_fd)
-        options["result_fd"] = result_fd
+        options["result_fd"], options["measure_fd"] = result_fd, measure_fd
         harness.run_job(plan, inputs, options, assignment)
     except BaseException as exc:  # noqa: BLE001 - reported on the log, the runner charges the exit
         try:
@@ -112,7 +113,7 @@ def serve(options):
     while True:
         fds = array.array("i")
         try:
-            message, ancillary, _, _ = control.recvmsg(MAX_REQUEST, socket.CMSG_LEN(4 * fds.itemsize))
+            message, ancillary, _, _ = control.recvmsg(MAX_REQUEST, socket.CMSG_LEN(5 * fds.itemsize))
         except OSError:
             return
         if not message:
@@ -120,7 +121,7 @@ def serve(options):
         for level, kind, data in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-        if len(fds) != 4:
+        if len(fds) not in (4, 5):  # the fifth: the pipe a measured task waits on (harness.run_job)
             return
         job_options = json.loads(message)
         for folder in writable:
