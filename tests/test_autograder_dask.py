@@ -195,6 +195,7 @@ def test_an_unreachable_scheduler_is_a_one_line_error(template, tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograder", "grade", A01, "--course", course,
                            "--scheduler", f"tcp://127.0.0.1:{_free_port()}"],
                           capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", "")))
+                          env=dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+                                   DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s"))  # Dask's own setting
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:"), done.stderr

@@ -75,16 +75,17 @@ def worker_sandbox_problem(allow_unsandboxed=False):
 class DaskExecutor(_Executor):
     """Jobs on an existing Dask distributed cluster, only on workers whose sandbox works."""
 
-    def __init__(self, scheduler, job, args, name, allow_unsandboxed=False, connect_timeout=20):
+    def __init__(self, scheduler, job, args, name, allow_unsandboxed=False):
         """job(*args, student) runs on a worker (importable there by name); name tells the batch's
-        jobs apart in Dask's keys."""
+        jobs apart in Dask's keys. How long to try to reach the scheduler is Dask's own setting
+        (distributed.comm.timeouts.connect, 30 s; e.g. DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s)."""
         try:
             from distributed import Client
         except ImportError:
             raise UsageError("--scheduler needs the packages dask and distributed (pip install -e . "
                              "installs the pinned versions)") from None
         try:
-            self.client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
+            self.client = Client(scheduler, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; start one with "
                              f"`dask scheduler` and workers with `dask worker {scheduler}`") from None
