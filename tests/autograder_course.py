@@ -8,6 +8,7 @@ import contextlib
 import fcntl
 import json
 import os
+import resource
 import shutil
 
 import jupytext
@@ -74,6 +75,7 @@ def graded_batch_once(tmp_path_factory, template, assignment, hand_in, name, wor
         hand_in(course, source, release)
         report = grade_assignment(course.root, assignment, workers=workers, progress=False)
         (root / "errors.json").write_text(json.dumps(report.errors))
+        record_grader_memory(root)
 
     root = made_once(tmp_path_factory, name, make)
     course = Course(str(root / "course"))
@@ -81,6 +83,13 @@ def graded_batch_once(tmp_path_factory, template, assignment, hand_in, name, wor
     results = {s: SubmissionResult.load(course.autograded_dir(s, assignment))
                for s in course.students_with_submissions(assignment) if s not in errors}
     return course, errors, results
+
+
+def record_grader_memory(root):
+    """Write the grading process's peak resident memory so far (this test worker grades in its
+    own process: an upper bound of what the batch took) to root/grader_memory.json."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # kB on Linux
+    (root / "grader_memory.json").write_text(json.dumps({"peak_bytes": peak}))
 
 
 def hand_in_samples(assignment):

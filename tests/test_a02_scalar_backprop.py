@@ -14,6 +14,7 @@ from autograder.course import samples
 from autograder.assignments import calls as assignment_calls
 from autograder.sandbox import calls
 from autograder.assignments.a02_scalar_backprop import sandbox_graphs as eg
+from helpers_exploits import submit_exploits
 from autograder_course import reference_namespace, visible_check as check
 from notebook_kernel import run_source_notebook
 from autograder.assignments import get_assignment
@@ -122,10 +123,16 @@ for _name, _module in list(_sys.modules.items()):
 
 
 def _hand_in_with_attacks(course, source, release):
+    """The assignment's one graded batch (CLASS_HAND_IN): samples, attacks, the exploits."""
     _hand_in(course, source, release)
     answers = samples.reference_answers(source)
     samples.submit(course, ASSIGNMENT, "x_order_patch", samples.student_notebook(
         release, {**answers, "value_backward": answers["value_backward"] + ORDER_PATCH}))
+    submit_exploits(ASSIGNMENT, course, source, release)  # helpers_exploits.py
+
+
+# the batch test_autograder_exploits reads too (graded once per run, whoever asks first)
+CLASS_HAND_IN = _hand_in_with_attacks
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from autograder.course import samples
+from helpers_exploits import submit_exploits
 from autograder_course import visible_check as check
 from notebook_kernel import run_source_notebook
 from autograder.assignments import get_assignment
@@ -170,6 +171,7 @@ TORCH = """
 
 
 def hand_in(course, source, release):
+    """The assignment's one graded batch (CLASS_HAND_IN): samples, attacks, the exploits."""
     for student in samples.sample_students(ASSIGNMENT):
         samples.submit(course, ASSIGNMENT, student, samples.sample_notebook(ASSIGNMENT, student, source, release))
     reference = samples.reference_answers(source)
@@ -180,6 +182,11 @@ def hand_in(course, source, release):
                          "layernorm": textwrap.dedent(LAYERNORM_TORCH)}}
     for student, answers in extra.items():
         samples.submit(course, ASSIGNMENT, student, samples.student_notebook(release, answers))
+    submit_exploits(ASSIGNMENT, course, source, release)  # helpers_exploits.py
+
+
+# the batch test_autograder_exploits reads too (graded once per run, whoever asks first)
+CLASS_HAND_IN = hand_in
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from autograder.sandbox import calls
 from autograder.assignments import get_assignment
 from autograder.course.layout import NOTEBOOKS
 
+from helpers_exploits import submit_exploits
 from autograder_course import (assert_expected_sample, course_template, graded_results,  # noqa: F401
                                hand_in_samples, reference_namespace, visible_check)
 from notebook_kernel import run_source_notebook
@@ -148,6 +149,7 @@ def _submit(course, student, release, answers):
 
 
 def hand_in(course, source, release):
+    """The assignment's one graded batch (CLASS_HAND_IN): samples, attacks, the exploits."""
     hand_in_samples(ASSIGNMENT)(course, source, release)
     reference = samples.reference_answers(source)
     _submit(course, "zero", release, ZERO)
@@ -160,6 +162,11 @@ def hand_in(course, source, release):
     _submit(course, "no_rules", release, {**reference, "sigmoid": reference["sigmoid"] + NO_RULES})
     _submit(course, "x_cycle", release, {**reference, "counterexample": CYCLIC_COUNTEREXAMPLE})
     _submit(course, "x_raised_cap", release, {**reference, "counterexample": RAISED_CAP_COUNTEREXAMPLE})
+    submit_exploits(ASSIGNMENT, course, source, release)  # helpers_exploits.py
+
+
+# the batch test_autograder_exploits reads too (graded once per run, whoever asks first)
+CLASS_HAND_IN = hand_in
 
 
 @pytest.fixture(scope="module")

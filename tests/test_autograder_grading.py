@@ -27,7 +27,8 @@ from autograder.judging.results import SubmissionResult
 from autograder.assignments import get_assignment
 
 from autograder_course import (ASSIGNMENT, ZERO_ANSWERS, course_template, fresh_course,  # noqa: F401
-                               made_once, notebooks, submit_answers, submit_raw)
+                               made_once, notebooks, record_grader_memory, submit_answers, submit_raw)
+from helpers_exploits import exploits, submit_exploits
 
 TASKS = ["test_forward_difference", "test_backward_difference", "test_central_difference",
          "test_numerical_gradient", "test_gradient_check", "test_network_gradient", "test_choice_central"]
@@ -286,18 +287,27 @@ def grade_batch(root, template):
     folder = submit_answers(course, "odd_timestamp", reference)
     with open(os.path.join(folder, "timestamp.txt"), "w") as fh:
         fh.write("yesterday, around lunch")
+    submit_exploits(ASSIGNMENT, course, source, release)
     report = grade_assignment(course.root, ASSIGNMENT, workers=2, progress=False)
     (root / "errors.json").write_text(json.dumps(report.errors))
+    record_grader_memory(root)
+
+
+def class_batch(tmp_path_factory, template):
+    """(course, {student: error}, {student: SubmissionResult}) of 01's one graded batch (also
+    the exploit battery's, ``test_autograder_exploits``)."""
+    root = made_once(tmp_path_factory, "autograder-batch", lambda root: grade_batch(root, template))
+    course = Course(str(root / "course"))
+    errors = dict(json.loads((root / "errors.json").read_text()))
+    results = {s: SubmissionResult.load(course.autograded_dir(s, ASSIGNMENT))
+               for s in course.students_with_submissions(ASSIGNMENT) if s not in errors}
+    return course, errors, results
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_template):
     """(course, {student: error}, {student: SubmissionResult}, exploits) of the one graded batch."""
-    root = made_once(tmp_path_factory, "autograder-batch", lambda root: grade_batch(root, course_template))
-    course = Course(str(root / "course"))
-    errors = dict(json.loads((root / "errors.json").read_text()))
-    results = {s: SubmissionResult.load(course.autograded_dir(s, ASSIGNMENT))
-               for s in course.students_with_submissions(ASSIGNMENT) if s not in errors}
+    course, errors, results = class_batch(tmp_path_factory, course_template)
     source, _ = notebooks(course)
     return course, errors, results, exploit_submissions(course, samples.reference_answers(source))
 
@@ -404,14 +414,16 @@ def test_edited_deleted_duplicated_and_retyped_cells_gain_nothing(graded):
 
 
 def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
-    _, errors, results, _ = graded
+    course, errors, results, _ = graded
     assert set(errors) == {"bad_json", "bad_nbformat3", "bad_name", "bad_empty"}
     assert "not valid JSON" in errors["bad_json"]
     assert "nbformat 3" in errors["bad_nbformat3"]
     assert "Untitled.ipynb" in errors["bad_name"]
     assert "empty" in errors["bad_empty"]
     assert results["odd_timestamp"].score == 21  # an unreadable timestamp is just left out
-    assert len(results) == len(SAMPLES) + 4 + 3 + len(graded[3])  # 3: the q_ letters
+    source, release = notebooks(course)
+    battery = {"innocent", *exploits(get_assignment(ASSIGNMENT), source, release)}  # helpers_exploits
+    assert len(results) == len(SAMPLES) + 4 + 3 + len(graded[3]) + len(battery)  # 3: the q_ letters
 
 
 def test_feedback_names_mistakes_and_hides_hidden_tests(graded, tmp_path):
