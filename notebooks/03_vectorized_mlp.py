@@ -52,9 +52,10 @@ from coursecheck import skip_if_unanswered
 EXERCISES = {"affine_forward": 1, "affine_backward": 1, "relu_forward": 2, "relu_backward": 2,
              "sigmoid_forward": 2, "sigmoid_backward": 2, "tanh_forward": 2,
              "tanh_backward": 2, "softmax_cross_entropy": 3, "mse_loss": 4,
-             "two_layer_loss": 5, "backward_atomic": 6, "mlp_loss": 7, "shared_weight_loss": 8,
-             "embedding_forward": 9, "embedding_backward": 9, "sgd_momentum": 10, "train_step": 11,
-             "train": 11}
+             "two_layer_loss": 5, "backward_atomic": 6, "mlp_loss": 7, "initial_loss_check": 8,
+             "overfit_tiny_batch": 8, "stack_gradient_check": 8, "shared_weight_loss": 9,
+             "embedding_forward": 10, "embedding_backward": 10, "sgd_momentum": 11, "train_step": 12,
+             "train": 12}
 
 # %% [markdown]
 # ## 1. Tensor backpropagation: gradients with the shape of the tensor
@@ -137,7 +138,7 @@ print(f"fraction of the Jacobian that is nonzero: {1 / M_big:.4f}")
 # $dW = 2\cdot 0.5 + (-1)\cdot 1 = 0$, and likewise $db = 1.5$, while each example keeps its own
 # $dx_n = 3\,\text{dout}_n$, that is $(1.5, 3)^\top$. Your matrix formulas must reduce to these.
 #
-# ### Exercise 1 (3 points): `affine_forward` and `affine_backward`
+# ### Exercise 1 (2 points): `affine_forward` and `affine_backward`
 #
 # `affine_forward(x, W, b)` returns `(out, cache)`; keep in `cache` exactly what the backward
 # pass needs. `affine_backward(dout, cache)` returns `(dx, dW, db)`.
@@ -968,22 +969,141 @@ check("test_mlp", mlp_loss, hidden=True)
 # ### Three sanity checks before any long training run
 #
 # CS231n's advice for a new network: before spending minutes on training, spend seconds on three
-# checks that catch most bugs. The parameters come from `init_mlp` (read-only, below): He
-# initialisation for the hidden layers and a *small* last layer, so that every class starts with
-# nearly the same score.
+# checks that catch most bugs. Each one is a small function you can reuse on any network: it
+# takes a loss function `loss_fn(params, X, y) -> (loss, grads)` shaped like `mlp_loss` (so it
+# works on `mlp_loss` itself and on any other network), parameters and data.
 #
-# 1. **The loss at initialisation.** With all scores nearly equal the softmax gives every one of
-#    the $C$ classes probability $\approx 1/C$, so the loss must start near $-\log(1/C) = \log C$
-#    ($\log 10 \approx 2.303$ for digits). A loss far from that means a wrong loss or a wrong
-#    initialisation.
+# 1. **The loss at initialisation.** Start a classifier with a *small* last layer (as `init_mlp`
+#    below does): every class then gets nearly the same score, the softmax gives each of the $C$
+#    classes a probability of about $1/C$, and the mean cross-entropy must start near
+#    $-\log(1/C) = \log C$ ($\log 10 \approx 2.303$ for the ten digits). A loss far from that
+#    means a wrong loss or a wrong initialisation, before a single step was taken.
 # 2. **Overfit a tiny batch.** A network with thousands of parameters must be able to memorise
-#    20 examples: training on them alone should reach a loss near 0 and 100% accuracy on them.
-#    If it cannot, the gradients (or the update) are wrong.
-# 3. **A gradient check of the whole stack.** Compare `mlp_loss`'s gradients with central
-#    differences of its own loss, here with minigrad's `numerical_gradient` of assignment 01, on a
-#    small network in float64 (relative errors around $10^{-8}$ or below are right).
+#    a handful of examples: plain gradient descent on them alone should drive their loss close to
+#    0. If it cannot, the gradients (or the update) are wrong, and no amount of data will help.
+# 3. **A gradient check of the whole stack.** Assignment 01's central differences, now on the
+#    whole network at once: for a few entries of *every* parameter, move the entry by $\pm h$,
+#    evaluate the loss, and compare the slope with the gradient `loss_fn` returned. A bug in one
+#    layer shows up in that layer's parameters only, so checking one parameter is not enough.
 #
-# Each cell prints its verdict. Write the same three checks for any network you build.
+# ### Exercise 8 (2 points): `initial_loss_check`, `overfit_tiny_batch`, `stack_gradient_check`
+#
+# - `initial_loss_check(loss_fn, params, X, y, num_classes, tol=0.1)` returns
+#   `(loss, expected, passed)`: the loss `loss_fn` gives at `params`, the loss a uniform guess
+#   over the classes has, and whether the two are within `tol`.
+# - `overfit_tiny_batch(loss_fn, params, X, y, steps, lr)` runs `steps` steps of plain gradient
+#   descent (every parameter moves by `-lr` times its gradient) on the batch `(X, y)` and returns
+#   `(params, losses)`: the parameters after the last step and the list of the losses *before*
+#   each step (`losses[0]` is the loss at the parameters you were given, `len(losses) == steps`).
+#   Leave the dict you were given unchanged.
+# - `stack_gradient_check(loss_fn, params, X, y, h=1e-5)` returns one number: the largest, over
+#   the parameters, of the relative error between the gradient `loss_fn` returned and central
+#   differences of its loss at a few entries of that parameter (a handful per parameter is
+#   enough). Use assignment 01's relative error, $\max|a - n| \,/\, \max(10^{-8}, \max(|a| + |n|))$
+#   over the entries you checked, with $a$ the analytic and $n$ the numerical slopes.
+#
+# The grader calls your checks with loss functions of its own (stacks with tanh between the
+# layers, some initialised badly, some with a bug planted in one parameter's gradient) and
+# expects them to tell right from wrong; those loss functions return gradients only at the
+# `params` you are given (`None` anywhere else), which is all a check needs. The overfitting run
+# trains with your `mlp_loss`. You may use your own functions of assignment 01 here, written in
+# this cell, but no library that differentiates.
+#
+# <details><summary>Hint 1: the initial loss</summary>
+#
+# Two numbers to compare: `loss_fn(params, X, y)[0]` and the cross-entropy of a prediction
+# that gives every class the same probability. Which logarithm does the cross-entropy use?
+#
+# </details>
+#
+# <details><summary>Hint 2: overfitting</summary>
+#
+# A loop of `steps` iterations: evaluate `loss, grads = loss_fn(params, X, y)`, record the loss,
+# then build the next dict of parameters from `params[name]` and `grads[name]`. Building a new
+# dict (rather than `-=` on the arrays you were given) leaves the caller's parameters alone.
+#
+# </details>
+#
+# <details><summary>Hint 3: the gradient check</summary>
+#
+# Take the analytic gradients once, at `params`. Then, for each parameter and each of a few
+# random indices into it (`np.unravel_index` turns a flat index into one), evaluate the loss with
+# that one entry moved to `value + h` and to `value - h` (on a copy, and put the entry back
+# before the next one), and take the slope $(L_+ - L_-) / 2h$. Collect the analytic and numerical
+# slopes of one parameter in two arrays, compute their relative error, and keep the largest over
+# all the parameters.
+#
+# </details>
+
+# %% nbgrader={"grade_id": "sanity_checks", "solution": true}
+def initial_loss_check(loss_fn, params, X, y, num_classes, tol=0.1):
+    """(loss at params, the loss of a uniform guess over num_classes, whether they are within tol)."""
+    ### BEGIN SOLUTION
+    loss, _ = loss_fn(params, X, y)
+    expected = np.log(num_classes)
+    return float(loss), float(expected), bool(abs(loss - expected) < tol)
+    ### END SOLUTION
+
+
+def overfit_tiny_batch(loss_fn, params, X, y, steps, lr):
+    """`steps` steps of plain gradient descent on (X, y) alone; returns (final params, losses)
+    with losses[k] the loss before step k + 1."""
+    ### BEGIN SOLUTION
+    params = {name: value.copy() for name, value in params.items()}
+    losses = []
+    for _ in range(steps):
+        loss, grads = loss_fn(params, X, y)
+        losses.append(float(loss))
+        params = {name: value - lr * grads[name] for name, value in params.items()}
+    return params, losses
+    ### END SOLUTION
+
+
+def stack_gradient_check(loss_fn, params, X, y, h=1e-5, entries=5, seed=0):
+    """Largest relative error, over the parameters, between loss_fn's gradient and central
+    differences of its loss at `entries` random entries of each parameter."""
+    ### BEGIN SOLUTION
+    _, grads = loss_fn(params, X, y)
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for name, value in params.items():
+        moved = dict(params, **{name: value.copy()})
+        analytic, numeric = [], []
+        for flat in rng.choice(value.size, size=min(entries, value.size), replace=False):
+            index = np.unravel_index(flat, value.shape)
+            moved[name][index] = value[index] + h
+            plus, _ = loss_fn(moved, X, y)
+            moved[name][index] = value[index] - h
+            minus, _ = loss_fn(moved, X, y)
+            moved[name][index] = value[index]
+            numeric.append((plus - minus) / (2 * h))
+            analytic.append(grads[name][index])
+        analytic, numeric = np.array(analytic), np.array(numeric)
+        error = np.max(np.abs(analytic - numeric)) / max(1e-8, np.max(np.abs(analytic) + np.abs(numeric)))
+        worst = max(worst, float(error))
+    return worst
+    ### END SOLUTION
+
+# %% nbgrader={"grade_id": "test_sanity_checks", "grade": true}
+from coursecheck import check
+
+check("test_sanity_checks", initial_loss_check, overfit_tiny_batch, stack_gradient_check, mlp_loss)
+### BEGIN HIDDEN TESTS
+check("test_sanity_checks", initial_loss_check, overfit_tiny_batch, stack_gradient_check, mlp_loss,
+      hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Check your reasoning.** The expected loss is $\log C$ with the natural logarithm (the
+# cross-entropy's). The overfitting run is the training loop of section 13 without the data:
+# `losses` should fall from about $\log C$ towards 0. A relative error around $10^{-9}$ means the
+# gradients are right (central differences with $h = 10^{-5}$ in float64 are that accurate); a
+# wrong factor in one parameter's gradient gives an error of order 1 ($|1 - f| / (1 + |f|)$ for a
+# factor $f$), whichever of its entries you happen to check, which is why a handful suffices.
+#
+# Now the three checks on a four-layer `mlp_loss` and the digits. The parameters come from
+# `init_mlp` (read-only): He initialisation for the hidden layers (section 9 says why) and a small
+# last layer.
 
 # %% nbgrader={"grade_id": "init_mlp", "locked": true}
 def init_mlp(sizes, seed, last_scale=0.01):
@@ -1004,43 +1124,42 @@ digits_sanity = load_digits()
 X_sanity, y_sanity = digits_sanity.data / 16.0, digits_sanity.target
 sizes_sanity = (64, 100, 100, 100, 10)    # four affine layers
 with skip_if_unanswered(EXERCISES):
-    loss_at_init, _ = mlp_loss(init_mlp(sizes_sanity, seed=0), X_sanity[:500], y_sanity[:500])
-    print(f"1. loss at initialisation {loss_at_init:.4f}, log C = log 10 = {np.log(10):.4f}: "
-          + ("as expected" if abs(loss_at_init - np.log(10)) < 0.05 else "FAR FROM log C: look at the loss"))
+    for scale in (0.01, 1.0):  # a small last layer, then one initialised like the hidden layers
+        loss_at_init, log_c, passed = initial_loss_check(
+            mlp_loss, init_mlp(sizes_sanity, seed=0, last_scale=scale), X_sanity[:500], y_sanity[:500], 10)
+        print(f"1. last layer of std {scale}: loss at initialisation {loss_at_init:.4f}, log C = {log_c:.4f}: "
+              + ("as expected" if passed else "FAR FROM log C"))
 
 # %%
 with skip_if_unanswered(EXERCISES):
-    params_tiny = init_mlp(sizes_sanity, seed=1)
     X_tiny_batch, y_tiny_batch = X_sanity[:20], y_sanity[:20]
-    for step in range(200):  # plain gradient descent on the 20 examples alone
-        loss_tiny, grads_tiny = mlp_loss(params_tiny, X_tiny_batch, y_tiny_batch)
-        params_tiny = {name: value - 0.5 * grads_tiny[name] for name, value in params_tiny.items()}
+    params_tiny, losses_tiny = overfit_tiny_batch(mlp_loss, init_mlp(sizes_sanity, seed=1),
+                                                  X_tiny_batch, y_tiny_batch, steps=200, lr=0.5)
     h_tiny = X_tiny_batch
     for layer in range(1, 5):
         h_tiny = h_tiny @ params_tiny[f"W{layer}"] + params_tiny[f"b{layer}"]
         h_tiny = np.maximum(h_tiny, 0) if layer < 4 else h_tiny
     accuracy_tiny = float(np.mean(h_tiny.argmax(axis=1) == y_tiny_batch))
-    print(f"2. after 200 steps on 20 examples: loss {loss_tiny:.2e}, accuracy on them {accuracy_tiny:.0%}: "
+    print(f"2. 200 steps on 20 examples: loss {losses_tiny[0]:.3f} -> {losses_tiny[-1]:.2e}, accuracy on "
+          f"them {accuracy_tiny:.0%}: "
           + ("memorised" if accuracy_tiny == 1.0 else "NOT MEMORISED: check the gradients and the update"))
 
 # %%
-from minigrad.gradcheck import numerical_gradient, rel_error
-
 with skip_if_unanswered(EXERCISES):
     rng_gc = np.random.default_rng(2)
     params_gc = {name: value + 0.1 * rng_gc.normal(size=value.shape)
                  for name, value in init_mlp((5, 6, 4, 3), seed=2, last_scale=0.5).items()}
     X_gc, y_gc = rng_gc.normal(size=(4, 5)), rng_gc.integers(0, 3, size=4)
-    _, grads_gc = mlp_loss(params_gc, X_gc, y_gc)
-    worst = 0.0
-    for name, value in params_gc.items():
-        def loss_of(v, name=name):
-            return mlp_loss(dict(params_gc, **{name: v}), X_gc, y_gc)[0]
-        error = rel_error(numerical_gradient(loss_of, value.copy(), h=1e-6), grads_gc[name])
-        worst = max(worst, error)
-        print(f"   d{name:<3} relative error {error:.1e}")
-    print(f"3. gradient check of all {len(params_gc)} parameters: worst relative error {worst:.1e}: "
-          + ("right" if worst < 1e-6 else "WRONG: compare layer by layer"))
+    print(f"3. gradient check of mlp_loss: worst relative error "
+          f"{stack_gradient_check(mlp_loss, params_gc, X_gc, y_gc):.1e}")
+
+    def mlp_loss_with_a_bug(params, X, y):
+        """mlp_loss with the classic slip of averaging one bias gradient over the batch."""
+        loss, grads = mlp_loss(params, X, y)
+        return loss, dict(grads, b2=grads["b2"] / len(X))
+
+    print(f"   the same with db2 averaged over the batch: worst relative error "
+          f"{stack_gradient_check(mlp_loss_with_a_bug, params_gc, X_gc, y_gc):.1e}")
 
 # %% [markdown]
 # ## 9. Vanishing and exploding gradients: a lab
@@ -1191,7 +1310,7 @@ check("test_choice_gradient_flow", choice_gradient_flow, hidden=True)
 # (Y - x)\cdot 2xw = 3 \cdot 4 = 12$. A derivation that sees only one of the two uses of $w$ gets
 # $6$ here.
 #
-# ### Exercise 8 (3 points): `shared_weight_loss`
+# ### Exercise 9 (2 points): `shared_weight_loss`
 #
 # Return `(loss, dW)`. You may use your layer functions or write the few lines directly.
 #
@@ -1264,7 +1383,7 @@ with skip_if_unanswered(EXERCISES):
 # $V\times D$. A case to check against: $V = 3$, $D = 1$, $\text{idx} = (0, 2, 2)$ and
 # $\text{dout} = (1, 2, 3)^\top$ must give $dW = (1, 0, 5)^\top$.
 #
-# ### Exercise 9 (2 points): `embedding_forward` and `embedding_backward`
+# ### Exercise 10 (2 points): `embedding_forward` and `embedding_backward`
 #
 # <details><summary>Hint 1</summary>
 #
@@ -1337,7 +1456,7 @@ with skip_if_unanswered(EXERCISES):
 # $-\eta$ times PyTorch's, so velocities are not comparable between the two.) The velocity must
 # survive from one step to the next: that is the whole point.
 #
-# ### Exercise 10 (2 points): `sgd_momentum`
+# ### Exercise 11 (2 points): `sgd_momentum`
 #
 # `sgd_momentum(w, dw, v, lr, momentum, weight_decay)` performs one step and returns the new
 # `(w, v)`. It is graded over several steps against `torch.optim.SGD`: parameters and velocities.
@@ -1405,7 +1524,7 @@ def init_two_layer(D, H, C, seed):
             "W2": rng.normal(size=(H, C)) * np.sqrt(2.0 / H), "b2": np.zeros(C)}
 
 # %% [markdown]
-# ### Exercise 11 (3 points): `train`
+# ### Exercise 12 (3 points): `train`
 #
 # First one step: `train_step(params, velocity, X, y, lr, momentum, weight_decay)` takes the
 # gradients of `two_layer_loss` on the minibatch `X`, `y` and updates every parameter with
@@ -1511,7 +1630,7 @@ def record(epoch, params):
 curve = viz.LiveTrainingCurve(total=25, log_scale=True, title="your two-layer MLP on digits",
                               metrics=["train_loss", "val_loss", "train_acc", "val_acc"])  # held out: "val", as in 04
 display(curve)
-trained = None  # stays None while Exercise 11 is unanswered; the landscape cell below checks it
+trained = None  # stays None while Exercise 12 is unanswered; the landscape cell below checks it
 with skip_if_unanswered(EXERCISES):
     started = time.perf_counter()
     with curve:

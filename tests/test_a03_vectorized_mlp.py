@@ -26,23 +26,27 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / f"{ASSIGNMENT}.py
 
 # Expected (scores per task in TASKS order, named mistakes) of the bundled samples.
 SAMPLES = {
-    "ada_reference": ([3, 2, 3, 2, 2, 3, 2, 3, 2, 2, 3, 1, 1], set()),
-    "ben_untouched": ([0] * 13, set()),
+    "ada_reference": ([2, 2, 3, 2, 2, 3, 2, 2, 2, 2, 2, 3, 1, 1], set()),
+    "ben_untouched": ([0] * 14, set()),
     # chen's train reaches 97%, but his train_step is not SGD's (his sgd_momentum keeps no velocity,
     # his bias gradient is averaged): the accuracy counts only for a loop that steps like SGD.
-    # His averaged db also fails every layer of mlp_loss (only its loss passes: 1/5 of 2 points).
-    "chen": ([2.25, 2, 2.25, 2, 1.2, 3, 0.4, 3, 2, 0, 0, 1, 1],
+    # His averaged db also fails every layer of mlp_loss (only its loss passes: 1/5 of 2 points),
+    # and the steps of his overfitting run (which trains with his mlp_loss), though it memorises.
+    "chen": ([1.5, 2, 2.25, 2, 1.2, 3, 0.4, 1.5, 2, 2, 0, 0, 1, 1],
              {"bias_averaged", "not_finite", "velocity_not_kept", "batch_size"}),
     # dana's unsummed dlogit_max (N x C) breaks dlogits and everything below it: the six gradients
-    # above logit_max pass (6 of 24 checks of backprop_ninja's 3 points)
-    "dana": ([2.25, 2, 0.75, 1, 0.4, 0.75, 0.4, 1, 1, 2, 0, 1, 1],
+    # above logit_max pass (6 of 24 checks of backprop_ninja's 3 points). Her gradient check looks
+    # at the weights only, and her transposed dW breaks the overfitting run: only the initial-loss
+    # check of the sanity checks passes.
+    "dana": ([1.5, 2, 0.75, 1, 0.4, 0.75, 0.4, 0.5, 0.6667, 1, 2, 0, 1, 1],
              {"transposed_dW", "softmax_diagonal", "batch_size", "only_second_use",
-              "repeated_indices_overwritten", "broadcast_not_summed_logit_max"}),
+              "repeated_indices_overwritten", "broadcast_not_summed_logit_max", "missed_planted_bug"}),
     # emil's unsummed dgamma fails that one check of 24; his ReLU mask and db fail mlp_loss's layers
-    "emil": ([2.25, 1.3333, 0.75, 2, 0.4, 2.875, 0.4, 3, 2, 0, 0, 1, 1],
+    # and with them the overfitting run of his (right) sanity checks
+    "emil": ([1.5, 1.3333, 0.75, 2, 0.4, 2.875, 0.4, 1, 2, 2, 0, 0, 1, 1],
              {"bias_not_summed", "relu_mask_wrong_tensor", "sigmoid_derivative_at_input", "batch_size",
               "momentum_sign", "broadcast_not_summed_gamma"}),
-    "mallory": ([0] * 11 + [1, 1], set()),
+    "mallory": ([0] * 12 + [1, 1], set()),
 }
 
 
@@ -63,11 +67,29 @@ def train(X, y, seed=0, callback=None):
 """
 
 
+# Sanity checks that check nothing: the initial loss always "passes", the gradient check always
+# reports 0, and the overfitting run hands back the parameters it was given.
+CONSTANT_CHECKS = """
+def initial_loss_check(loss_fn, params, X, y, num_classes, tol=0.1):
+    return float(loss_fn(params, X, y)[0]), float(np.log(num_classes)), True
+
+
+def overfit_tiny_batch(loss_fn, params, X, y, steps, lr):
+    return params, [float(loss_fn(params, X, y)[0])] * steps
+
+
+def stack_gradient_check(loss_fn, params, X, y, h=1e-5):
+    return 0.0
+"""
+
+
 def hand_in_samples_and_attacks(course, source, release):
     """The assignment's one graded batch (CLASS_HAND_IN): samples, attacks, the exploits."""
     hand_in_samples(ASSIGNMENT)(course, source, release)
     answers = dict(samples.reference_answers(source), train=RANDOM_FEATURES)
     samples.submit(course, ASSIGNMENT, "x_random_features", samples.student_notebook(release, answers))
+    answers = dict(samples.reference_answers(source), sanity_checks=CONSTANT_CHECKS)
+    samples.submit(course, ASSIGNMENT, "x_constant_checks", samples.student_notebook(release, answers))
     submit_exploits(ASSIGNMENT, course, source, release)  # helpers_exploits.py
 
 
@@ -91,6 +113,16 @@ def test_training_without_backpropagation_earns_nothing_for_its_accuracy(graded)
     # everything else of the submission is the reference's, and graded as such
     for task in (t for t in TASKS if t != "test_train"):
         assert graded["x_random_features"].task(task).score == graded["ada_reference"].task(task).score
+
+
+def test_sanity_checks_that_check_nothing_earn_nothing(graded):
+    attack = graded["x_constant_checks"].task("test_sanity_checks")
+    assert attack.score == 0, attack
+    assert not any(check.passed for check in attack.checks)
+    named = {m["code"] for check in attack.checks for m in check.mistakes}
+    assert {"check_always_passes", "missed_planted_bug", "params_unchanged"} <= named, named
+    for task in (t for t in TASKS if t != "test_sanity_checks"):
+        assert graded["x_constant_checks"].task(task).score == graded["ada_reference"].task(task).score
 
 
 @pytest.mark.parametrize("student", sorted(SAMPLES))
@@ -142,7 +174,7 @@ def test_mistakes_are_named_in_words_a_student_can_act_on(graded):
 def test_finite_differences_run_out_of_time_on_the_big_hidden_case(graded):
     mallory = graded["mallory"].task("test_affine")
     assert mallory.score == 0 and "time limit" in mallory.error
-    assert graded["ada_reference"].task("test_affine").score == 3
+    assert graded["ada_reference"].task("test_affine").score == 2
     # How long the intended solution needs on the large case (printed, not asserted).
     task = SPEC.tasks[TASKS.index("test_affine")]
     big = max(task.make_cases(np.random.default_rng(1), True), key=lambda c: c.arrays["W"].size)
@@ -314,3 +346,134 @@ def test_the_lab_s_own_numbers_back_the_question_s_answer():
     small = norms(20, "relu", "small N(0, 0.01)")                                   # (c): same ratio, tiny
     assert np.isclose(small[0] / small[-1], he[0] / he[-1], rtol=0.5) and small.max() < 1e-10
     assert norms(20, "relu", "He", residual=True).max() > 1e3                       # (d): explodes
+
+
+# ---- the three sanity checks, judged in this process on one draw of the hidden cases -------------
+def _sanity_outcomes(initial=None, overfit=None, gradcheck=None, seed=5):
+    """{check name: passed} of test_sanity_checks with the reference's functions, some replaced."""
+    from autograder.judging.judge import judge_task
+    from autograder.running.runner import TaskRun
+
+    fns = reference_namespace(ASSIGNMENT)
+    functions = (initial or fns["initial_loss_check"], overfit or fns["overfit_tiny_batch"],
+                 gradcheck or fns["stack_gradient_check"], fns["mlp_loss"])
+    task = SPEC.tasks[TASKS.index("test_sanity_checks")]
+    visible = task.make_cases(np.random.default_rng(0), False)
+    cases = visible + task.make_cases(np.random.default_rng(seed), True)
+    run = TaskRun(cases=[], outputs=[])
+    for case in cases:
+        arrays = {name: np.array(value, copy=True) for name, value in case.arrays.items()}
+        outputs, dtypes, error = calls.run_case(assignment_calls(ASSIGNMENT), task.call, functions,
+                                                arrays, case.params)
+        run.cases.append({"error": error, "dtypes": dtypes})
+        run.outputs.append(outputs)
+    hidden = [False] * len(visible) + [True] * (len(cases) - len(visible))
+    result = judge_task(task, cases, hidden, run)
+    return {check.name.split(":")[0].split(" ")[0] + ("/memorises" if "memorises" in check.name else ""):
+            check.passed for check in result.checks}
+
+
+def test_the_reference_sanity_checks_pass_on_hidden_cases():
+    for seed in range(4):
+        assert all(_sanity_outcomes(seed=seed).values())
+
+
+def _uniform_guess(loss_fn, params, X, y, num_classes, passed):
+    return float(loss_fn(params, X, y)[0]), float(np.log(num_classes)), passed
+
+
+def _weights_only():
+    """The reference's gradient check on the weights alone (dana's slip)."""
+    source = samples.reference_answers(jupytext.read(NOTEBOOK))["sanity_checks"]
+    loop = "for name, value in params.items():"
+    assert source.count(loop) == 1
+    changed = source.replace(loop, 'for name, value in [(n, v) for n, v in params.items() if n[0] == "W"]:')
+    return reference_namespace(ASSIGNMENT, replace={"sanity_checks": changed})["stack_gradient_check"]
+
+
+def test_sanity_checks_that_do_not_check_fail_their_part():
+    fns = reference_namespace(ASSIGNMENT)
+    mlp_loss = fns["mlp_loss"]
+
+    def against_mlp_loss(loss_fn, params, X, y):
+        """No numerical differentiation: compares with mlp_loss's gradients (a ReLU stack)."""
+        theirs, mine = loss_fn(params, X, y)[1], mlp_loss(params, X, y)[1]
+        return max(float(np.max(np.abs(theirs[k] - mine[k]))) for k in params)
+
+    wrong = {
+        "always passes": dict(initial=lambda *a, tol=0.1: _uniform_guess(*a, True)),
+        "never passes": dict(initial=lambda *a, tol=0.1: _uniform_guess(*a, False)),
+        "log C instead of the loss": dict(initial=lambda lf, p, X, y, c, tol=0.1: (np.log(c), np.log(c), True)),
+        "log10": dict(initial=lambda lf, p, X, y, c, tol=0.1: (lf(p, X, y)[0], np.log10(c),
+                                                              abs(lf(p, X, y)[0] - np.log(c)) < tol)),
+        "error 0": dict(gradcheck=lambda *a, **k: 0.0),
+        "error 1": dict(gradcheck=lambda *a, **k: 1.0),
+        "weights only": dict(gradcheck=_weights_only()),
+        "against mlp_loss": dict(gradcheck=against_mlp_loss),
+        "unchanged": dict(overfit=lambda lf, p, X, y, steps, lr: (p, [lf(p, X, y)[0]] * steps)),
+        "gradient ascent": dict(overfit=lambda lf, p, X, y, steps, lr: fns["overfit_tiny_batch"](lf, p, X, y, steps, -lr)),
+    }
+    failing = {"always passes": {"initial_loss_check"}, "never passes": {"initial_loss_check"},
+               "log C instead of the loss": {"initial_loss_check"}, "log10": {"initial_loss_check"},
+               "error 0": {"stack_gradient_check"}, "error 1": {"stack_gradient_check"},
+               "weights only": {"stack_gradient_check"}, "against mlp_loss": {"stack_gradient_check"},
+               "unchanged": {"overfit_tiny_batch", "overfit_tiny_batch/memorises"},
+               "gradient ascent": {"overfit_tiny_batch", "overfit_tiny_batch/memorises"}}
+    for name, functions in wrong.items():
+        outcomes = _sanity_outcomes(**functions)
+        assert {check for check, passed in outcomes.items() if not passed} == failing[name], (name, outcomes)
+
+
+def test_the_sanity_checks_hidden_cases_decide_each_verdict_by_a_wide_margin():
+    from autograder.assignments.a03_vectorized_mlp import reference as ref
+    from autograder.assignments.a03_vectorized_mlp import tasks as spec
+
+    task = SPEC.tasks[TASKS.index("test_sanity_checks")]
+    first = task.make_cases(np.random.default_rng(1), True)
+    second = task.make_cases(np.random.default_rng(2), True)
+    assert not np.array_equal(first[0].arrays["W1"], second[0].arrays["W1"])
+    gaps, planted = [], []
+    for case in first + second:
+        a, depth = case.arrays, case.params["depth"]
+        assert all(a[name].dtype == np.float64 for name in ("X", "W1", "b1"))
+        if case.params["part"] == "init":
+            gaps.append(abs(float(ref.tanh_mlp_loss(a, depth)["loss"]) - np.log(case.params["classes"])))
+        if case.params["part"] == "gradcheck":
+            exact = ref.tanh_mlp_loss(a, depth)
+            wrong = [n for n in spec._layer_names(depth) if not np.allclose(exact[f"grad_{n}"], a[f"table_grad_{n}"],
+                                                                             rtol=1e-12, atol=0)]
+            assert len(wrong) <= 1
+            planted.extend(name[0] for name in wrong)
+    # right starts within a fiftieth of log C, wrong ones at least half a nat away: any tolerance
+    # between those decides alike
+    assert min(g for g in gaps if g > spec.INIT_TOLERANCE) > spec.WRONG_INIT_GAP
+    assert max(g for g in gaps if g < spec.INIT_TOLERANCE) < spec.RIGHT_INIT_GAP
+    assert {"W", "b"} <= set(planted)  # bugs in weights and in biases
+    depths = {case.params["depth"] for case in first + second if case.params["part"] == "gradcheck"}
+    assert len(depths) >= 3
+
+
+def test_the_grader_s_loss_functions_give_gradients_only_at_the_case_s_params():
+    from autograder.assignments.a03_vectorized_mlp import sandbox
+
+    task = SPEC.tasks[TASKS.index("test_sanity_checks")]
+    case = next(c for c in task.make_cases(np.random.default_rng(3), True) if c.params["part"] == "gradcheck")
+    names = [k for k in case.arrays if k[0] in "Wb" and k[1:].isdigit()]
+    loss_fn = sandbox._grader_loss_fn(case.arrays, names)
+    params = {name: case.arrays[name].copy() for name in names}
+    loss, grads = loss_fn(params, case.arrays["X"], case.arrays["y"])
+    assert set(grads) == set(names)
+    params["W1"][(0,) * params["W1"].ndim] += 1e-3
+    moved, none = loss_fn(params, case.arrays["X"], case.arrays["y"])
+    assert none is None and moved != loss
+
+
+def test_the_sanity_self_check_passes_the_reference_and_names_a_missed_bug():
+    fns = reference_namespace(ASSIGNMENT)
+    functions = [fns[name] for name in ("initial_loss_check", "overfit_tiny_batch", "stack_gradient_check",
+                                        "mlp_loss")]
+    check("test_sanity_checks", *functions)
+    functions[2] = lambda *args, **kwargs: 0.0
+    with pytest.raises(AssertionError) as failure:
+        check("test_sanity_checks", *functions)
+    assert "missed_planted_bug" in str(failure.value)

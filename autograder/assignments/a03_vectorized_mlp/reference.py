@@ -198,3 +198,23 @@ def mlp_loss(arrays, depth):
     out = {"loss": _numpy(loss)}
     out.update({f"grad_{name}": _numpy(t[name].grad) for name in names})
     return out
+
+
+# ---- the sanity checks' own networks -------------------------------------------------------------
+def tanh_mlp_loss(arrays, depth):
+    """Mean softmax cross-entropy of a stack of `depth` affine layers with tanh between them (the
+    grader's loss functions in the sanity checks); -> loss and grad_W<l>, grad_b<l>."""
+    import torch
+
+    names = tuple(f"{kind}{layer}" for layer in range(1, depth + 1) for kind in ("W", "b"))
+    t = _tensors(arrays, names + ("X",), grad=names)
+    h = t["X"]
+    for layer in range(1, depth + 1):
+        h = h @ t[f"W{layer}"] + t[f"b{layer}"]
+        if layer < depth:
+            h = torch.tanh(h)
+    loss = torch.nn.functional.cross_entropy(h, torch.tensor(arrays["y"], dtype=torch.int64))
+    loss.backward()
+    out = {"loss": _numpy(loss)}
+    out.update({f"grad_{name}": _numpy(t[name].grad) for name in names})
+    return out

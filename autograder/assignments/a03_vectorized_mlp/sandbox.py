@@ -257,6 +257,85 @@ def training(fns, arrays, params):
     return outputs, dtypes
 
 
+# ---- the three sanity checks ---------------------------------------------------------------------
+def _tanh_stack_loss(net, X, y):
+    """Mean softmax cross-entropy of affine layers W1, b1 ... with tanh between them (a forward
+    only: the gradients the grader's loss functions return come from the case, see below)."""
+    layers = len(net) // 2
+    h = X
+    for k in range(layers):
+        h = h @ net[f"W{k + 1}"] + net[f"b{k + 1}"]
+        h = np.tanh(h) if k + 1 < layers else h
+    shifted = h - h.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-np.mean(log_probs[np.arange(len(y)), y]))
+
+
+def _grader_loss_fn(arrays, names):
+    """loss_fn(params, X, y) -> (loss, grads), like mlp_loss, for the grader's own network (tanh
+    between the layers). The loss is computed at any params; the gradients are the case's
+    table_grad_<name> (computed by the grader, right or with a planted bug), returned only at the
+    case's own params, and None anywhere else (a sanity check needs them only there)."""
+    at = {name: arrays[name].copy() for name in names}
+    table = {name: arrays[f"table_grad_{name}"] for name in names}
+
+    def loss_fn(params, X, y):
+        loss = _tanh_stack_loss(params, np.asarray(X), np.asarray(y))
+        here = all(np.array_equal(np.asarray(params[name]), at[name]) for name in names)
+        return loss, ({name: table[name].copy() for name in names} if here else None)
+
+    return loss_fn
+
+
+def _scalar(value, what):
+    array = to_array(value, what)
+    if array.shape != ():
+        raise BadReturn(f"{what} should be one number, got an array of shape {array.shape}")
+    return array
+
+
+def sanity_checks(fns, arrays, params):
+    """One of the three checks (params["part"]) on the case's network W1, b1 ..., X and y.
+    "init": loss, expected, passed = initial_loss_check(loss_fn, params, X, y, C) with the
+    grader's loss function -> init_loss, init_expected, init_passed (1 or 0).
+    "overfit": final, losses = overfit_tiny_batch(mlp_loss, params, X, y, steps, lr) with the
+    student's own mlp_loss -> final_<name> for every parameter, losses (steps,).
+    "gradcheck": error = stack_gradient_check(loss_fn, params, X, y) with the grader's loss
+    function -> grad_check ()."""
+    initial_loss_check, overfit_tiny_batch, stack_gradient_check, mlp_loss = fns
+    names = tuple(f"{kind}{layer}" for layer in range(1, int(params["depth"]) + 1) for kind in ("W", "b"))
+    net = {name: arrays[name].copy() for name in names}
+    X, labels = arrays["X"].copy(), arrays["y"].astype(np.int64)
+    part = params["part"]
+    if part == "init":
+        result = initial_loss_check(_grader_loss_fn(arrays, names), net, X, labels.copy(),
+                                    int(params["classes"]))
+        if not isinstance(result, (tuple, list)) or len(result) != 3:
+            raise BadReturn("initial_loss_check should return three things (loss, expected, passed)")
+        loss, expected, passed = result
+        passed = _scalar(passed, "whether initial_loss_check passed")
+        if float(passed) not in (0.0, 1.0):
+            raise BadReturn("the third thing initial_loss_check returns should be True or False")
+        return ({"init_loss": _scalar(loss, "the loss initial_loss_check returned"),
+                 "init_expected": _scalar(expected, "the expected loss initial_loss_check returned"),
+                 "init_passed": passed}, {})
+    if part == "overfit":
+        result = overfit_tiny_batch(mlp_loss, net, X, labels.copy(), int(params["steps"]),
+                                    float(params["lr"]))
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise BadReturn("overfit_tiny_batch should return a pair (params, losses)")
+        final = _gradient_dict(result[0], names, "the params overfit_tiny_batch returned")
+        outputs = {f"final_{name}": to_array(final[name], f"{name} overfit_tiny_batch returned")
+                   for name in names}
+        outputs["losses"] = to_array(result[1], "the losses overfit_tiny_batch returned")
+        if outputs["losses"].ndim != 1:
+            raise BadReturn("the losses overfit_tiny_batch returns should be a list of numbers, "
+                            "one per step")
+        return outputs, {}
+    error = stack_gradient_check(_grader_loss_fn(arrays, names), net, X, labels.copy())
+    return {"grad_check": _scalar(error, "the error stack_gradient_check returned")}, {}
+
+
 CALLS = calls.call_table(
     affine, activation, softmax_cross_entropy, mse, two_layer_net, backprop_ninja, mlp,
-    shared_weights, embedding, sgd_momentum, training)
+    shared_weights, embedding, sgd_momentum, training, sanity_checks)

@@ -16,8 +16,9 @@ import numpy as np
 
 from . import reference as ref
 from ...judging.choice import choice_tasks
-from ...judging.compare import Verdict, compare_values
-from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe
+from ...judging.compare import Verdict, compare_values, rel_error
+from ...judging.diagnosis import Mistake
+from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_probe, scalar
 
 NET = ref.NET_PARAMETERS
 GRAD_RTOL = 1e-10    # exact formulas agree with torch to ~1e-15; central differences reach ~1e-9
@@ -90,7 +91,7 @@ def _probed(name, keys, weight, hint, forward=("out",), rtol=GRAD_RTOL):
 
 AFFINE = Task(
     grade_id="test_affine", title="affine_forward(x, W, b) and affine_backward(dout, cache)",
-    points=3, answer_cells=("affine",), functions=("affine_forward", "affine_backward"),
+    points=2, answer_cells=("affine",), functions=("affine_forward", "affine_backward"),
     call="affine", make_cases=_affine_cases, reference=lambda case: ref.affine(case.arrays),
     variants=_affine_variants, diagnosis_context=_batch,
     checks=(
@@ -584,6 +585,329 @@ STACK = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="mlp")
 
 
+# ---- 5d. CS231n's three sanity checks, written by the student ----------------------------------
+# Graded with loss functions of the grader's own (a stack with tanh between the layers: smooth, so
+# central differences need no distance from a kink, and not what mlp_loss computes, so a "check"
+# that compares with mlp_loss's gradients fails), except the overfitting run, which trains with the
+# student's own mlp_loss.
+SANITY_FUNCTIONS = ("initial_loss_check", "overfit_tiny_batch", "stack_gradient_check", "mlp_loss")
+INIT_TOLERANCE = 0.1      # the grader's verdict: |loss - log C| below this is a right start
+RIGHT_INIT_GAP = 0.02     # right initialisations are drawn this close to log C ...
+WRONG_INIT_GAP = 0.5      # ... and wrong ones this far from it, so any sensible tolerance decides
+GRADCHECK_RIGHT = 1e-6    # largest error accepted on right gradients (central differences: ~1e-9)
+GRADCHECK_BUG = 1e-3      # smallest error accepted on a planted bug (a factor f gives |1-f|/(1+|f|))
+BUG_FACTORS = (2.0, 0.5, -1.0, 3.0)
+MEMORISED_LOSS = 0.05     # the loss of the returned parameters on the tiny batch must end below
+SANITY_STEP_RTOL = 1e-10
+MAX_REPLAYED_STEPS = 3    # short runs are replayed step by step; longer ones graded by their outcome
+
+
+def _sanity_net(rng, widths, last_scale=None, bias_scale=0.3):
+    """{W1, b1, ...}: He-scaled layers (std sqrt(2 / fan_in)), random biases; the last layer's
+    weights have std last_scale when it is given."""
+    net = {}
+    depth = len(widths) - 1
+    for layer in range(1, depth + 1):
+        fan_in, fan_out = widths[layer - 1], widths[layer]
+        scale = last_scale if (layer == depth and last_scale is not None) else np.sqrt(2.0 / fan_in)
+        net[f"W{layer}"] = rng.normal(size=(fan_in, fan_out)) * scale
+        net[f"b{layer}"] = rng.normal(size=fan_out) * (0.0 if layer == depth and last_scale is not None
+                                                       else bias_scale)
+    return net
+
+
+def _tanh_stack(net, X, y):
+    """(loss, {grad_<name>}) of the grader's tanh stack, in NumPy (the tables of right gradients)."""
+    depth = len(net) // 2
+    hs = [X]
+    for layer in range(1, depth + 1):
+        z = hs[-1] @ net[f"W{layer}"] + net[f"b{layer}"]
+        hs.append(np.tanh(z) if layer < depth else z)
+    n = len(y)
+    p = _softmax(hs[-1])
+    loss = float(-np.mean(np.log(p[np.arange(n), y])))
+    dz = (p - np.eye(p.shape[1])[y]) / n
+    grads = {}
+    for layer in range(depth, 0, -1):
+        grads[f"grad_W{layer}"], grads[f"grad_b{layer}"] = hs[layer - 1].T @ dz, dz.sum(axis=0)
+        if layer > 1:
+            dz = (dz @ net[f"W{layer}"].T) * (1 - hs[layer - 1] ** 2)
+    return loss, grads
+
+
+def _sanity_case(part, net, X, y, tables=None, **params):
+    """net's parameters, X, y and (for the grader's loss functions) the gradient tables."""
+    arrays = dict(net, X=X, y=y.astype(np.int64))
+    arrays.update({f"table_{key}": value for key, value in (tables or {}).items()})
+    return Case(arrays, dict(params, part=part, depth=len(net) // 2))
+
+
+def _init_case(rng, n, widths, right):
+    """A net whose loss at initialisation is within RIGHT_INIT_GAP of log C (right) or more than
+    WRONG_INIT_GAP from it: the last layer's weights too large, or its biases not zero."""
+    while True:
+        net = _sanity_net(rng, widths, last_scale=0.01 / np.sqrt(widths[-2]))
+        if not right:
+            if rng.random() < 0.5:
+                net[f"W{len(widths) - 1}"] *= rng.uniform(300.0, 800.0)
+            else:
+                net[f"b{len(widths) - 1}"] = rng.normal(size=widths[-1]) * 3.0
+        X, y = rng.normal(size=(n, widths[0])), rng.integers(0, widths[-1], size=n)
+        loss, grads = _tanh_stack(net, X, y)
+        gap = abs(loss - np.log(widths[-1]))
+        if (gap < RIGHT_INIT_GAP) if right else (gap > WRONG_INIT_GAP):
+            return _sanity_case("init", net, X, y, grads, classes=widths[-1])
+
+
+def _gradcheck_case(rng, n, widths, planted=None):
+    """A tanh stack with its right gradients, or with planted = (name, factor): that parameter's
+    whole gradient multiplied by the factor (every entry of it away from 0, so any entry shows it)."""
+    while True:
+        net = _sanity_net(rng, widths, last_scale=1.0 / np.sqrt(widths[-2]))
+        X, y = rng.normal(size=(n, widths[0])), rng.integers(0, widths[-1], size=n)
+        _, grads = _tanh_stack(net, X, y)
+        if planted is None or np.min(np.abs(grads[f"grad_{planted[0]}"])) > 1e-4:
+            break
+    if planted is not None:
+        grads[f"grad_{planted[0]}"] = grads[f"grad_{planted[0]}"] * planted[1]
+    return _sanity_case("gradcheck", net, X, y, grads)
+
+
+def _overfit_case(rng, n, widths, steps, lr):
+    net = _sanity_net(rng, widths, last_scale=0.01 / np.sqrt(widths[-2]), bias_scale=0.0)
+    X, y = rng.normal(size=(n, widths[0])), rng.integers(0, widths[-1], size=n)
+    return _sanity_case("overfit", net, X, y, steps=int(steps), lr=float(lr))
+
+
+def _random_widths(rng, depth, n_in=None, classes=None):
+    widths = [int(n_in or rng.integers(1, 7))] + [int(rng.integers(1, 8)) for _ in range(depth - 1)]
+    return tuple(widths + [int(classes or rng.integers(2, 11))])
+
+
+def _sanity_cases(rng, hidden):
+    if not hidden:
+        fixed = np.random.default_rng(43)
+        return [_init_case(fixed, 6, (4, 8, 10), right=True), _init_case(fixed, 6, (4, 8, 10), right=False),
+                _overfit_case(fixed, 3, (4, 5, 3), steps=1, lr=0.5),
+                _overfit_case(fixed, 8, (6, 32, 32, 4), steps=300, lr=0.5),
+                _gradcheck_case(fixed, 4, (5, 6, 4, 3)),
+                _gradcheck_case(fixed, 4, (5, 6, 4, 3), planted=("b2", 2.0))]
+    cases = []
+    for right in (True, False, True, False, True, False):
+        depth = int(rng.integers(1, MAX_DEPTH + 1))
+        cases.append(_init_case(rng, int(rng.integers(1, 9)), _random_widths(rng, depth), right))
+    for depth in (1, 2, 3):
+        cases.append(_overfit_case(rng, int(rng.integers(1, 6)), _random_widths(rng, depth),
+                                   steps=int(rng.integers(1, 4)), lr=float(rng.uniform(0.1, 1.0))))
+    # the run that must memorise: 6 to 10 examples, one or two hidden layers of 32
+    hidden_layers = (32,) * int(rng.integers(1, 3))
+    widths = (int(rng.integers(4, 9)),) + hidden_layers + (int(rng.integers(3, 6)),)
+    cases.append(_overfit_case(rng, int(rng.integers(6, 11)), widths, steps=300, lr=0.5))
+    for planted in (None, None, None, "b", "b", "W", "W"):
+        depth = int(rng.integers(1, MAX_DEPTH + 1))
+        widths = _random_widths(rng, depth)
+        bug = None
+        if planted:
+            layer = int(rng.integers(1, depth + 1))
+            bug = (f"{planted}{layer}", float(rng.choice(BUG_FACTORS)))
+        cases.append(_gradcheck_case(rng, int(rng.integers(1, 7)), widths, bug))
+    return cases
+
+
+def _sanity_reference(case):
+    """init: the tanh stack's loss (torch), log C and whether they are within INIT_TOLERANCE.
+    overfit: the losses before each step and the parameters after `steps` plain SGD steps on
+    the stack's gradient (torch), or, for a long run, only the loss at the start.
+    gradcheck: whether the case's table of gradients differs from torch's (a planted bug)."""
+    a, p = case.arrays, case.params
+    depth, part = p["depth"], p["part"]
+    names = _layer_names(depth)
+    if part == "init":
+        loss = float(ref.tanh_mlp_loss(a, depth)["loss"])
+        log_c = float(np.log(p["classes"]))
+        return {"init_loss": scalar(loss), "init_expected": scalar(log_c),
+                "init_passed": scalar(1.0 if abs(loss - log_c) < INIT_TOLERANCE else 0.0)}
+    if part == "gradcheck":
+        exact = ref.tanh_mlp_loss(a, depth)
+        planted = any(rel_error(exact[f"grad_{name}"], a[f"table_grad_{name}"]) > 1e-8 for name in names)
+        return {"grad_check": scalar(1.0 if planted else 0.0)}
+    if p["steps"] > MAX_REPLAYED_STEPS:
+        return {"memorised": scalar(MEMORISED_LOSS), "loss_start": ref.mlp_loss(a, depth)["loss"]}
+    net, losses = {name: a[name] for name in names}, []
+    for _ in range(p["steps"]):
+        out = ref.mlp_loss(dict(net, X=a["X"], y=a["y"]), depth)
+        losses.append(float(out["loss"]))
+        net = {name: net[name] - p["lr"] * out[f"grad_{name}"] for name in names}
+    expected = {f"final_{name}": net[name] for name in names}
+    expected.update(sgd_steps=scalar(1.0), losses=np.array(losses))
+    return expected
+
+
+# The comparisons ship to the student's kernel as source (autograder.selfcheck): NumPy, Verdict,
+# Mistake and compare_values only, with the module-level helpers and constants they use.
+def _one_number(outputs, key):
+    value = outputs.get(key)
+    if value is None or np.shape(value) != () or not np.isfinite(value):
+        return None
+    return float(value)
+
+
+def initial_loss_verdict(expected, outputs, case):
+    """The loss must be loss_fn's, the expected value log C, and passed must say whether the two
+    are close: True on a right initialisation, False on one far from log C."""
+    loss, log_c, passed = (_one_number(outputs, key) for key in ("init_loss", "init_expected", "init_passed"))
+    if loss is None or log_c is None or passed is None:
+        return Verdict(False, "initial_loss_check must return three finite numbers (loss, expected, "
+                              "passed)", kind="invalid")
+    right_log_c = float(expected["init_expected"])
+    if not compare_values(expected["init_loss"], np.asarray(loss), what="the loss", rtol=1e-10).passed:
+        mistakes = []
+        if abs(loss - right_log_c) < 1e-12:
+            mistakes.append(Mistake("loss_not_computed", "the loss you returned is log C itself: return the "
+                                    "loss that loss_fn computes at the params you were given"))
+        return Verdict(False, "the loss returned is not the loss loss_fn gives at these params",
+                       kind="", note="the loss returned is not the loss loss_fn gives at these params: ",
+                       mistakes=mistakes)
+    if abs(log_c - right_log_c) > 1e-10 * right_log_c:
+        mistakes = []
+        if abs(log_c - right_log_c / np.log(10.0)) < 1e-10 or abs(log_c - right_log_c / np.log(2.0)) < 1e-10:
+            mistakes.append(Mistake("log_base", "the expected loss uses a logarithm of another base: the "
+                                    "cross-entropy uses the natural logarithm, so expect np.log(C)"))
+        return Verdict(False, "the expected loss returned is not log C (C = number of classes)",
+                       kind="", note="the expected loss returned is not log C: ", mistakes=mistakes)
+    if passed == float(expected["init_passed"]):
+        return Verdict(True)
+    if passed:
+        return Verdict(False, "your check passes a network whose loss at initialisation is far from "
+                              "log C", kind="", note="your check passes a network whose loss at "
+                              "initialisation is far from log C: ",
+                       mistakes=[Mistake("check_always_passes", "the check said passed for a network "
+                                         "whose loss starts far from log C (its last layer was "
+                                         "initialised too large): passed must compare the loss with "
+                                         "log C")])
+    return Verdict(False, "your check fails a network whose loss at initialisation is close to log C",
+                   kind="", note="your check fails a network whose loss at initialisation is close to "
+                                 "log C: ",
+                   mistakes=[Mistake("check_too_strict", "the check said failed for a network whose "
+                                     "loss starts within a hundredth of log C: use a tolerance of "
+                                     "about a tenth")])
+
+
+def _unchanged(outputs, case):
+    return all(np.array_equal(outputs.get(f"final_{key}"), case.arrays[key])
+               for key in case.arrays if f"final_{key}" in outputs)
+
+
+def sgd_steps_verdict(expected, outputs, case):
+    """A short run: after every step params - lr * grads of mlp_loss (torch's), losses[k] the loss
+    before step k + 1."""
+    for key in sorted(k for k in expected if k.startswith("final_")) + ["losses"]:
+        verdict = compare_values(expected[key], outputs.get(key), what=key, rtol=SANITY_STEP_RTOL)
+        if not verdict.passed:
+            mistakes = []
+            if key.startswith("final_") and _unchanged(outputs, case):
+                mistakes.append(Mistake("params_unchanged", "the parameters came back unchanged: each "
+                                        "step must replace every parameter by params - lr * grads"))
+            note = ("the losses are not the loss before each step: " if key == "losses" else
+                    "the parameters after the steps are not params - lr * grads of your mlp_loss "
+                    "(check mlp_loss first, if its test fails): ")
+            return Verdict(False, note + verdict.message, kind="", note=note, mistakes=mistakes)
+    return Verdict(True)
+
+
+def _relu_stack_loss(params, X, y):
+    """Mean softmax cross-entropy of the ReLU stack W1, b1, ... on (X, y), in NumPy."""
+    layers = len(params) // 2
+    h = X
+    for k in range(layers):  # (written unlike mlp_loss's solution: this source ships to students)
+        h = h @ params[f"W{k + 1}"] + params[f"b{k + 1}"]
+        h = np.maximum(h, 0) if k + 1 < layers else h
+    shifted = h - h.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-np.mean(log_probs[np.arange(len(y)), y.astype(np.int64)]))
+
+
+def memorised_verdict(expected, outputs, case):
+    """A long run on the tiny batch: losses starts at the loss of the given params, and the
+    parameters returned (the grader computes their loss itself) reach a loss below MEMORISED_LOSS."""
+    names = [key for key in case.arrays if key[:1] in ("W", "b") and key[1:].isdigit()]
+    final = {}
+    for name in names:
+        value = outputs.get(f"final_{name}")
+        if value is None or value.shape != case.arrays[name].shape or not np.all(np.isfinite(value)):
+            return Verdict(False, "the parameters returned must have the given ones' shapes, finite",
+                           kind="invalid")
+        final[name] = value
+    losses = outputs.get("losses")
+    if losses is None or losses.shape != (int(case.params["steps"]),) or not np.all(np.isfinite(losses)):
+        return Verdict(False, "losses must hold one finite loss per step", kind="invalid")
+    if not compare_values(expected["loss_start"], losses[:1].reshape(()), what="losses[0]", rtol=1e-8).passed:
+        return Verdict(False, "losses[0] is not the loss at the params you were given", kind="",
+                       note="losses[0] is not the loss at the params you were given: ")
+    loss = _relu_stack_loss(final, case.arrays["X"], case.arrays["y"])
+    if loss < float(expected["memorised"]):
+        return Verdict(True)
+    mistakes = [Mistake("params_unchanged", "the parameters came back unchanged: train them")] \
+        if _unchanged(outputs, case) else []
+    note = (f"the parameters returned do not memorise the tiny batch (their loss, computed by the "
+            f"grader, is not below {MEMORISED_LOSS}): ")
+    return Verdict(False, f"{note}it is {loss:.3g}", kind="", note=note, mistakes=mistakes)
+
+
+def gradient_check_verdict(expected, outputs, case):
+    """Small (< GRADCHECK_RIGHT) on right gradients, large (> GRADCHECK_BUG) on a planted bug."""
+    error = _one_number(outputs, "grad_check")
+    if error is None or error < 0:
+        return Verdict(False, "stack_gradient_check must return one finite relative error >= 0",
+                       kind="invalid")
+    if float(expected["grad_check"]):
+        if error > GRADCHECK_BUG:
+            return Verdict(True)
+        return Verdict(False, "your check reports a small error for gradients with a planted bug",
+                       kind="", note="your check reports a small error for a loss function whose "
+                                     "gradient of one parameter is off by a constant factor: ",
+                       mistakes=[Mistake("missed_planted_bug", "a bug in one parameter's gradient went "
+                                         "unnoticed: check some entries of every parameter (each W and "
+                                         "each b of every layer) and return the largest error")])
+    if error < GRADCHECK_RIGHT:
+        return Verdict(True)
+    return Verdict(False, "your check reports a large error for right gradients", kind="",
+                   note="your check reports a large error for a loss function whose gradients are "
+                        "right: ",
+                   mistakes=[Mistake("false_alarm", "right gradients were reported wrong: use central "
+                                     "differences, restore every entry you move, and divide by the "
+                                     "larger of a tiny floor and the sum of the sizes")])
+
+
+SANITY = Task(
+    grade_id="test_sanity_checks",
+    title="initial_loss_check, overfit_tiny_batch and stack_gradient_check: CS231n's sanity checks",
+    points=2, answer_cells=("affine", "activations", "softmax_cross_entropy", "mlp", "sanity_checks"),
+    functions=SANITY_FUNCTIONS, call="sanity_checks", make_cases=_sanity_cases,
+    reference=_sanity_reference,
+    checks=(
+        Check("initial_loss_check: loss_fn's loss, log C, and passed only near log C",
+              ("init_passed",), compare=initial_loss_verdict,
+              hint=f"call loss_fn, compare its loss with np.log(num_classes); passed when they are "
+                   f"within a tolerance such as {INIT_TOLERANCE}."),
+        Check("overfit_tiny_batch: each step is params - lr * grads, losses the loss before each",
+              ("sgd_steps",), compare=sgd_steps_verdict,
+              hint="losses.append(loss) before the step; then every parameter -= lr * its gradient."),
+        Check(f"overfit_tiny_batch memorises a tiny batch (loss below {MEMORISED_LOSS})",
+              ("memorised",), compare=memorised_verdict,
+              hint="run all the steps it is given; if the one-step check fails, fix that first."),
+        Check("stack_gradient_check: tiny on right gradients, large on a planted bug", ("grad_check",),
+              compare=gradient_check_verdict,
+              hint=f"central differences (f(x + h) - f(x - h)) / (2 h), h = 1e-5, at a few entries of "
+                   f"every parameter; relative error max|a - n| / max(1e-8, max(|a| + |n|)); return "
+                   f"the largest over the parameters. Right gradients must give < {GRADCHECK_RIGHT:g}, "
+                   f"a wrong one > {GRADCHECK_BUG:g}."),
+    ),
+    # numerical differentiation is what the check does: only the libraries that would do the
+    # work for the student are out (and no cmath, so the integrity report leaves this cell alone)
+    forbidden=tuple(m for m in NO_SHORTCUTS if m != "cmath"), timeout=20, short_name="sanity")
+
+
 # ---- 6. shared weights ---------------------------------------------------------------------------
 def _shared_case(rng, n, d, X=None, W=None):
     W = rng.normal(size=(d, d)) / np.sqrt(d) if W is None else W
@@ -627,7 +951,7 @@ def _shared_variants(case):
 SHARED = Task(
     grade_id="test_shared_weights",
     title="shared_weight_loss(X, W): loss and dW of Y = ReLU(X W) W with L = ||Y - X||^2 / 2",
-    points=3, answer_cells=("shared_weights",), functions=("shared_weight_loss",),
+    points=2, answer_cells=("shared_weights",), functions=("shared_weight_loss",),
     call="shared_weights", make_cases=_shared_cases, reference=lambda case: ref.shared_weights(case.arrays),
     variants=_shared_variants,
     checks=(
@@ -924,6 +1248,6 @@ QUESTIONS = choice_tasks(__file__, forbidden=NO_SHORTCUTS)  # questions.toml
 
 ASSIGNMENT = Assignment(
     assignment_id="03_vectorized_mlp",
-    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, NINJA, STACK, SHARED, EMBEDDING, SGD, TRAINING,
+    tasks=(AFFINE, ACTIVATIONS, SOFTMAX, MSE, NETWORK, NINJA, STACK, SANITY, SHARED, EMBEDDING, SGD, TRAINING,
            *QUESTIONS),
 )

@@ -1,10 +1,11 @@
-# Sample student "dana": six typical slips, one per exercise.
+# Sample student "dana": seven typical slips, one per exercise.
 # - affine_backward computes dW as dout^T x (the transpose);
 # - softmax_cross_entropy keeps only the diagonal of the softmax Jacobian;
 # - mse_loss's gradient lacks the 1/N of the batch mean;
 # - shared_weight_loss backpropagates into the second use of W only;
 # - embedding_backward writes dW[idx] += dout, which loses repeated indices.
 # - backward_atomic leaves the max-subtraction's gradient unsummed over the classes (N x C).
+# - stack_gradient_check checks the weights only: a bug in a bias gradient goes unnoticed.
 
 # %% nbgrader={"grade_id": "affine"} planted="dW is computed as dout^T x, the transpose"
 def affine_backward(dout, cache):
@@ -47,3 +48,5 @@ def embedding_backward(dout, cache):
 print(two_layer_loss(init_two_layer(4, 3, 2, 0), np.ones((2, 4)), np.array([0, 1]))[0])
 
 # %% nbgrader={"grade_id": "backprop_ninja"} planted="the gradient of logit_max is -dshifted, not summed over the classes it was broadcast over" edit=[["d[\"logit_max\"] = -d[\"shifted\"].sum(axis=1, keepdims=True)", "d[\"logit_max\"] = -d[\"shifted\"]"]]
+
+# %% nbgrader={"grade_id": "sanity_checks"} planted="the gradient check looks at the weights W only, never at a bias" edit=[["for name, value in params.items():", "for name, value in [(n, v) for n, v in params.items() if n.startswith(\"W\")]:"]]
