@@ -279,6 +279,10 @@ def grade_batch(root, template):
     submit_raw(course, "bad_nbformat3", f"{ASSIGNMENT}.ipynb", {"nbformat": 3, "nbformat_minor": 0, "worksheets": []})
     submit_raw(course, "bad_name", "Untitled.ipynb", nbformat.writes(release).encode())
     submit_raw(course, "bad_empty", None, None)
+    # issue 16 A: 10 MB of nested brackets (under the size cap) once stopped the whole batch with a
+    # RecursionError in json.loads
+    submit_raw(course, "bad_deep", f"{ASSIGNMENT}.ipynb",
+               b'{"nbformat": 4, "cells": ' + b"[" * 5_000_000 + b"]" * 5_000_000 + b"}")
     for letter in ("d", "e", "B"):  # a wrong option, no option, the right one in capitals
         submit_answers(course, f"q_{letter}", replace(reference, "choice_central", f"""
             def choice_central():
@@ -415,7 +419,8 @@ def test_edited_deleted_duplicated_and_retyped_cells_gain_nothing(graded):
 
 def test_broken_submissions_get_one_clear_line_and_the_batch_goes_on(graded):
     course, errors, results, _ = graded
-    assert set(errors) == {"bad_json", "bad_nbformat3", "bad_name", "bad_empty"}
+    assert set(errors) == {"bad_json", "bad_nbformat3", "bad_name", "bad_empty", "bad_deep"}
+    assert "nests deeper" in errors["bad_deep"]
     assert "not valid JSON" in errors["bad_json"]
     assert "nbformat 3" in errors["bad_nbformat3"]
     assert "Untitled.ipynb" in errors["bad_name"]
