@@ -9,9 +9,10 @@ ASSIGNMENT is an id or a unique prefix ("03"); default: every assignment with ta
 For each answer cell of the reference notebook, ``ast`` makes mutants of its source: arithmetic
 swaps (+ <-> -, * <-> /, also in ``+=``), comparison swaps (< <-> <=, > <-> >=), numeric constants
 changed (c -> c+1, 0 <-> 1, 2 -> 1, 0.5 -> 1), a unary minus removed or put in front of a returned
-or assigned value, ``keepdims=True`` removed, ``.T`` removed, ``.sum`` <-> ``.mean``, ``x += y`` ->
-``x = y``, and an augmented assignment dropped. At most --cap mutants per cell (a sample drawn
-with --seed); mutants that do not compile or equal the reference are left out.
+or assigned value (not of a zero initialiser: -0.0 would be an equivalent mutant), ``keepdims=True``
+removed, ``.T`` removed, ``.sum`` <-> ``.mean``, ``x += y`` -> ``x = y``, and an augmented
+assignment dropped. At most --cap mutants per cell (a sample drawn with --seed); mutants that do
+not compile or equal the reference are left out.
 
 Each mutant replaces its cell in the reference notebook, whose code cells run top to bottom in
 one namespace in this process (``tests/autograder_course.reference_namespace``), and is judged as
@@ -106,7 +107,7 @@ def mutations(node):
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         add("unary minus removed", lambda n: n.operand)
     if (isinstance(node, (ast.Return, ast.Assign)) and node.value is not None
-            and not isinstance(node.value, _NOT_NEGATABLE)
+            and not isinstance(node.value, _NOT_NEGATABLE) and not _zero(node.value)
             and not (isinstance(node.value, ast.Constant) and not isinstance(node.value.value, (int, float)))):
         add("value negated", lambda n: _set(n, value=ast.UnaryOp(ast.USub(), n.value)))
     if isinstance(node, ast.Call):
@@ -125,6 +126,16 @@ def mutations(node):
             lambda n: ast.Assign(targets=[n.target], value=n.value))
         add("augmented assignment dropped", lambda n: ast.Pass())
     return found
+
+
+def _zero(value):
+    """A zero initialiser (0.0, np.zeros(...), np.zeros_like(...)): negated it is -0.0, which
+    nothing observes once values are added or assigned in, so the mutant would be equivalent."""
+    if isinstance(value, ast.Constant):
+        return value.value == 0
+    func = value.func if isinstance(value, ast.Call) else None
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    return name in ("zeros", "zeros_like")
 
 
 def _set(node, **fields):
