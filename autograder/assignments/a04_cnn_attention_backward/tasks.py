@@ -410,7 +410,8 @@ def _residual_cases(rng, hidden):
         return [_residual_case(rng, 1, 1, 1, 5, 6, 3, 3),   # the lecture's single-channel block
                 _residual_case(rng, 2, 3, 2, 4, 5, 3, 1)]
     cases = [_residual_case(rng, 1, 1, 1, 1, 4, 3, 1), _residual_case(rng, 2, 2, 3, 6, 1, 1, 3),
-             _residual_case(rng, 4, 8, 8, 24, 24, 3, 3)]   # too large for finite differences
+             _residual_case(rng, 4, 8, 8, 24, 24, 3, 3),   # too large for finite differences
+             _residual_case(rng, 1, 2, 2, 7, 6, 5, 3)]     # a 5x5 kernel: "same" padding is k // 2
     for _ in range(3):
         k1, k2 = (int(k) for k in rng.choice([1, 3, 5], size=2))
         N, C, Cm = (int(v) for v in rng.integers(1, 4, size=3))
@@ -475,6 +476,10 @@ def _softmax_cases(rng, hidden):
                  (20000, 10)]:
         arrays = {"x": rng.normal(size=n), "y": rng.normal(size=m), "dout": rng.normal(size=(n, m))}
         cases.append(Case(_probed(arrays, rng, ["x", "y"]), {"kind": "example"}))
+    # scores x_i * y_j in the thousands: exp overflows unless each row's maximum is subtracted
+    arrays = {"x": np.array([40.0, -35.0, 20.0]) + rng.normal(size=3), "y": np.array([30.0, -25.0, 18.0, 10.0]),
+              "dout": rng.normal(size=(3, 4))}
+    cases.append(Case(_probed(arrays, rng, ["x", "y"]), {"kind": "example"}))
     return cases
 
 
@@ -517,8 +522,8 @@ SOFTMAX = Task(
 # =============================================================================================
 # Scaled dot-product attention
 # =============================================================================================
-def _attention_case(rng, B, Lq, Lk, d, dv, causal):
-    arrays = {"Q": rng.normal(size=(B, Lq, d)), "K": rng.normal(size=(B, Lk, d)),
+def _attention_case(rng, B, Lq, Lk, d, dv, causal, scale=1.0):
+    arrays = {"Q": scale * rng.normal(size=(B, Lq, d)), "K": scale * rng.normal(size=(B, Lk, d)),
               "V": rng.normal(size=(B, Lk, dv)), "dout": rng.normal(size=(B, Lq, dv))}
     return Case(_probed(arrays, rng, ["Q", "K", "V"]), {"causal": causal})
 
@@ -529,7 +534,9 @@ def _attention_cases(rng, hidden):
                 _attention_case(rng, 2, 4, 4, 4, 3, True)]
     cases = [_attention_case(rng, 1, 1, 1, 1, 1, True), _attention_case(rng, 1, 1, 6, 3, 2, False),
              _attention_case(rng, 3, 7, 2, 5, 4, False), _attention_case(rng, 2, 6, 6, 2, 5, True),
-             _attention_case(rng, 4, 96, 96, 32, 16, True)]       # too large for finite differences
+             _attention_case(rng, 4, 96, 96, 32, 16, True),       # too large for finite differences
+             # scores in the thousands: exp overflows unless each row's maximum is subtracted
+             _attention_case(rng, 2, 5, 4, 3, 2, False, scale=40.0)]
     for causal in (False, True):
         B, Lq, d, dv = (int(v) for v in rng.integers(1, 9, size=4))
         Lk = Lq if causal else int(rng.integers(1, 9))

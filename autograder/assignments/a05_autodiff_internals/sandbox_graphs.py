@@ -153,7 +153,9 @@ def product_function(W, V, c):
     """f(x) = sigmoid(W x) * (V x + c); W, V: (m, n), c: (m,); x: (n,) -> (m,)."""
     def f(ops, x):
         left = ops["sigmoid"](_matvec(ops, W, x))
-        right = ops["plus"](_matvec(ops, V, x), ops["constant"](c))
+        # the constant first (the mlp adds it second): a plus that gets either input's tangent wrong
+        # is seen in one of the two
+        right = ops["plus"](ops["constant"](c), _matvec(ops, V, x))
         return ops["times"](left, right)
     f.ops_per_pass = 9
     return f
