@@ -515,7 +515,7 @@ def _checkpoint_cases(rng, hidden):
         return [_chain_case(np.random.default_rng(41), 36, 6, 16, 32, memory="traced")]
     # The first is the one whose memory is judged (the grader measures the whole run): activations
     # of about 1 MB each, far above the interpreter's own noise, and every other case far smaller.
-    return [_chain_case(rng, 36, 6, 16384, 16, memory="measured"),
+    return [_chain_case(rng, 36, 6, 8192, 16, memory="measured"),
             _chain_case(rng, 49, 7, 1, int(rng.integers(48, 64))),
             _chain_case(rng, 30, 5, int(rng.integers(4, 12)), int(rng.integers(32, 48)))]
 
