@@ -186,24 +186,19 @@ def mlp_loss(arrays, depth):
     with ReLU between them; -> loss and grad_W<l>, grad_b<l> for every layer."""
     import torch
 
-    names = tuple(f"{kind}{layer}" for layer in range(1, depth + 1) for kind in ("W", "b"))
-    t = _tensors(arrays, names + ("X",), grad=names)
-    h = t["X"]
-    for layer in range(1, depth + 1):
-        h = h @ t[f"W{layer}"] + t[f"b{layer}"]
-        if layer < depth:
-            h = torch.relu(h)
-    loss = torch.nn.functional.cross_entropy(h, torch.tensor(arrays["y"], dtype=torch.int64))
-    loss.backward()
-    out = {"loss": _numpy(loss)}
-    out.update({f"grad_{name}": _numpy(t[name].grad) for name in names})
-    return out
+    return _stack_loss(arrays, depth, torch.relu)
 
 
 # ---- the sanity checks' own networks -------------------------------------------------------------
 def tanh_mlp_loss(arrays, depth):
-    """Mean softmax cross-entropy of a stack of `depth` affine layers with tanh between them (the
-    grader's loss functions in the sanity checks); -> loss and grad_W<l>, grad_b<l>."""
+    """The same stack with tanh between the layers (the grader's loss functions in the sanity
+    checks); -> loss and grad_W<l>, grad_b<l>."""
+    import torch
+
+    return _stack_loss(arrays, depth, torch.tanh)
+
+
+def _stack_loss(arrays, depth, activation):
     import torch
 
     names = tuple(f"{kind}{layer}" for layer in range(1, depth + 1) for kind in ("W", "b"))
@@ -212,7 +207,7 @@ def tanh_mlp_loss(arrays, depth):
     for layer in range(1, depth + 1):
         h = h @ t[f"W{layer}"] + t[f"b{layer}"]
         if layer < depth:
-            h = torch.tanh(h)
+            h = activation(h)
     loss = torch.nn.functional.cross_entropy(h, torch.tensor(arrays["y"], dtype=torch.int64))
     loss.backward()
     out = {"loss": _numpy(loss)}

@@ -778,19 +778,19 @@ def initial_loss_verdict(expected, outputs, case):
     if passed == float(expected["init_passed"]):
         return Verdict(True)
     if passed:
-        return Verdict(False, "your check passes a network whose loss at initialisation is far from "
-                              "log C", kind="", note="your check passes a network whose loss at "
-                              "initialisation is far from log C: ",
-                       mistakes=[Mistake("check_always_passes", "the check said passed for a network "
-                                         "whose loss starts far from log C (its last layer was "
-                                         "initialised too large): passed must compare the loss with "
-                                         "log C")])
-    return Verdict(False, "your check fails a network whose loss at initialisation is close to log C",
-                   kind="", note="your check fails a network whose loss at initialisation is close to "
-                                 "log C: ",
-                   mistakes=[Mistake("check_too_strict", "the check said failed for a network whose "
-                                     "loss starts within a hundredth of log C: use a tolerance of "
-                                     "about a tenth")])
+        return _failed_check("your check passes a network whose loss at initialisation is far from log C",
+                             "check_always_passes", "the check said passed for a network whose loss "
+                             "starts far from log C (its last layer was initialised too large): passed "
+                             "must compare the loss with log C")
+    return _failed_check("your check fails a network whose loss at initialisation is close to log C",
+                         "check_too_strict", "the check said failed for a network whose loss starts "
+                         "within a hundredth of log C: use a tolerance of about a tenth")
+
+
+def _failed_check(what, code, why):
+    """A sanity check that decided wrong: `what` it did (also the note before hidden text), and the
+    mistake it names."""
+    return Verdict(False, what, kind="", note=what + ": ", mistakes=[Mistake(code, why)])
 
 
 def _unchanged(outputs, case):
@@ -863,20 +863,17 @@ def gradient_check_verdict(expected, outputs, case):
     if float(expected["grad_check"]):
         if error > GRADCHECK_BUG:
             return Verdict(True)
-        return Verdict(False, "your check reports a small error for gradients with a planted bug",
-                       kind="", note="your check reports a small error for a loss function whose "
-                                     "gradient of one parameter is off by a constant factor: ",
-                       mistakes=[Mistake("missed_planted_bug", "a bug in one parameter's gradient went "
-                                         "unnoticed: check some entries of every parameter (each W and "
-                                         "each b of every layer) and return the largest error")])
+        return _failed_check("your check reports a small error for a loss function whose gradient of "
+                             "one parameter is off by a constant factor", "missed_planted_bug",
+                             "a bug in one parameter's gradient went unnoticed: check some entries of "
+                             "every parameter (each W and each b of every layer) and return the largest "
+                             "error")
     if error < GRADCHECK_RIGHT:
         return Verdict(True)
-    return Verdict(False, "your check reports a large error for right gradients", kind="",
-                   note="your check reports a large error for a loss function whose gradients are "
-                        "right: ",
-                   mistakes=[Mistake("false_alarm", "right gradients were reported wrong: use central "
-                                     "differences, restore every entry you move, and divide by the "
-                                     "larger of a tiny floor and the sum of the sizes")])
+    return _failed_check("your check reports a large error for a loss function whose gradients are right",
+                         "false_alarm", "right gradients were reported wrong: use central differences, "
+                         "restore every entry you move, and divide by the larger of a tiny floor and the "
+                         "sum of the sizes")
 
 
 SANITY = Task(
