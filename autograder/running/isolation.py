@@ -567,13 +567,17 @@ class Cgroup:
     # tmpfs, kernel buffers: nothing a process can hide from). For the trusted side's measurement
     # of one step: reset the peak, then read the current charge and the peak since.
 
+    @property
+    def _memory_v1(self):
+        return self.memory_dir is not None and self.memory_dir.startswith("/sys/fs/cgroup/memory/")
+
     def reset_memory_peak(self):
         """Start a new peak at the current charge; False where the kernel cannot (then
         memory_peak() is None)."""
         if self.memory_dir is None:
             return False
         try:
-            if self.memory_dir.startswith("/sys/fs/cgroup/memory/"):        # v1
+            if self._memory_v1:
                 with open(os.path.join(self.memory_dir, "memory.max_usage_in_bytes"), "w") as fh:
                     fh.write("0")
             else:   # v2 (Linux 6.12+): a write resets the peak seen through this descriptor
@@ -587,15 +591,16 @@ class Cgroup:
 
     def memory_now(self):
         """Bytes charged to the cgroup now; None where it is not counted."""
-        knob = "memory.usage_in_bytes" if self.memory_dir and self.memory_dir.startswith(
-            "/sys/fs/cgroup/memory/") else "memory.current"
-        return self._read_bytes(os.path.join(self.memory_dir, knob)) if self.memory_dir else None
+        if self.memory_dir is None:
+            return None
+        return self._read_bytes(os.path.join(self.memory_dir, "memory.usage_in_bytes" if self._memory_v1
+                                             else "memory.current"))
 
     def memory_peak(self):
         """Largest charge since reset_memory_peak(); None where it is not counted."""
         if self.memory_dir is None:
             return None
-        if self.memory_dir.startswith("/sys/fs/cgroup/memory/"):
+        if self._memory_v1:
             return self._read_bytes(os.path.join(self.memory_dir, "memory.max_usage_in_bytes"))
         if self._peak_fd is None:
             return None
