@@ -1,48 +1,14 @@
-"""Result files from the student's process are parsed, never unpickled or trusted."""
-import io
+"""Results from the student's process are parsed, never unpickled or trusted."""
+import json
 import os
 import pickle
-import zipfile
 
 import numpy as np
 import pytest
 
-from autograder.running.untrusted import (MAX_ARRAY_BYTES, UntrustedDataError, load_json, load_npz, parse_npz,
-                                  read_regular_file)
-
-
-def test_plain_arrays_load_as_float64(tmp_path):
-    path = tmp_path / "ok.npz"
-    np.savez(path, c0_value=np.array(1.5), c1_grad=np.arange(6, dtype=np.int32).reshape(2, 3))
-    arrays = load_npz(path)
-    assert arrays["c1_grad"].dtype == np.float64 and arrays["c1_grad"].shape == (2, 3)
-    assert float(arrays["c0_value"]) == 1.5
-
-
-def test_object_arrays_are_refused(tmp_path):
-    path = tmp_path / "obj.npz"
-    np.savez(path, c0_value=np.array([object()], dtype=object))
-    with pytest.raises(UntrustedDataError, match="not plain numbers"):
-        load_npz(path)
-
-
-def test_a_pickle_disguised_as_npy_is_refused(tmp_path):
-    path = tmp_path / "evil.npz"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("c0_value.npy", pickle.dumps({"always": "equal"}))
-    with pytest.raises(UntrustedDataError):
-        load_npz(path)
-
-
-def test_huge_declared_shape_is_refused_before_allocation(tmp_path):
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
-                                                   "shape": (10**6, 10**6)})
-    path = tmp_path / "big.npz"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("c0_grad.npy", header.getvalue())  # magic and header, no data
-    with pytest.raises(UntrustedDataError, match="too large"):
-        load_npz(path)
+from autograder.running.untrusted import (MAX_ARRAY_BYTES, UntrustedDataError, load_json, parse_packed,
+                                         read_regular_file)
+from autograder.sandbox import packed
 
 
 def test_json_must_be_a_small_object(tmp_path):
@@ -56,53 +22,70 @@ def test_json_must_be_a_small_object(tmp_path):
     assert load_json(tmp_path / "c.json") == {"cases": []}
 
 
-def npz_bytes(members, compression=zipfile.ZIP_DEFLATED):
-    """.npz bytes with {name: (header dict, data bytes)} members, compressed as asked."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
-        for name, (header, data) in members.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array_header_1_0(member, header)
-                member.write(data)
-    return buffer.getvalue()
+def packed_bytes(entries, body):
+    """Bytes in the packed format with a header of the given [name, dtype, shape] entries."""
+    return json.dumps({"arrays": entries}).encode() + b"\n" + body
 
 
-def test_bzip2_and_lzma_members_are_refused_unread(tmp_path):
-    for method in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
-        data = npz_bytes({"c0_value": ({"descr": "<f8", "fortran_order": False, "shape": (1000,)}, bytes(8000))},
-                         method)
-        with pytest.raises(UntrustedDataError, match="only stored or deflated"):
-            parse_npz(data)
-        (tmp_path / "r.npz").write_bytes(data)
+def test_plain_arrays_arrive_as_float64():
+    data = packed.pack({"c0_value": np.array(1.5), "c1_grad": np.arange(6, dtype=np.int32).reshape(2, 3),
+                        "c2_mask": np.array([True, False]), "c3_big": np.arange(3, dtype=">i8")})
+    arrays = parse_packed(data)
+    assert arrays["c1_grad"].dtype == np.float64 and arrays["c1_grad"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert arrays["c0_value"].shape == () and float(arrays["c0_value"]) == 1.5
+    assert arrays["c2_mask"].tolist() == [1.0, 0.0] and arrays["c3_big"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_complex_and_object_arrays_are_refused_never_converted():
+    with pytest.raises(UntrustedDataError, match="<c16, not plain real numbers"):
+        parse_packed(packed.pack({"c0_value": np.array([1 + 2j])}))
+    with pytest.raises(UntrustedDataError, match="malformed"):
+        parse_packed(packed_bytes([["c0_value", "|O", [1]]], bytes(8)))
+
+
+def test_a_pickle_is_never_unpickled():
+    evil = pickle.dumps({"always": "equal"})
+    for data in (evil, packed_bytes([["c0_value", "<f8", [1]]], evil), b'{"arrays": ' + evil + b"}\n"):
         with pytest.raises(UntrustedDataError):
-            load_npz(tmp_path / "r.npz")
+            parse_packed(data)
+
+
+def test_huge_declared_shape_is_refused_before_allocation():
+    with pytest.raises(UntrustedDataError, match="too large"):
+        parse_packed(packed_bytes([["c0_grad", "<f8", [10**6, 10**6]]], b""))
 
 
 def test_small_dtypes_are_budgeted_at_their_float64_size():
     count = (MAX_ARRAY_BYTES // 8) + 1000   # fits as int8, not once converted to float64
-    data = npz_bytes({"c0_value": ({"descr": "|i1", "fortran_order": False, "shape": (count,)}, bytes(count))})
     with pytest.raises(UntrustedDataError, match="too large"):
-        parse_npz(data)
-    many = npz_bytes({f"c{i}_value": ({"descr": "|i1", "fortran_order": False, "shape": (count // 4,)},
-                                      bytes(count // 4)) for i in range(5)})
+        parse_packed(packed_bytes([["c0_value", "|i1", [count]]], bytes(count)))
+    quarter = count // 4
     with pytest.raises(UntrustedDataError, match="too large"):
-        parse_npz(many)
+        parse_packed(packed_bytes([[f"c{i}_value", "|i1", [quarter]] for i in range(5)], bytes(5 * quarter)))
 
 
 def test_only_expected_keys_are_read():
-    header = {"descr": "<f8", "fortran_order": False, "shape": (2,)}
-    data = npz_bytes({"c0_value": (header, np.arange(2.0).tobytes()),
-                      "c0_junk": ({"descr": "|i1", "fortran_order": False, "shape": (10**9,)}, b"")})
-    arrays = parse_npz(data, expected=r"c\d+_(?:value)")
+    data = packed.pack({"c0_value": np.arange(2.0), "c0_junk": np.array([1j, 2j])})
+    arrays = parse_packed(data, expected=r"c\d+_(?:value)")
     assert list(arrays) == ["c0_value"] and arrays["c0_value"].tolist() == [0.0, 1.0]
     with pytest.raises(UntrustedDataError):
-        parse_npz(data)   # without the filter the junk member is refused
+        parse_packed(data)   # without the filter the junk array is refused
 
 
-def test_a_member_holding_more_bytes_than_its_shape_is_refused():
-    header = {"descr": "<f8", "fortran_order": False, "shape": (1,)}
-    with pytest.raises(UntrustedDataError, match="more bytes than its shape"):
-        parse_npz(npz_bytes({"c0_value": (header, bytes(8 + (1 << 20)))}))
+def test_the_bytes_must_be_exactly_what_the_shapes_say():
+    entry = [["c0_value", "<f8", [2]]]
+    assert parse_packed(packed_bytes(entry, bytes(16)))["c0_value"].tolist() == [0.0, 0.0]
+    with pytest.raises(UntrustedDataError, match="bytes more than its arrays hold"):
+        parse_packed(packed_bytes(entry, bytes(16 + (1 << 20))))
+    with pytest.raises(UntrustedDataError, match="fewer bytes than its shape"):
+        parse_packed(packed_bytes(entry, bytes(15)))
+    with pytest.raises(UntrustedDataError, match="twice"):
+        parse_packed(packed_bytes(entry * 2, bytes(32)))
+    for shape in ([-1], [2.0], ["2"], [True], [1] * 33):
+        with pytest.raises(UntrustedDataError, match="malformed"):
+            parse_packed(packed_bytes([["c0_value", "<f8", shape]], bytes(16)))
+    with pytest.raises(UntrustedDataError, match="no header line"):
+        parse_packed(b"{}" + bytes(1 << 10))
 
 
 def test_only_regular_files_are_read_and_never_waited_on(tmp_path):
@@ -119,3 +102,13 @@ def test_only_regular_files_are_read_and_never_waited_on(tmp_path):
     big.write_bytes(b" " * 200)
     with pytest.raises(UntrustedDataError, match="larger than"):
         read_regular_file(str(big), 100)
+
+
+def test_a_jobs_inputs_arrive_whole_and_writable():
+    inputs = {"c0_x": np.random.default_rng(0).normal(size=(3, 4)).T, "c0_n": np.int64(7),
+              "c1_codes": np.arange(5, dtype=np.int32), "c1_empty": np.zeros((0, 2))}
+    arrays = packed.unpack(packed.pack(inputs))
+    for name, value in inputs.items():
+        assert arrays[name].dtype == np.asarray(value).dtype and np.array_equal(arrays[name], value)
+    arrays["c0_x"][0, 0] = 1.0   # student code may work on its inputs in place
+    assert arrays["c0_x"][0, 0] == 1.0 and inputs["c0_x"][0, 0] != 1.0

@@ -8,7 +8,6 @@ continues with the steps after it, so one bad task never costs the others. When 
 side fails (the job cannot be written, the sandbox does not start) it raises ``GraderFailure``:
 nothing is charged to the student.
 """
-import io
 import json
 import os
 import random
@@ -19,14 +18,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .. import assignments
+from ..sandbox import packed
 from . import isolation, warm
-from .untrusted import MAX_ARRAY_BYTES, MAX_JSON_BYTES, UntrustedDataError, parse_json, parse_npz
+from .untrusted import MAX_ARRAY_BYTES, MAX_JSON_BYTES, UntrustedDataError, parse_json, parse_packed
 
 STARTUP_SECONDS = 20.0     # interpreter start, NumPy import, loading inputs
 STEP_SLACK_SECONDS = 1.0   # per step, for sending its record
@@ -39,8 +39,8 @@ WALL_SLACK_SECONDS = 5.0
 CPU_POLL_SECONDS = 0.1
 MEMORY_POLL_SECONDS = 0.002   # during a measured step: how often its lowest memory is sampled
 LOG_BYTES = 16 << 10
-MAX_NPZ_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (headers included)
-MAX_RESULT_BYTES = 2 * MAX_NPZ_BYTES          # everything one process may send
+MAX_PACKED_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (header included)
+MAX_RESULT_BYTES = 2 * MAX_PACKED_BYTES          # everything one process may send
 MAX_TEXT = 400                                # characters of an exception message kept
 
 
@@ -107,21 +107,36 @@ def _exit_reason(returncode, mode, limits):
     return f"your code ended the Python process (exit code {returncode}), e.g. by calling os._exit()"
 
 
+PACKED_CACHE_BYTES = 256 << 20
+_packed_cases = OrderedDict()   # id of a task's case list -> (the list, its packed arrays)
+_packed_lock = threading.Lock()
+
+
+def _packed_inputs(cases):
+    """Packed bytes of a task's input arrays, keys c<case>_<name>: made once per case list (the
+    submissions of a batch share one), so that a batch packs its cases once, not per student."""
+    with _packed_lock:
+        cached = _packed_cases.get(id(cases))
+        if cached is not None and cached[0] is cases:
+            return cached[1]
+    blob = packed.pack({f"c{i}_{name}": value for i, case in enumerate(cases)
+                        for name, value in case.arrays.items()})
+    with _packed_lock:
+        _packed_cases[id(cases)] = (cases, blob)
+        while sum(len(b) for _, b in _packed_cases.values()) > PACKED_CACHE_BYTES:
+            _packed_cases.popitem(last=False)
+    return blob
+
+
 def _job_data(assignment_id, cells, tasks):
-    """(plan JSON bytes, [.npz bytes of task k's input arrays, keys c<case>_<name>])."""
+    """(plan JSON bytes, [packed bytes of task k's input arrays, keys c<case>_<name>])."""
     plan = {"assignment": assignments.folder_name(assignment_id), "cells": cells, "tasks": [
         {"call": t.call, "functions": list(t.functions), "cases": [c.params for c in t.cases],
          "measure_memory": bool(getattr(t, "measure_memory", False))} for t in tasks]}
-    blobs = []
-    for task in tasks:
-        buffer = io.BytesIO()
-        np.savez(buffer, **{f"c{i}_{name}": np.asarray(value) for i, case in enumerate(task.cases)
-                            for name, value in case.arrays.items()})
-        blobs.append(buffer.getvalue())
-    return json.dumps(plan).encode(), blobs
+    return json.dumps(plan).encode(), [_packed_inputs(task.cases) for task in tasks]
 
 
-def _write_job(job, in_dir, plan_bytes, npz_blobs, write_inputs=True):
+def _write_job(job, in_dir, plan_bytes, array_blobs, write_inputs=True):
     """Write the job folder: the seccomp program, and the inputs where a cold start reads them."""
     program = isolation.userns_filter()
     if program is not None:
@@ -131,8 +146,8 @@ def _write_job(job, in_dir, plan_bytes, npz_blobs, write_inputs=True):
         return
     with open(os.path.join(in_dir, "plan.json"), "wb") as fh:
         fh.write(plan_bytes)
-    for k, blob in enumerate(npz_blobs):
-        with open(os.path.join(in_dir, f"task{k}.npz"), "wb") as fh:
+    for k, blob in enumerate(array_blobs):
+        with open(os.path.join(in_dir, f"task{k}.bin"), "wb") as fh:
             fh.write(blob)
 
 
@@ -153,11 +168,11 @@ class _Records:
     def __init__(self, budget):
         self.budget = budget
         self.buffer = bytearray()
-        self.current = None       # [name, json_len, npz_len, bytearray or None (discarding), left]
+        self.current = None       # [name, json_len, array_len, bytearray or None (discarding), left]
         self.oversized = set()
 
     def feed(self, data, now):
-        """-> [(name, json bytes, npz bytes, arrival)] completed by `data`."""
+        """-> [(name, json bytes, packed array bytes, arrival)] completed by `data`."""
         done = []
         self.buffer += data
         while self.buffer:
@@ -172,14 +187,14 @@ class _Records:
                 if (len(parts) != 3 or not _RECORD_NAME.fullmatch(parts[0])
                         or not (parts[1].isdigit() and parts[2].isdigit())):
                     continue
-                name, json_len, npz_len = parts[0].decode(), int(parts[1]), int(parts[2])
-                size = json_len + npz_len
-                keep = json_len <= MAX_JSON_BYTES and npz_len <= MAX_NPZ_BYTES and size <= self.budget
+                name, json_len, array_len = parts[0].decode(), int(parts[1]), int(parts[2])
+                size = json_len + array_len
+                keep = json_len <= MAX_JSON_BYTES and array_len <= MAX_PACKED_BYTES and size <= self.budget
                 if keep:
                     self.budget -= size
                 else:
                     self.oversized.add(name)
-                self.current = [name, json_len, npz_len, bytearray() if keep else None, size]
+                self.current = [name, json_len, array_len, bytearray() if keep else None, size]
             name, json_len, _, payload, left = self.current
             take = min(left, len(self.buffer))
             if payload is not None:
@@ -214,7 +229,7 @@ class _Attempt:
         self.steps, self.limits_s = steps, limits_s       # [("cell", i) | ("task", k)], CPU seconds each
         self.proc = proc          # a Popen, or a warm sandbox's child (warm.WarmChild)
         self.records = _Records(budget)
-        self.results = {}         # step -> (json bytes, npz bytes)
+        self.results = {}         # step -> (json bytes, packed array bytes)
         self.step_cpu = {}        # step -> CPU seconds it used (for the reference's calibration)
         self.closed = 0           # steps[:closed] have their records
         self.ready = self.done = self.timed_out = False
@@ -271,7 +286,7 @@ class _Attempt:
         launched = time.monotonic()
         deadline = launched + STARTUP_SECONDS
         schedule = []             # cumulative latest end per step, fixed once "ready" arrives
-        pending = {}              # records of steps not yet reached: step -> (json, npz)
+        pending = {}              # records of steps not yet reached: step -> (json, arrays)
         cpu_start = next_cpu_check = None
         while True:
             now = time.monotonic()
@@ -308,7 +323,7 @@ class _Attempt:
                     name == "done" or (name.startswith(("cell", "task")) and self._step_of(name) == current)
                     for name in [n for n, _, _, _ in completed] + (
                         [self.records.current[0]] if self.records.current else []))
-                for name, body, packed, _ in completed:
+                for name, body, arrays, _ in completed:
                     if name == "ready":
                         if not self.ready:
                             self.ready = True
@@ -327,7 +342,7 @@ class _Attempt:
                         continue
                     step = self._step_of(name)
                     if step in self.steps[self.closed:]:
-                        pending[step] = (body, packed)
+                        pending[step] = (body, arrays)
                     while self.closed < len(self.steps) and self.steps[self.closed] in pending:
                         closed = self.steps[self.closed]
                         self.results[closed] = pending.pop(closed)
@@ -376,7 +391,7 @@ def _reap_uid(uid):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
-def _job_folders(plan_bytes, npz_blobs, write_inputs=True):
+def _job_folders(plan_bytes, array_blobs, write_inputs=True):
     """(job, in_dir, scratch) with the job's inputs written (a cold start reads them there; a
     warm child gets them in memory); GraderFailure if the disk says no."""
     try:
@@ -388,7 +403,7 @@ def _job_folders(plan_bytes, npz_blobs, write_inputs=True):
         os.mkdir(in_dir)
         os.mkdir(scratch)
         os.chmod(job, 0o755)
-        _write_job(job, in_dir, plan_bytes, npz_blobs, write_inputs)
+        _write_job(job, in_dir, plan_bytes, array_blobs, write_inputs)
     except OSError as exc:
         shutil.rmtree(job, ignore_errors=True)
         raise GraderFailure(f"cannot write the job's inputs: {exc.strerror or exc}") from None
@@ -447,10 +462,10 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
     limits = limits or isolation.Limits()
     mode = mode or isolation.isolation_mode()
     run = SandboxRun(tasks=[TaskRun() for _ in tasks], mode=mode)
-    plan_bytes, npz_blobs = _job_data(assignment_id, cells, tasks)
+    plan_bytes, array_blobs = _job_data(assignment_id, cells, tasks)
     measured = [(k, task) for k, task in enumerate(tasks) if getattr(task, "measure_memory", False)]
     warm_key = (_warm_key(assignment_id, forbidden, allowed, limits) if use_warm_sandboxes(mode) else None)
-    job, in_dir, scratch = _job_folders(plan_bytes, npz_blobs, write_inputs=warm_key is None)
+    job, in_dir, scratch = _job_folders(plan_bytes, array_blobs, write_inputs=warm_key is None)
     try:
         uid = random.randrange(200_000, 260_000) if os.geteuid() == 0 else None
         if mode != "bubblewrap" and uid is None:
@@ -486,7 +501,7 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                             sandbox = warm.acquire(warm_key, lambda: _start_warm(assignment_id, forbidden,
                                                                                  allowed, limits, job))
                             try:
-                                proc = sandbox.spawn(options, plan_bytes, npz_blobs, w, measure_r)
+                                proc = sandbox.spawn(options, plan_bytes, array_blobs, w, measure_r)
                                 break
                             except warm.WarmStartError as exc:
                                 sandbox.close()
@@ -549,9 +564,9 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
             if not attempt.ready:
                 raise GraderFailure("the sandbox did not start: "
                                     + attempt.log.decode(errors="replace").strip()[-300:])
-            for step, (body, packed) in attempt.results.items():
+            for step, (body, arrays) in attempt.results.items():
                 if step[0] == "task":
-                    task_records[step[1]] = (body, packed)
+                    task_records[step[1]] = (body, arrays)
                     run.tasks[step[1]].cpu_seconds = attempt.step_cpu.get(step)
                     run.tasks[step[1]].memory_bytes = attempt.step_memory.get(step)
                     if step in attempt.step_memory and attempt.step_memory[step] is None:
@@ -630,7 +645,7 @@ def _collect(tasks, task_records, run):
         if k not in task_records:
             task_run.failure = "no result came back (the process ended before this task finished)"
             continue
-        body, packed = task_records[k]
+        body, packed_arrays = task_records[k]
         if body is None:
             task_run.failure = (f"your code returned more data than the grader accepts "
                                 f"({MAX_RESULT_BYTES >> 20} MB per run)")
@@ -639,7 +654,7 @@ def _collect(tasks, task_records, run):
         expected = (r"c\d{1,6}_(?:%s)" % "|".join(re.escape(key) for key in keys)) if keys else None
         try:
             status = parse_json(body, "task result")
-            arrays = parse_npz(packed, expected=expected)
+            arrays = parse_packed(packed_arrays, expected=expected)
         except UntrustedDataError as exc:
             task_run.failure = f"no readable result came back ({exc})"
             continue

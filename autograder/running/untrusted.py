@@ -1,21 +1,22 @@
-"""Reading data that untrusted code produced: files, JSON and .npz, bounded before they are parsed.
+"""Reading data that untrusted code produced: files, JSON and packed arrays, bounded before parsing.
 
 Files (a submitted notebook, nbgrader's timestamp.txt) are opened only if they are regular files:
 no symbolic link is followed, nothing blocks (a FIFO is refused, not waited on), the size is
 taken from ``fstat`` of the opened file and at most ``max_bytes`` are read. Results of the
-student's process arrive as bytes (``runner.py``) and are parsed here: .npz members are taken
-only when stored or deflated (no bzip2/LZMA bombs), only under expected names, with their .npy
-headers checked (plain real numbers, the whole result at most ``max_bytes`` once converted to
-float64) before ``allow_pickle=False`` loading. Nothing is unpickled or called.
+student's process arrive as bytes (``runner.py``) and are parsed here: arrays in
+``sandbox/packed.py``'s format are taken only under expected names, with their dtypes, shapes and
+byte counts checked (plain real numbers, the whole result at most ``max_bytes`` once converted to
+float64) before a byte is viewed as a number. Nothing is unpickled, decompressed or called.
 """
-import io
 import json
+import math
 import os
 import re
 import stat
-import zipfile
 
 import numpy as np
+
+from ..sandbox import packed
 
 MAX_JSON_BYTES = 4 << 20
 # Deepest nesting of arrays and objects any JSON here may have. A notebook is about ten levels
@@ -28,7 +29,7 @@ _BRACKET_STEP[[ord("]"), ord("}")]] = -1
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 MAX_ARRAY_BYTES = 64 << 20   # all arrays of one result, counted as float64
 MAX_ARRAYS = 4096
-_NPY_HEADER_SLACK = 1 << 16  # magic + header of one .npy member
+_DTYPE_STR = re.compile(r"[<>|][a-zA-Z][0-9]{1,2}")  # numbers: the digits are the item size
 
 
 class UntrustedDataError(Exception):
@@ -94,58 +95,50 @@ def load_json(path, max_bytes=MAX_JSON_BYTES):
     return parse_json(read_regular_file(path, max_bytes), os.path.basename(path), max_bytes)
 
 
-def _read_header(fh, name):
-    version = np.lib.format.read_magic(fh)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(fh)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(fh)
-    raise UntrustedDataError(f"{name}: unsupported .npy version")
+def parse_packed(data, expected=None, max_bytes=MAX_ARRAY_BYTES, what="result"):
+    """{name: float64 ndarray} from bytes in ``sandbox/packed.py``'s format written by untrusted
+    code: a JSON line ``{"arrays": [[name, dtype, shape], ...]}``, then exactly the arrays' bytes.
 
-
-def parse_npz(data, expected=None, max_bytes=MAX_ARRAY_BYTES, what="result"):
-    """{name: float64 ndarray} from .npz bytes written by untrusted code.
-
-    expected: a regular expression (str) member names must match in full, or None for any;
-    members under other names are skipped unread."""
+    expected: a regular expression (str) names must match in full, or None for any; arrays
+    under other names are skipped unread. Every field is checked before it is used: dtypes
+    of expected arrays only from ``packed.DTYPES``, shapes of at most 32 non-negative sizes, at most MAX_ARRAYS
+    arrays and max_bytes once converted to float64, no name twice, and the byte count must
+    match the shapes exactly."""
     pattern = re.compile(expected) if expected else None
-    arrays, budget = {}, max_bytes
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_ARRAYS:
-                raise UntrustedDataError(f"{what}: more than {MAX_ARRAYS} arrays")
-            for member in members:
-                if not member.filename.endswith(".npy"):
-                    raise UntrustedDataError(f"{what}: unexpected member {member.filename[:60]!r}")
-                key = member.filename[: -len(".npy")]
-                if pattern is not None and not pattern.fullmatch(key):
-                    continue
-                if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                    raise UntrustedDataError(f"{what}: {key} is compressed with method "
-                                             f"{member.compress_type} (only stored or deflated)")
-                with archive.open(member) as fh:
-                    shape, _, dtype = _read_header(fh, key)
-                if dtype.kind not in "biuf" or dtype.fields is not None or dtype.hasobject:
-                    raise UntrustedDataError(f"{what}: {key} has dtype {dtype}, not plain numbers")
-                count = int(np.prod(shape, dtype=np.int64))
-                if count < 0 or count * 8 > budget or count * dtype.itemsize > budget:
-                    raise UntrustedDataError(f"{what}: arrays too large")
-                if member.file_size > count * dtype.itemsize + _NPY_HEADER_SLACK:
-                    raise UntrustedDataError(f"{what}: {key} holds more bytes than its shape")
-                budget -= count * 8
-                with archive.open(member) as fh:
-                    array = np.lib.format.read_array(fh, allow_pickle=False)
-                arrays[key] = np.asarray(array, dtype=np.float64)
-    except UntrustedDataError:
-        raise
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError,
-            NotImplementedError, RuntimeError, OverflowError) as exc:
-        raise UntrustedDataError(f"{what}: {type(exc).__name__}: {str(exc)[:100]}") from None
+    line_end = data.find(b"\n", 0, MAX_JSON_BYTES + 1)
+    if line_end < 0:
+        raise UntrustedDataError(f"{what}: no header line")
+    entries = parse_json(bytes(data[:line_end]), f"{what} header").get("arrays")
+    if not isinstance(entries, list):
+        raise UntrustedDataError(f"{what}: the header lists no arrays")
+    if len(entries) > MAX_ARRAYS:
+        raise UntrustedDataError(f"{what}: more than {MAX_ARRAYS} arrays")
+    body = memoryview(data)[line_end + 1:]
+    arrays, seen, budget, offset = {}, set(), max_bytes, 0
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)
+                and len(entry[0]) <= 200 and isinstance(entry[1], str) and _DTYPE_STR.fullmatch(entry[1])
+                and isinstance(entry[2], list) and len(entry[2]) <= 32
+                and all(type(n) is int and 0 <= n <= 1 << 40 for n in entry[2])):
+            raise UntrustedDataError(f"{what}: a malformed array entry")
+        name, shape = entry[0], tuple(entry[2])
+        count, wanted = math.prod(shape), pattern is None or pattern.fullmatch(name)
+        if wanted and entry[1] not in packed.DTYPES:
+            raise UntrustedDataError(f"{what}: {name[:60]!r} has dtype {entry[1]}, not plain real numbers")
+        if count * 8 > budget:
+            raise UntrustedDataError(f"{what}: arrays too large")
+        if name in seen:
+            raise UntrustedDataError(f"{what}: {name[:60]!r} twice")
+        seen.add(name)
+        size = count * int(entry[1][2:])   # the item size in bytes is the dtype's number
+        if offset + size > len(body):
+            raise UntrustedDataError(f"{what}: {name[:60]!r} holds fewer bytes than its shape")
+        if wanted:
+            budget -= count * 8
+            dtype = np.dtype(entry[1])
+            raw = np.frombuffer(body, np.uint8 if dtype.kind == "b" else dtype, count, offset)
+            arrays[name] = (raw != 0 if dtype.kind == "b" else raw).astype(np.float64).reshape(shape)
+        offset += size
+    if offset != len(body):
+        raise UntrustedDataError(f"{what}: {len(body) - offset} bytes more than its arrays hold")
     return arrays
-
-
-def load_npz(path, max_bytes=MAX_ARRAY_BYTES, expected=None):
-    """{name: ndarray} of real-number arrays from an .npz file written by untrusted code."""
-    data = read_regular_file(path, max_bytes + MAX_ARRAYS * _NPY_HEADER_SLACK)
-    return parse_npz(data, expected, max_bytes, os.path.basename(path))

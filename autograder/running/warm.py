@@ -94,13 +94,13 @@ def _host_pid_by_children(root_pid, ns_pid):
     return None
 
 
-def _job_memfd(plan_bytes, npz_blobs):
-    """A memfd holding the job: a JSON header line, the plan, each task's .npz bytes."""
+def _job_memfd(plan_bytes, array_blobs):
+    """A memfd holding the job: a JSON header line, the plan, each task's packed arrays."""
     fd = os.memfd_create("autograder-job", os.MFD_CLOEXEC)
-    header = json.dumps({"plan_bytes": len(plan_bytes), "npz_bytes": [len(b) for b in npz_blobs]})
+    header = json.dumps({"plan_bytes": len(plan_bytes), "array_bytes": [len(b) for b in array_blobs]})
     with os.fdopen(os.dup(fd), "wb") as fh:
         fh.write(header.encode() + b"\n" + plan_bytes)
-        for blob in npz_blobs:
+        for blob in array_blobs:
             fh.write(blob)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
@@ -202,10 +202,10 @@ class WarmSandbox:
     def alive(self):
         return self.proc.poll() is None and self.child is None
 
-    def spawn(self, options, plan_bytes, npz_blobs, result_w, measure_r=None):
+    def spawn(self, options, plan_bytes, array_blobs, result_w, measure_r=None):
         """Fork a child for one job -> WarmChild (not yet started: ``WarmChild.start``).
         measure_r: the read end of the pipe the harness waits on before a measured task."""
-        job_fd = _job_memfd(plan_bytes, npz_blobs)
+        job_fd = _job_memfd(plan_bytes, array_blobs)
         go_r, go_w = os.pipe()
         log_r, log_w = os.pipe()
         try:

@@ -3,18 +3,18 @@
     python -I harness.py IN_DIR OPTIONS_JSON
 
 IN_DIR (read-only) holds ``plan.json`` (the assignment whose ``sandbox.py`` defines the calls,
-cells to execute, tasks with their calls and case settings) and ``task<k>.npz`` (the input arrays of task k, keys ``c<case>_<name>``). Everything
-goes back as records on the pipe ``options["result_fd"]``: a header line ``NAME JSON_BYTES
-NPZ_BYTES`` and the two payloads. NAME is ``ready`` (before any student code), ``cell<i>``
+cells to execute, tasks with their calls and case settings) and ``task<k>.bin`` (the input
+arrays of task k, keys ``c<case>_<name>``, in ``packed.py``'s format). Everything goes back as
+records on the pipe ``options["result_fd"]``: a header line ``NAME JSON_BYTES ARRAY_BYTES`` and
+the two payloads. NAME is ``ready`` (before any student code), ``cell<i>``
 (after cell i, with its error if it raised), ``task<k>`` (per-case errors and dtypes, and the
-returned arrays as .npz) and ``done``. Nothing is written to disk, so nothing the student's code
+returned arrays, packed) and ``done``. Nothing is written to disk, so nothing the student's code
 does to the file system can lose a result. The trusted runner times every step from the arrival
 of these records; student code can write to the pipe too, which at most spoils its own results.
 
 The prologue (limits, dropping root, the import guard) runs before any student code.
 """
 import builtins
-import io
 import json
 import linecache
 import os
@@ -55,15 +55,15 @@ def drop_root(uid, writable_dirs):
 
 
 def load_job(in_dir):
-    """(plan, inputs) of a job folder: plan.json and task<k>.npz (cold start, one job per process)."""
+    """(plan, inputs) of a job folder: plan.json and task<k>.bin (cold start, one job per process)."""
+    from autograder.sandbox import packed
+
     with open(os.path.join(in_dir, "plan.json")) as fh:
         plan = json.load(fh)
-    import numpy as np
-
     inputs = []
     for k in range(len(plan["tasks"])):
-        with np.load(os.path.join(in_dir, f"task{k}.npz"), allow_pickle=False) as data:
-            inputs.append({key: data[key] for key in data.files})
+        with open(os.path.join(in_dir, f"task{k}.bin"), "rb") as fh:
+            inputs.append(packed.unpack(fh.read()))
     return plan, inputs
 
 
@@ -74,7 +74,7 @@ def preload(assignment_folder):
     import importlib
 
     import numpy  # noqa: F401
-    from autograder.sandbox import calls, cells, guard  # noqa: F401
+    from autograder.sandbox import calls, cells, guard, packed  # noqa: F401
     return importlib.import_module(f"autograder.assignments.{assignment_folder}.sandbox")
 
 
@@ -87,13 +87,12 @@ def main(argv):
 def run_job(plan, inputs, options, assignment):
     """Run one job's cells and tasks in this process (it ends with it): `assignment` is the
     assignment's imported sandbox module, options the trusted side's (fds, uid, limits...)."""
-    import numpy as np
-    from autograder.sandbox import calls, cells, guard
+    from autograder.sandbox import calls, cells, guard, packed
 
     result_fd = options["result_fd"]
     # taken now, before student code can replace them
-    getpid, exit_now, write_fd, read_fd, bytes_io = os.getpid, os._exit, os.write, os.read, io.BytesIO
-    save_npz, dumps = np.savez, json.dumps
+    getpid, exit_now, write_fd, read_fd = os.getpid, os._exit, os.write, os.read
+    pack, dumps = packed.pack, json.dumps
     harness_pid = getpid()
 
     def only_harness():
@@ -105,12 +104,8 @@ def run_job(plan, inputs, options, assignment):
     def send(name, payload=None, arrays=None):
         only_harness()
         body = dumps(payload).encode() if payload is not None else b""
-        packed = b""
-        if arrays is not None:
-            buffer = bytes_io()
-            save_npz(buffer, **arrays)
-            packed = buffer.getvalue()
-        data = memoryview(b"%s %d %d\n" % (name.encode(), len(body), len(packed)) + body + packed)
+        packed_arrays = pack(arrays) if arrays is not None else b""
+        data = memoryview(b"%s %d %d\n" % (name.encode(), len(body), len(packed_arrays)) + body + packed_arrays)
         while len(data):
             data = data[write_fd(result_fd, data):]
 

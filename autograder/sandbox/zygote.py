@@ -8,7 +8,7 @@ the notebook's setup cells import, where this sandbox may see it), then serves r
 unix socket ``options["control_fd"]``, one job at a time:
 
 1. a request: a JSON line of harness options, with three fds attached (SCM_RIGHTS): the job (a
-   memfd: a JSON header line, the plan, each task's .npz), a "go" pipe, and the log pipe; the
+   memfd: a JSON header line, the plan, each task's packed arrays), a "go" pipe, and the log pipe; the
    result pipe is a fourth;
 2. the zygote empties the writable folders (nothing of the previous job survives), forks, and
    answers ``forked NSPID``;
@@ -54,17 +54,12 @@ def _empty(folder):
 
 def _read_job(fd):
     """(plan, inputs) from the job memfd written by the trusted side."""
-    import io
-
-    import numpy as np
+    from autograder.sandbox import packed
 
     with os.fdopen(fd, "rb") as fh:
         header = json.loads(fh.readline())
         plan = json.loads(fh.read(header["plan_bytes"]))
-        inputs = []
-        for size in header["npz_bytes"]:
-            with np.load(io.BytesIO(fh.read(size)), allow_pickle=False) as data:
-                inputs.append({key: data[key] for key in data.files})
+        inputs = [packed.unpack(fh.read(size)) for size in header["array_bytes"]]
     return plan, inputs
 
 
