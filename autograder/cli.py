@@ -4,8 +4,14 @@ import argparse
 import os
 import sys
 
-from .course.layout import DEFAULT_COURSE, UsageError
-from .running.isolation import SandboxUnavailable
+# nbformat validates notebooks with jsonschema, whose format checkers import rfc3987_syntax when
+# it is installed (JupyterLab's jupyter-events pulls it in): that module compiles an IRI grammar
+# at import, 2-5 s of every command's start. No notebook schema uses the "iri" format, so this
+# process goes without it (jsonschema skips a format whose checker cannot be imported).
+sys.modules.setdefault("rfc3987_syntax", None)
+
+from .course.layout import DEFAULT_COURSE, UsageError  # noqa: E402
+from .running.isolation import SandboxUnavailable  # noqa: E402
 
 
 def _course_arg(parser):

@@ -451,9 +451,10 @@ def grade_on_worker(course_root, assignment_id, credit, allow_unsandboxed, batch
     assignment = get_assignment(assignment_id)
     source_nb, release_nb, key = _course_notebooks(course, assignment_id)
     _trusted_torch()
-    limits = measured_time_limits(assignment, source_nb, release_nb, mode, key=key)
+    batch_cases = _worker_batch_cases(assignment, batch_id)
+    limits = measured_time_limits(assignment, source_nb, release_nb, mode, key=key, drawn=batch_cases.drawn)
     return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode, credit=credit,
-                            time_limits=limits, batch_cases=_worker_batch_cases(assignment, batch_id))
+                            time_limits=limits, batch_cases=batch_cases)
 
 
 def _open_executor(course, assignment, source_nb, release_nb, credit, mode, workers=None, scheduler=None,
@@ -467,10 +468,12 @@ def _open_executor(course, assignment, source_nb, release_nb, credit, mode, work
                                        secrets.token_hex(16)),
                                       f"grade-{assignment.assignment_id}", allow_unsandboxed)
     _import_torch_in_background()
-    limits = (measured_time_limits(assignment, source_nb, release_nb, mode,
-                          key=os.stat(course.source_notebook(assignment.assignment_id)).st_mtime_ns)
-              if measure else {})
     batch_cases = BatchCases(assignment, prepare=_trusted_torch)
+    if measure:
+        batch_cases.compute_in_background()
+    limits = (measured_time_limits(assignment, source_nb, release_nb, mode, drawn=batch_cases.drawn,
+                                   key=os.stat(course.source_notebook(assignment.assignment_id)).st_mtime_ns)
+              if measure else {})
 
     def job(student):
         return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode,

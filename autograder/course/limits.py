@@ -13,6 +13,7 @@ machine changes neither the reference's figure much nor a submission's.
 """
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from ..judging.spec import draw_cases, output_keys
 from ..running import isolation
@@ -27,24 +28,32 @@ _cache = {}
 _lock = threading.Lock()
 
 
-def reference_cpu_seconds(assignment, source_nb, release_nb, mode, seed=None):
+def reference_cpu_seconds(assignment, source_nb, release_nb, mode, seed=None, drawn=None):
     """{grade_id: CPU seconds the reference took on one draw of its cases}; tasks whose run did
-    not come back are left out (their ceiling applies)."""
+    not come back are left out (their ceiling applies). drawn: the cases (``spec.draw_cases``),
+    e.g. the batch's own; default: drawn from `seed` (default a fresh secret one). Tasks that
+    run in different sandboxes (forbidden, allowed) are measured side by side."""
     rebuilt = rebuild(source_nb, source_nb, release_nb)
-    drawn = draw_cases(assignment, secrets.randbits(128) if seed is None else seed)
+    if drawn is None:
+        drawn = draw_cases(assignment, secrets.randbits(128) if seed is None else seed)
     groups = {}
     for task in assignment.tasks:
         groups.setdefault((task.forbidden, task.allowed), []).append(task)
     limits = isolation.Limits(memory_bytes=assignment.memory_bytes)
-    seconds = {}
-    for (forbidden, allowed), tasks in groups.items():
+
+    def measure(group):
+        (forbidden, allowed), tasks = group
         sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0], t.timeout, output_keys(t))
                          for t in tasks]
         run = run_in_sandbox(assignment.assignment_id, rebuilt.cells_to_run, sandbox_tasks, forbidden,
                              allowed, limits, mode=mode)
-        for task, task_run in zip(tasks, run.tasks):
-            if task_run.failure is None and task_run.cpu_seconds is not None:
-                seconds[task.grade_id] = task_run.cpu_seconds
+        return {task.grade_id: task_run.cpu_seconds for task, task_run in zip(tasks, run.tasks)
+                if task_run.failure is None and task_run.cpu_seconds is not None}
+
+    seconds = {}
+    with ThreadPoolExecutor(len(groups)) as pool:
+        for measured in pool.map(measure, groups.items()):
+            seconds.update(measured)
     return seconds
 
 
@@ -55,15 +64,16 @@ def limits_from(assignment, reference_seconds):
             for task in assignment.tasks}
 
 
-def time_limits(assignment, source_nb, release_nb, mode, key=None):
+def time_limits(assignment, source_nb, release_nb, mode, key=None, drawn=None):
     """The limits for this process (a grading process or a Dask worker), measured once per `key`
-    (e.g. the source notebook's path and mtime) and shared by its threads. When the reference
-    cannot be run (the grader's own failure), every task keeps its ceiling."""
+    (e.g. the source notebook's path and mtime), on the cases `drawn` (default: fresh ones),
+    and shared by its threads. When the reference cannot be run (the grader's own failure),
+    every task keeps its ceiling."""
     key = (assignment.assignment_id, mode, key)
     with _lock:
         if key not in _cache:
             try:
-                measured = reference_cpu_seconds(assignment, source_nb, release_nb, mode)
+                measured = reference_cpu_seconds(assignment, source_nb, release_nb, mode, drawn=drawn)
             except GraderFailure:
                 measured = {}
             _cache[key] = limits_from(assignment, measured)

@@ -37,6 +37,18 @@ class BatchCases:
             return self._expected[grade_id]
 
 
+    def compute_in_background(self):
+        """Start computing every task's references on a thread of their own (while the batch
+        measures its limits in the sandbox); a submission judged before one is ready waits for it."""
+        def compute():
+            for grade_id in self._tasks:
+                try:
+                    self.expected(grade_id)
+                except Exception:  # noqa: BLE001 - raised again where a submission needs it
+                    pass
+        threading.Thread(target=compute, name="batch-references", daemon=True).start()
+
+
 def expected_outputs(task, cases):
     """(references, variants, contexts): one entry per case of `task`."""
     return ([task.reference(case) for case in cases],

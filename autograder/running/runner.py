@@ -108,32 +108,37 @@ def _exit_reason(returncode, mode, limits):
 
 
 PACKED_CACHE_BYTES = 256 << 20
-_packed_cases = OrderedDict()   # id of a task's case list -> (the list, its packed arrays)
+_packed_cases = OrderedDict()   # id of a task's case list -> (the list, params JSON, packed arrays)
 _packed_lock = threading.Lock()
 
 
-def _packed_inputs(cases):
-    """Packed bytes of a task's input arrays, keys c<case>_<name>: made once per case list (the
-    submissions of a batch share one), so that a batch packs its cases once, not per student."""
+def _packed_cases_of(cases):
+    """(JSON of the cases' params, packed bytes of their arrays, keys c<case>_<name>): made once
+    per case list (the submissions of a batch share one), so that a batch serialises its cases
+    once, not per student."""
     with _packed_lock:
         cached = _packed_cases.get(id(cases))
         if cached is not None and cached[0] is cases:
-            return cached[1]
+            return cached[1:]
+    params = json.dumps([case.params for case in cases])
     blob = packed.pack({f"c{i}_{name}": value for i, case in enumerate(cases)
                         for name, value in case.arrays.items()})
     with _packed_lock:
-        _packed_cases[id(cases)] = (cases, blob)
-        while sum(len(b) for _, b in _packed_cases.values()) > PACKED_CACHE_BYTES:
+        _packed_cases[id(cases)] = (cases, params, blob)
+        while sum(len(entry[2]) for entry in _packed_cases.values()) > PACKED_CACHE_BYTES:
             _packed_cases.popitem(last=False)
-    return blob
+    return params, blob
 
 
 def _job_data(assignment_id, cells, tasks):
     """(plan JSON bytes, [packed bytes of task k's input arrays, keys c<case>_<name>])."""
-    plan = {"assignment": assignments.folder_name(assignment_id), "cells": cells, "tasks": [
-        {"call": t.call, "functions": list(t.functions), "cases": [c.params for c in t.cases],
-         "measure_memory": bool(getattr(t, "measure_memory", False))} for t in tasks]}
-    return json.dumps(plan).encode(), [_packed_inputs(task.cases) for task in tasks]
+    serialised = [_packed_cases_of(task.cases) for task in tasks]
+    plan_tasks = ", ".join(
+        json.dumps({"call": t.call, "functions": list(t.functions),
+                    "measure_memory": bool(getattr(t, "measure_memory", False))})[:-1] + f', "cases": {params}}}'
+        for t, (params, _) in zip(tasks, serialised))
+    plan = json.dumps({"assignment": assignments.folder_name(assignment_id), "cells": cells})[:-1]
+    return f'{plan}, "tasks": [{plan_tasks}]}}'.encode(), [blob for _, blob in serialised]
 
 
 def _write_job(job, in_dir, plan_bytes, array_blobs, write_inputs=True):
