@@ -7,7 +7,7 @@ who was late, who could not be graded and why, who was not graded, and where the
 import os
 import sys
 
-from .gradebook import open_gradebook, submission_scores
+from .gradebook import class_scores, open_gradebook
 from ..judging.results import RESULTS_FILE, SubmissionResult
 from ..judging.text import printable
 
@@ -39,7 +39,8 @@ def class_table(course, assignment):
     students = course.students_with_submissions(assignment_id)
     gb = open_gradebook(course)
     try:
-        rows = {s: submission_scores(gb, assignment_id, s, order) for s in students}
+        found = class_scores(gb, assignment_id, order)
+        rows = {s: found.get(s) for s in students}
     finally:
         gb.close()
     columns = next((r.cells for r in rows.values() if r is not None), [])

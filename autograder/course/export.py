@@ -10,7 +10,7 @@ import csv
 import os
 
 from .layout import PER_TASK_CSV, Course, UsageError
-from .gradebook import late_penalty_plugin, open_gradebook, refresh_late_penalties, submission_scores
+from .gradebook import late_penalty_plugin, open_gradebook, refresh_late_penalties, class_scores
 from .integrity import flag_counts  # the integrity report's count: flags for a human, not penalties
 from nbgrader.api import MissingEntry
 
@@ -40,8 +40,9 @@ def gradebook_rows(course, assignment=None):
             columns += [c for c in cells if c not in columns]
             max_score = sum(cell.max_score for nb in a.notebooks
                             for cell in list(nb.grade_cells) + list(nb.task_cells))
+            submitted = class_scores(gb, a.name)
             for student in sorted(gb.students, key=lambda s: s.id):
-                scores = submission_scores(gb, a.name, student.id)
+                scores = submitted.get(student.id)
                 if scores is None:
                     continue
                 row = {"student": _cell(student.id), "assignment": a.name}

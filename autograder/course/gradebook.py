@@ -9,8 +9,9 @@ rows. Only the trusted grading process opens the gradebook.
 from dataclasses import dataclass, field
 
 from nbgrader import utils
-from nbgrader.api import (Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment,
+from nbgrader.api import (Assignment, Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment,
                           SubmittedNotebook, TaskCell)
+from sqlalchemy.orm import selectinload
 
 
 
@@ -217,6 +218,22 @@ def submission_scores(gb, assignment, student, order=()):
         submission = gb.find_submission(assignment, student)
     except MissingEntry:
         return None
+    return _scores_of(submission, order)
+
+
+def class_scores(gb, assignment, order=()):
+    """{student id: SubmissionScores} of every submission of `assignment`, read in a few queries
+    (the grades, comments and cells of all of them at once, not row by row per student)."""
+    notebooks = selectinload(SubmittedAssignment.notebooks)
+    submissions = (gb.db.query(SubmittedAssignment).join(Assignment).filter(Assignment.name == assignment)
+                   .options(selectinload(SubmittedAssignment.student),
+                            notebooks.selectinload(SubmittedNotebook.grades).selectinload(Grade.cell),
+                            notebooks.selectinload(SubmittedNotebook.comments).selectinload(Comment.cell))
+                   .all())
+    return {submission.student.id: _scores_of(submission, order) for submission in submissions}
+
+
+def _scores_of(submission, order):
     comments = {}
     for nb in submission.notebooks:
         for comment in nb.comments:
