@@ -6,7 +6,7 @@ autograd in float64 (``reference.py``) and the numerical check of the student's 
 against their own forward (``add_probe``). Hidden cases: random shapes with size-1, square
 (D = M, N = D) and non-square dimensions, random upstream gradients, pre-activations kept away
 from ReLU's kink where probed, and one case per gradient task too large for finite differences
-inside the time limit. Tolerances (1e-10 and tighter) are out of reach of finite differences.
+inside the time limit (no probe on it; the small cases explain). Tolerances (1e-10 and tighter) are out of reach of finite differences.
 The training task measures the trained parameters' accuracy on digits the student's process
 never receives.
 """
@@ -62,7 +62,10 @@ def _affine_cases(rng, hidden):
         return [_affine_case(fixed, 3, 10, 5), _affine_case(fixed, 1, 2, 2)]
     shapes = [(1, 4, 3), (4, 4, 4), (5, 3, 3), (3, 3, 5), (6, 1, 2), (2, 5, 1), (1, 1, 1)]
     cases = [_affine_case(rng, *shape) for shape in shapes]
-    cases.append(_affine_case(rng, 128, 128, 128, probe=False))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 74k forwards of 0.21 ms = 15 s against a limit of 1 s
+    cases.append(_affine_case(rng, 128, 128, 160, probe=False))
     return cases
 
 
@@ -204,7 +207,10 @@ def _softmax_cases(rng, hidden):
                                                                         [-1e4, 1e4, 5e3]]), y=[0, 0])]
     shapes = [(1, 2), (1, 5), (4, 4), (6, 3), (3, 10), (7, 2)]
     cases = [_softmax_case(rng, *shape) for shape in shapes]
-    cases.append(_softmax_case(rng, 400, 64, probe=False))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 58k forwards of 0.24-0.41 ms = 14-24 s against a limit of 1 s
+    cases.append(_softmax_case(rng, 400, 72, probe=False))
     for n, c in [(5, 4), (1, 3)]:
         cases.append(_softmax_case(rng, n, c, scale=1e4, large=True))
     return cases
@@ -268,7 +274,10 @@ def _mse_cases(rng, hidden):
         # assignment 01's lecture example: prediction and target of one input, y = 0.5
         return [_mse_case(fixed, 1, 1, np.array([[0.8]]), np.array([[0.5]])), _mse_case(fixed, 3, 2)]
     cases = [_mse_case(rng, *shape) for shape in [(1, 1), (5, 3), (4, 1), (3, 4), (1, 6), (6, 6)]]
-    cases.append(_mse_case(rng, 360, 200, probe=False))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 158k forwards of 0.097 ms = 15 s against a limit of 1 s
+    cases.append(_mse_case(rng, 360, 220, probe=False))
     return cases
 
 
@@ -314,6 +323,9 @@ def _net_cases(rng, hidden):
         return [_net_case(fixed, 4, 3, 5, 3), _net_case(fixed, 1, 2, 3, 2)]
     sizes = [(1, 3, 4, 2), (5, 5, 5, 5), (4, 4, 3, 3), (3, 2, 6, 4), (6, 7, 1, 3), (2, 3, 3, 2)]
     cases = [_net_case(rng, *size) for size in sizes]
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 45k forwards of 0.30 ms = 13 s against a limit of 1 s
     cases.append(_net_case(rng, 128, 128, 160, 10, probe=False))
     return cases
 
@@ -414,7 +426,10 @@ def _ninja_cases(rng, hidden):
     # size-1 batch and hidden layer of 2, two classes, square and non-square layers
     sizes = [(1, 3, 4, 2), (5, 4, 4, 3), (3, 2, 6, 10), (7, 5, 2, 2), (2, 6, 3, 4), (4, 4, 4, 4)]
     cases = [_ninja_case(rng, *size) for size in sizes]
-    cases.append(_ninja_case(rng, 32, 256, 96, 10))
+    # sized so that finite differences cannot finish within the limit: counting X and W1 alone (the
+    # intermediates cost more), central differences: 77k forwards of 0.18-0.30 ms = 14-23 s against a
+    # limit of 1 s
+    cases.append(_ninja_case(rng, 32, 256, 112, 10))
     return cases
 
 
@@ -532,6 +547,9 @@ def _stack_cases(rng, hidden):
     shapes = [(1, (4, 3)), (5, (3, 6, 2)), (3, (5, 5, 5, 5)), (6, (2, 7, 1, 4, 3)), (1, (3, 4, 4, 4, 2)),
               (4, (6, 3, 8, 10))]
     cases = [_stack_case(rng, n, widths) for n, widths in shapes]
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 51k forwards of 0.37 ms = 19 s against a limit of 1 s
     cases.append(_stack_case(rng, 128, (128, 128, 64, 10), probe=False))
     return cases
 
@@ -920,7 +938,10 @@ def _shared_cases(rng, hidden):
                              W=np.array([[0.5, -1.0], [1.0, 0.25]])),
                 _shared_case(fixed, 4, 3)]
     cases = [_shared_case(rng, n, d) for n, d in [(1, 1), (1, 3), (4, 4), (5, 2), (3, 6), (2, 5)]]
-    cases.append(_shared_case(rng, 128, 144, probe=False))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 51k forwards of 0.30-0.43 ms = 15-22 s against a limit of 1 s
+    cases.append(_shared_case(rng, 128, 160, probe=False))
     return cases
 
 
@@ -976,7 +997,11 @@ def _embedding_cases(rng, hidden):
         return [_embedding_case(fixed, 5, 3, 5, idx=[0, 2, 2, 4, 2])]
     cases = [_embedding_case(rng, *size) for size in [(1, 3, 4), (6, 1, 8), (4, 4, 4), (10, 5, 1),
                                                       (3, 2, 12), (7, 3, 2)]]
-    cases.append(_embedding_case(rng, 12000, 2, 16000, probe=False))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 56k forwards of 0.24-0.41 ms = 13-23 s against a limit of
+    # 1 s (a forward costs per looked-up row: many rows of width 2)
+    cases.append(_embedding_case(rng, 14000, 2, 16000, probe=False))
     return cases
 
 
