@@ -6,7 +6,8 @@ autograd in float64 (``reference.py``) and the numerical check of the student's 
 against their own forward (``add_probe``). Hidden cases: random shapes with size-1, square
 (D = M, N = D) and non-square dimensions, random upstream gradients, pre-activations kept away
 from ReLU's kink where probed, and one case per gradient task too large for finite differences
-inside the time limit (no probe on it; the small cases explain). Tolerances (1e-10 and tighter) are out of reach of finite differences.
+inside the time limit (no probe on it; the small cases explain). Tolerances (1e-10 and tighter)
+are out of reach of finite differences.
 The training task measures the trained parameters' accuracy on digits the student's process
 never receives.
 """
