@@ -13,6 +13,7 @@ from ...sandbox.calls import BadReturn, returned_dtype, to_array
 from ...sandbox.calls import probe
 
 NET_PARAMETERS = ("W1", "b1", "W2", "b2")
+PIXEL_LEVELS = 16  # the training pixels arrive as uint8 sixteenths (0..16)
 
 
 def _pair(value, what):
@@ -241,15 +242,16 @@ def _one_step(step, arrays, params):
 
 def training(fns, arrays, params):
     """One train_step on the case's minibatch (when the case has one), then, when the case has
-    training data, params = train(X_train, y_train, seed). -> step_* (see _one_step) and the
-    four parameters the trained network has (the trusted side measures their accuracy on
-    images this process never sees)."""
+    training data (pixels_train: uint8 sixteenths), params = train(pixels_train / 16, y_train,
+    seed). -> step_* (see _one_step) and the four parameters the trained network has (the
+    trusted side measures their accuracy on images this process never sees)."""
     step, train = fns
     outputs, dtypes = {}, {}
     if "X_batch" in arrays:
         outputs, dtypes = _one_step(step, arrays, params)
-    if "X_train" in arrays:
-        trained = train(arrays["X_train"].copy(), arrays["y_train"].astype(np.int64), int(params["seed"]))
+    if "pixels_train" in arrays:
+        X_train = arrays["pixels_train"].astype(np.float64) / PIXEL_LEVELS
+        trained = train(X_train, arrays["y_train"].astype(np.int64), int(params["seed"]))
         trained = _gradient_dict(trained, NET_PARAMETERS, "what train returned")
         more, more_dtypes = _outputs({name: (trained[name], f"{name} train returned") for name in NET_PARAMETERS})
         outputs.update(more)

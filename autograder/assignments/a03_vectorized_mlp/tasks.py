@@ -6,7 +6,8 @@ autograd in float64 (``reference.py``) and the numerical check of the student's 
 against their own forward (``add_probe``). Hidden cases: random shapes with size-1, square
 (D = M, N = D) and non-square dimensions, random upstream gradients, pre-activations kept away
 from ReLU's kink where probed, and one case per gradient task too large for finite differences
-inside the time limit. Tolerances (1e-10 and tighter) are out of reach of finite differences.
+inside the time limit (no probe on it; the small cases explain). Tolerances (1e-10 and tighter)
+are out of reach of finite differences.
 The training task measures the trained parameters' accuracy on digits the student's process
 never receives.
 """
@@ -62,7 +63,10 @@ def _affine_cases(rng, hidden):
         return [_affine_case(fixed, 3, 10, 5), _affine_case(fixed, 1, 2, 2)]
     shapes = [(1, 4, 3), (4, 4, 4), (5, 3, 3), (3, 3, 5), (6, 1, 2), (2, 5, 1), (1, 1, 1)]
     cases = [_affine_case(rng, *shape) for shape in shapes]
-    cases.append(_affine_case(rng, 256, 512, 512))  # 2 * 262k forwards by finite differences
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 74k forwards of 0.16-0.21 ms = 12-15 s against a limit of 1 s
+    cases.append(_affine_case(rng, 128, 128, 160, probe=False))
     return cases
 
 
@@ -188,11 +192,11 @@ ACTIVATIONS = Task(
 
 
 # ---- 3. softmax cross-entropy -------------------------------------------------------------------
-def _softmax_case(rng, n, c, scale=1.5, large=False, logits=None, y=None):
+def _softmax_case(rng, n, c, scale=1.5, large=False, logits=None, y=None, probe=True):
     logits = rng.normal(size=(n, c)) * scale if logits is None else logits
     y = rng.integers(0, c, size=n) if y is None else np.asarray(y)
     arrays = {"logits": logits, "y": y.astype(np.int64)}
-    return Case(arrays if large else add_probe(arrays, rng, ["logits"]), {"large": large})
+    return Case(add_probe(arrays, rng, ["logits"]) if probe and not large else arrays, {"large": large})
 
 
 def _softmax_cases(rng, hidden):
@@ -204,7 +208,10 @@ def _softmax_cases(rng, hidden):
                                                                         [-1e4, 1e4, 5e3]]), y=[0, 0])]
     shapes = [(1, 2), (1, 5), (4, 4), (6, 3), (3, 10), (7, 2)]
     cases = [_softmax_case(rng, *shape) for shape in shapes]
-    cases.append(_softmax_case(rng, 2000, 100))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 58k forwards of 0.24-0.41 ms = 14-24 s against a limit of 1 s
+    cases.append(_softmax_case(rng, 400, 72, probe=False))
     for n, c in [(5, 4), (1, 3)]:
         cases.append(_softmax_case(rng, n, c, scale=1e4, large=True))
     return cases
@@ -255,10 +262,11 @@ SOFTMAX = Task(
 
 
 # ---- 4. mean squared error ------------------------------------------------------------------------
-def _mse_case(rng, n, k, pred=None, target=None):
+def _mse_case(rng, n, k, pred=None, target=None, probe=True):
     pred = rng.normal(size=(n, k)) if pred is None else pred
     target = rng.normal(size=(n, k)) if target is None else target
-    return Case(add_probe({"pred": pred, "target": target}, rng, ["pred"]))
+    arrays = {"pred": pred, "target": target}
+    return Case(add_probe(arrays, rng, ["pred"]) if probe else arrays)
 
 
 def _mse_cases(rng, hidden):
@@ -267,7 +275,10 @@ def _mse_cases(rng, hidden):
         # assignment 01's lecture example: prediction and target of one input, y = 0.5
         return [_mse_case(fixed, 1, 1, np.array([[0.8]]), np.array([[0.5]])), _mse_case(fixed, 3, 2)]
     cases = [_mse_case(rng, *shape) for shape in [(1, 1), (5, 3), (4, 1), (3, 4), (1, 6), (6, 6)]]
-    cases.append(_mse_case(rng, 3000, 300))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 158k forwards of 0.076-0.097 ms = 12-15 s against a limit of 1 s
+    cases.append(_mse_case(rng, 360, 220, probe=False))
     return cases
 
 
@@ -298,13 +309,13 @@ MSE = Task(
 
 
 # ---- 5. the two-layer network ---------------------------------------------------------------------
-def _net_case(rng, n, d, h, c):
+def _net_case(rng, n, d, h, c, probe=True):
     arrays = {"W1": rng.normal(size=(d, h)) / np.sqrt(d), "b1": rng.normal(size=h) * 0.5,
               "W2": rng.normal(size=(h, c)) / np.sqrt(h), "b2": rng.normal(size=c) * 0.5,
               "y": rng.integers(0, c, size=n).astype(np.int64)}
     arrays["X"] = _rows_away_from_kink(rng, rng.normal(size=(n, d)),
                                        lambda X: X @ arrays["W1"] + arrays["b1"])
-    return Case(add_probe(arrays, rng, list(NET)))
+    return Case(add_probe(arrays, rng, list(NET)) if probe else arrays)
 
 
 def _net_cases(rng, hidden):
@@ -313,7 +324,10 @@ def _net_cases(rng, hidden):
         return [_net_case(fixed, 4, 3, 5, 3), _net_case(fixed, 1, 2, 3, 2)]
     sizes = [(1, 3, 4, 2), (5, 5, 5, 5), (4, 4, 3, 3), (3, 2, 6, 4), (6, 7, 1, 3), (2, 3, 3, 2)]
     cases = [_net_case(rng, *size) for size in sizes]
-    cases.append(_net_case(rng, 64, 512, 512, 10))  # 268k parameters
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 53k forwards of 0.23-0.33 ms = 12-18 s against a limit of 1 s
+    cases.append(_net_case(rng, 128, 128, 192, 10, probe=False))
     return cases
 
 
@@ -413,7 +427,10 @@ def _ninja_cases(rng, hidden):
     # size-1 batch and hidden layer of 2, two classes, square and non-square layers
     sizes = [(1, 3, 4, 2), (5, 4, 4, 3), (3, 2, 6, 10), (7, 5, 2, 2), (2, 6, 3, 4), (4, 4, 4, 4)]
     cases = [_ninja_case(rng, *size) for size in sizes]
-    cases.append(_ninja_case(rng, 64, 256, 256, 10))  # 65k entries of W1: beyond finite differences
+    # sized so that finite differences cannot finish within the limit: counting X and W1 alone (the
+    # intermediates cost more), central differences: 77k forwards of 0.18-0.30 ms = 14-23 s against a
+    # limit of 1 s
+    cases.append(_ninja_case(rng, 32, 256, 112, 10))
     return cases
 
 
@@ -501,7 +518,7 @@ def _layer_names(depth):
     return tuple(f"{kind}{layer}" for layer in range(1, depth + 1) for kind in ("W", "b"))
 
 
-def _stack_case(rng, n, widths):
+def _stack_case(rng, n, widths, probe=True):
     """An MLP of len(widths) - 1 affine layers (widths: input, hidden..., classes), ReLU between,
     inputs redrawn until every hidden pre-activation is away from ReLU's kink."""
     depth = len(widths) - 1
@@ -521,7 +538,7 @@ def _stack_case(rng, n, widths):
         return np.concatenate(found, axis=1) if found else np.ones((len(X), 1))
 
     arrays["X"] = _rows_away_from_kink(rng, rng.normal(size=(n, widths[0])), pre_activations)
-    return Case(add_probe(arrays, rng, list(_layer_names(depth))), {"depth": depth})
+    return Case(add_probe(arrays, rng, list(_layer_names(depth))) if probe else arrays, {"depth": depth})
 
 
 def _stack_cases(rng, hidden):
@@ -531,7 +548,10 @@ def _stack_cases(rng, hidden):
     shapes = [(1, (4, 3)), (5, (3, 6, 2)), (3, (5, 5, 5, 5)), (6, (2, 7, 1, 4, 3)), (1, (3, 4, 4, 4, 2)),
               (4, (6, 3, 8, 10))]
     cases = [_stack_case(rng, n, widths) for n, widths in shapes]
-    cases.append(_stack_case(rng, 64, (256, 256, 256, 10)))  # 133k parameters
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 51k forwards of 0.37 ms = 19 s against a limit of 1 s
+    cases.append(_stack_case(rng, 128, (128, 128, 64, 10), probe=False))
     return cases
 
 
@@ -906,10 +926,10 @@ SANITY = Task(
 
 
 # ---- 6. shared weights ---------------------------------------------------------------------------
-def _shared_case(rng, n, d, X=None, W=None):
+def _shared_case(rng, n, d, X=None, W=None, probe=True):
     W = rng.normal(size=(d, d)) / np.sqrt(d) if W is None else W
     X = _rows_away_from_kink(rng, rng.normal(size=(n, d)) if X is None else X, lambda X: X @ W)
-    return Case(add_probe({"X": X, "W": W}, rng, ["W"]))
+    return Case(add_probe({"X": X, "W": W}, rng, ["W"]) if probe else {"X": X, "W": W})
 
 
 def _shared_cases(rng, hidden):
@@ -919,7 +939,10 @@ def _shared_cases(rng, hidden):
                              W=np.array([[0.5, -1.0], [1.0, 0.25]])),
                 _shared_case(fixed, 4, 3)]
     cases = [_shared_case(rng, n, d) for n, d in [(1, 1), (1, 3), (4, 4), (5, 2), (3, 6), (2, 5)]]
-    cases.append(_shared_case(rng, 64, 384))  # 147k weights
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 51k forwards of 0.30-0.43 ms = 15-22 s against a limit of 1 s
+    cases.append(_shared_case(rng, 128, 160, probe=False))
     return cases
 
 
@@ -959,14 +982,14 @@ SHARED = Task(
 
 
 # ---- 7. embedding (indexing) ---------------------------------------------------------------------
-def _embedding_case(rng, v, d, n, idx=None):
+def _embedding_case(rng, v, d, n, idx=None, probe=True):
     if idx is None:
         idx = rng.integers(0, v, size=n)
         if n >= 2:
             idx[0] = idx[-1]  # at least one repeated index
     arrays = {"W": rng.normal(size=(v, d)), "idx": np.asarray(idx, dtype=np.int64),
               "dout": rng.normal(size=(len(idx), d))}
-    return Case(add_probe(arrays, rng, ["W"]))
+    return Case(add_probe(arrays, rng, ["W"]) if probe else arrays)
 
 
 def _embedding_cases(rng, hidden):
@@ -975,7 +998,11 @@ def _embedding_cases(rng, hidden):
         return [_embedding_case(fixed, 5, 3, 5, idx=[0, 2, 2, 4, 2])]
     cases = [_embedding_case(rng, *size) for size in [(1, 3, 4), (6, 1, 8), (4, 4, 4), (10, 5, 1),
                                                       (3, 2, 12), (7, 3, 2)]]
-    cases.append(_embedding_case(rng, 2000, 64, 5000))
+    # sized so that finite differences cannot finish within the limit (20 x the reference's few ms
+    # is under the 1 s floor; no probe, the small cases explain). Central differences:
+    # 56k forwards of 0.24-0.41 ms = 13-23 s against a limit of
+    # 1 s (a forward costs per looked-up row: many rows of width 2)
+    cases.append(_embedding_case(rng, 14000, 2, 16000, probe=False))
     return cases
 
 
@@ -1090,6 +1117,7 @@ SGD = Task(
 TEST_FRACTION = 0.2
 ACCURACY_THRESHOLD = 0.93   # the reference reaches ~0.97 (0.95-0.99 over seeds and splits)
 LEARNS_THRESHOLD = 0.80
+PIXEL_LEVELS = 16          # scikit-learn's digits: pixels 0..16
 
 
 @functools.lru_cache(maxsize=1)
@@ -1097,7 +1125,7 @@ def _digits():
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    return digits.data / 16.0, digits.target.astype(np.int64)
+    return digits.data / PIXEL_LEVELS, digits.target.astype(np.int64)
 
 
 def digits_split(split_seed):
@@ -1137,7 +1165,10 @@ def _training_cases(rng, hidden):
         step, settings = _step_arrays(rng, 32, 64, 16, 10)
         split_seed, seed = int(rng.integers(1, 2**31)), int(rng.integers(1, 2**31))
     X_train, y_train, _, _ = digits_split(split_seed)
-    cases = [Case(dict(step, X_train=X_train, y_train=y_train),
+    # the pixels travel as their integer sixteenths (uint8, an eighth of the float64 bytes); the
+    # student's process divides by 16 and gets X_train exactly
+    pixels = np.rint(X_train * PIXEL_LEVELS).astype(np.uint8)
+    cases = [Case(dict(step, pixels_train=pixels, y_train=y_train),
                   dict(settings, seed=seed, split_seed=split_seed))]
     if hidden:
         for size in [(1, 3, 4, 2), (5, 2, 7, 3)]:
@@ -1150,7 +1181,7 @@ def _training_reference(case):
     if "X_batch" in case.arrays:
         out.update(ref.train_step(case.arrays, case.params["lr"], case.params["momentum"],
                                   case.params["weight_decay"]))
-    if "X_train" in case.arrays:
+    if "pixels_train" in case.arrays:
         _, _, X_test, y_test = digits_split(case.params["split_seed"])
         out.update({"accuracy": np.asarray(ACCURACY_THRESHOLD), "X_test": X_test, "y_test": y_test})
     return out
