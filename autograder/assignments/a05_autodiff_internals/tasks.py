@@ -546,7 +546,7 @@ def _checkpoint_cases(rng, hidden):
     # reference (about 15) and plain backprop (about 31), at 2/3 of the CPU time of 36 layers.
     return [_chain_case(rng, 25, 5, 8192, 16, memory="measured"),
             _chain_case(rng, 49, 7, 1, int(rng.integers(8, 16))),
-            _chain_case(rng, 30, 5, int(rng.integers(4, 12)), int(rng.integers(8, 24)))]
+            _chain_case(rng, 30, 5, int(rng.integers(4, 12)), int(rng.integers(8, 16)))]
 
 
 MEASURED_SLACK = 6   # activations' worth of the grader's own arrays (inputs and outputs) and allocator slack
