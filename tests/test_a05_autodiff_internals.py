@@ -226,24 +226,100 @@ def test_storing_everything_and_recomputing_everything_are_partial(graded):
     assert plain.score < chen.score < chen.points and "recomputes_everything" in chen.mistake_codes
 
 
-def _big_case_seconds(task, functions, predicate):
-    cases = [c for c in task.make_cases(np.random.default_rng(7), True) if predicate(c)]
-    start = time.perf_counter()
+def _cpu_seconds(task, functions, cases):
+    """CPU seconds of the task's sandbox call on `cases`, in this process (as the sandbox runs it)."""
+    start = time.process_time()
     for case in cases:
         _, _, error = calls.run_case(assignment_calls(ASSIGNMENT), task.call, functions, dict(case.arrays), case.params)
         assert error is None, error
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def test_finite_differences_cannot_finish_the_big_hidden_case(graded):
     ops = graded["mallory"].task("test_ops")  # her Sigmoid.backward is a central difference
     assert ops.score < ops.points and "time limit" in (ops.error + " ".join(c.message for c in ops.checks))
     assert graded["ada_reference"].task("test_ops").score == ops.points
+
+
+def _central_difference_seconds(forward, inputs, budget=0.3):
+    """CPU seconds a central-difference gradient of sum(forward(inputs)) over every entry of
+    `inputs` ({name: array}) needs: two vectorised forwards per entry, as a student writes it
+    (copy, move one entry, forward, contract), timed on as many entries as fit in `budget`
+    seconds and extrapolated to all of them."""
+    entries = [(name, index) for name, value in inputs.items() for index in np.ndindex(value.shape)]
+    done, start = 0, time.process_time()
+    while done < len(entries) and time.process_time() - start < budget:
+        name, index = entries[done]
+        for sign in (1.0, -1.0):
+            moved = dict(inputs)
+            moved[name] = inputs[name].copy()
+            moved[name][index] += sign * 1e-6
+            forward(moved)
+        done += 1
+    return (time.process_time() - start) / done * len(entries)
+
+
+def _finite_difference_margins():
+    """[(case, finite-difference seconds, limit seconds)] for each hidden case that is there to
+    defeat finite differences, the limit computed as course/limits.py does from the reference's
+    CPU time on all the task's hidden cases, measured in the same run."""
+    from autograder.assignments.a05_autodiff_internals import sandbox_graphs as graphs
+    from autograder.assignments.a05_autodiff_internals import tasks as specs
+    from autograder.course.limits import FACTOR, FLOOR_SECONDS
+
     namespace = reference_namespace(ASSIGNMENT)
-    task = next(t for t in SPEC.tasks if t.grade_id == "test_ops")
+    rng = np.random.default_rng(17)
+    margins = []
+    for grade_id in ("test_backward", "test_ops"):
+        task = next(t for t in SPEC.tasks if t.grade_id == grade_id)
+        functions = [namespace[name] for name in task.functions]
+        cases = task.make_cases(rng, True)
+        _cpu_seconds(task, functions, cases[:3])  # warm up (imports, first calls)
+        limit = min(task.timeout, max(FLOOR_SECONDS, FACTOR * _cpu_seconds(task, functions, cases)))
+        if grade_id == "test_backward":
+            big = [c for c in cases if np.shape(c.arrays["dout"]) == specs.BIG_PROGRAM_SHAPE]
+            a = big[0].arrays
+            leaves = {f"leaf{i}": a[f"leaf{i}"] for i in (0, 1)}
+
+            def forward(moved, a=a):  # the program in NumPy: cheaper than any graph of Tensors
+                return graphs.run_program(np, a["codes"], a["args"], {0: moved["leaf0"], 1: moved["leaf1"]},
+                                          a["dout"])[1]
+            margins.append(("lecture program " + str(specs.BIG_PROGRAM_SHAPE),
+                            _central_difference_seconds(forward, leaves), limit))
+        else:
+            for op in ("Sigmoid", "MatMul"):
+                case = max((c for c in cases if c.params["op"] == op), key=lambda c: c.arrays["dout"].size)
+                a, names = case.arrays, case.params["inputs"]
+
+                def forward(moved, op=namespace[op], a=a, names=names):
+                    return np.sum(a["dout"] * op.forward(namespace["Context"](), *(moved[n] for n in names)))
+                margins.append((op + " " + str([a[n].shape for n in names]),
+                                _central_difference_seconds(forward, {n: a[n] for n in names}), limit))
+    return margins
+
+
+def test_finite_differences_need_ten_times_the_limit_on_the_big_hidden_cases():
+    """The property the big cases are sized for: central differences over one of them need at
+    least FD_MARGIN times the task's time limit (measured side by side with the reference)."""
+    from autograder.assignments.a05_autodiff_internals.tasks import FD_MARGIN
+
+    for name, seconds, limit in _finite_difference_margins():
+        print(f"{name}: central differences {seconds:.1f} s against a limit of {limit:.2f} s "
+              f"({seconds / limit:.0f}x)")
+        assert seconds >= FD_MARGIN * limit, (name, seconds, limit)
+
+
+def test_a_recursive_backward_fails_on_the_hidden_chain():
+    """The hidden chain is deeper than Python's recursion limit: a recursive walk cannot finish it."""
+    emil = samples.sample_answers(ASSIGNMENT, "emil", jupytext.read(NOTEBOOK))[0]
+    namespace = reference_namespace(ASSIGNMENT, {"backward": emil["backward"]})
+    task = next(t for t in SPEC.tasks if t.grade_id == "test_backward")
     functions = [namespace[name] for name in task.functions]
-    seconds = _big_case_seconds(task, functions, lambda c: max(np.size(v) for v in c.arrays.values()) > 50_000)
-    print(f"reference on the big hidden op cases: {seconds:.3f} s; time limit of the task: {task.timeout:g} s")
+    chain = max(task.make_cases(np.random.default_rng(4), True), key=lambda c: len(c.arrays["codes"]))
+    _, _, error = calls.run_case(assignment_calls(ASSIGNMENT), task.call, functions, dict(chain.arrays), chain.params)
+    assert error is not None and error["type"] == "RecursionError", error
+    reference = reference_namespace(ASSIGNMENT)
+    assert _cpu_seconds(task, [reference[name] for name in task.functions], [chain]) >= 0
 
 
 def test_hidden_cases_have_random_shapes_and_upstream_gradients():

@@ -26,7 +26,7 @@ def tensor(value, requires_grad=False):
 
 def consumers(parent_table):
     """{node: [consumers, with multiplicity]} of a parent table."""
-    table = np.asarray(parent_table, dtype=np.int64)
+    table = np.asarray(parent_table, dtype=np.int64).tolist()
     users = {i: [] for i in range(len(table))}
     for i, row in enumerate(table):
         for p in row:
@@ -37,21 +37,21 @@ def consumers(parent_table):
 
 def reachable(parent_table, root=None):
     """Set of nodes the root (default: the last) reaches through parents."""
-    table = np.asarray(parent_table, dtype=np.int64)
+    table = np.asarray(parent_table, dtype=np.int64).tolist()  # rows of ints: 10,000-node graphs
     root = len(table) - 1 if root is None else root
     seen, stack = {root}, [root]
     while stack:
         for p in table[stack.pop()]:
-            if p >= 0 and int(p) not in seen:
-                seen.add(int(p))
-                stack.append(int(p))
+            if p >= 0 and p not in seen:
+                seen.add(p)
+                stack.append(p)
     return seen
 
 
 def dfs_postorder(parent_table, reverse_parents=False):
     """The notebook's iterative depth-first topological order from the last node (inputs
     first): a node is marked when expanded, its parents pushed in order (or reversed)."""
-    table = np.asarray(parent_table, dtype=np.int64)
+    table = np.asarray(parent_table, dtype=np.int64).tolist()
     order, visited, stack = [], set(), [(len(table) - 1, False)]
     while stack:
         node, parents_done = stack.pop()
@@ -62,7 +62,7 @@ def dfs_postorder(parent_table, reverse_parents=False):
             continue
         visited.add(node)
         stack.append((node, True))
-        parents = [int(p) for p in table[node] if p >= 0]
+        parents = [p for p in table[node] if p >= 0]
         for p in (reversed(parents) if reverse_parents else parents):
             if p not in visited:
                 stack.append((p, False))
@@ -71,25 +71,25 @@ def dfs_postorder(parent_table, reverse_parents=False):
 
 def path_counts(parent_table):
     """Number of root-to-node paths (what a per-path recursion calls each node's backward)."""
-    table = np.asarray(parent_table, dtype=np.int64)
-    counts = np.zeros(len(table))
+    table = np.asarray(parent_table, dtype=np.int64).tolist()
+    counts = [0.0] * len(table)
     counts[-1] = 1.0
     for i in range(len(table) - 1, -1, -1):
         for p in table[i]:
             if p >= 0:
-                counts[int(p)] += counts[i]
-    return counts
+                counts[p] += counts[i]
+    return np.asarray(counts)
 
 
 # --- programs (backward) -------------------------------------------------------------------------
 
 def program_table(codes, args):
     """The parent table of a program with its weighted-sum loss as one more node at the end."""
-    rows = []
-    for i, code in enumerate(np.asarray(codes, dtype=np.int64)):
+    rows, args = [], np.asarray(args, dtype=np.int64).tolist()
+    for i, code in enumerate(np.asarray(codes, dtype=np.int64).tolist()):
         name = graphs.OP_NAMES[code]
         rows.append([-1, -1] if code == graphs.LEAF else
-                    [int(a) for a in args[i][:graphs.ARITY[name]]] + [-1] * (2 - graphs.ARITY[name]))
+                    args[i][:graphs.ARITY[name]] + [-1] * (2 - graphs.ARITY[name]))
     rows.append([len(codes) - 1, -1])
     return np.asarray(rows, dtype=np.int64)
 
@@ -121,20 +121,20 @@ def local_backward(name, inputs, out, grad):
 
 
 def local_derivatives(codes, args, leaves):
-    """(n nodes, 2, *shape): d node / d input k at the program's values (zeros for leaves and
-    unused inputs); the sandbox's GraderOps multiply the upstream gradient by these."""
+    """(inputs of all op nodes, *shape): d node / d input k at the program's values, one slab per
+    input of each op node in node order (a leaf has none, a unary op one); the sandbox's GraderOps
+    multiply the upstream gradient by these. Nothing travels for leaves or unused inputs."""
     values, _ = graphs.run_program(np, codes, args, leaves, np.asarray(1.0))
     shape = np.shape(values[-1])
-    local = np.zeros((len(values), 2) + shape)
+    ones, local = np.ones(shape), []
+    args = np.asarray(args, dtype=np.int64).tolist()
     for i, code in enumerate(np.asarray(codes, dtype=np.int64).tolist()):
         if code == graphs.LEAF:
             continue
         name = graphs.OP_NAMES[code]
-        parents = [int(p) for p in args[i][:graphs.ARITY[name]]]
-        ones = np.ones(shape)
-        for k, d in enumerate(local_backward(name, [values[p] for p in parents], values[i], ones)):
-            local[i, k] = d
-    return local
+        parents = args[i][:graphs.ARITY[name]]
+        local.extend(local_backward(name, [values[p] for p in parents], values[i], ones))
+    return np.stack(local) if local else np.zeros((0,) + shape)
 
 
 def simulate_overwrite(case, order):

@@ -35,7 +35,7 @@ def build_graph(parent_table):
     """parent_table: (n, k) ints, row i the parents of node i (all < i), -1 for none.
     -> list of n GraphNodes; the root is the last one."""
     nodes = []
-    for row in np.asarray(parent_table, dtype=np.int64):
+    for row in np.asarray(parent_table, dtype=np.int64).tolist():  # ints, not NumPy scalars
         nodes.append(GraphNode(len(nodes), [nodes[p] for p in row if p >= 0]))
     return nodes
 
@@ -59,7 +59,7 @@ class GraderOp:
     """One op of the grader, called the way the notebook's Op is: forward(ctx, *values),
     backward(ctx, grad) -> one gradient per input. Counts how often its backward runs.
 
-    It holds no backward rule: ``local`` (2, *shape) are the derivatives of its output with
+    It holds no backward rule: ``local`` (arity, *shape) are the derivatives of its output with
     respect to each input at this node's values, computed by the trusted side, so that nothing
     here differentiates the ops the student writes (Times, Sigmoid) for them."""
 
@@ -109,9 +109,10 @@ def run_program(xp, codes, args, leaves, weights):
 
 def build_program(tensor_cls, context_cls, codes, args, leaves, weights, local):
     """The program as a graph of the notebook's Tensor objects, each op node produced by one of
-    the grader's ops; local: (n nodes, 2, *shape) local derivatives from the trusted side.
+    the grader's ops; local: (inputs of all op nodes, *shape) local derivatives from the trusted
+    side, the slabs of each op node's inputs in node order.
     -> (root Tensor, {node index: leaf Tensor}, [every GraderOp and the loss])."""
-    nodes, ops, leaf_nodes = [], [], {}
+    nodes, ops, leaf_nodes, slab = [], [], {}, 0
     args = np.asarray(args, dtype=np.int64).tolist()
     for i, code in enumerate(np.asarray(codes, dtype=np.int64).tolist()):
         if code == LEAF:
@@ -119,7 +120,8 @@ def build_program(tensor_cls, context_cls, codes, args, leaves, weights, local):
             leaf_nodes[i] = node
         else:
             name = OP_NAMES[code]
-            op = GraderOp(name, i, local[i])
+            op = GraderOp(name, i, local[slab:slab + ARITY[name]])
+            slab += ARITY[name]
             parents = [nodes[a] for a in args[i][:ARITY[name]]]
             ctx = context_cls()
             node = tensor_cls(op.forward(ctx, *(p.value for p in parents)), op=op, parents=parents, ctx=ctx)

@@ -24,6 +24,21 @@ from ...judging.spec import NO_SHORTCUTS, Assignment, Case, Check, Task, add_pro
 WITH_TORCH = tuple(m for m in NO_SHORTCUTS if m not in ("torch", "cmath"))
 CODE = {name: i for i, name in enumerate(graphs.OP_NAMES)}
 
+# The hidden cases that exist to defeat finite differences. A task's time limit is
+# min(ceiling, max(1 s, 20 x the reference's CPU time)) (course/limits.py); a central-difference
+# backward (2 forwards per input entry, each forward vectorised) over one of these cases must need
+# at least FD_MARGIN times that limit on the grading machine. Measured (tests/
+# test_a05_autodiff_internals.py::test_finite_differences_need_ten_times_the_limit, which prints them):
+# measured on the 2-core grading machine under load (load average 4.7), CPU seconds; the limits
+# are the 1 s floor (reference: test_backward 0.04 s, test_ops 0.02 s in the sandbox):
+#   lecture program 2 x (120, 100): central differences 48,000 forwards of 0.35 ms = 17 s against 1 s
+#   Sigmoid (180, 160): 57,600 forwards of 0.39 ms = 22 s against 1 s
+#   MatMul (160, 150) @ (150, 140): 90,000 forwards of 0.21 ms = 19 s against 1 s
+FD_MARGIN = 10
+BIG_PROGRAM_SHAPE = (120, 100)                 # the lecture program, per leaf
+BIG_SIGMOID_SHAPE = (180, 160)
+BIG_MATMUL_SHAPES = ((160, 150), (150, 140))
+
 # --- 1. topological order ------------------------------------------------------------------------
 
 LECTURE_TABLE = np.array([[-1, -1], [0, -1], [1, 1], [2, -1], [3, 1]])  # w, x = sin w, x*x, exp, L = b*x
@@ -38,8 +53,11 @@ def _chain(n):
     return np.array([[-1]] + [[i] for i in range(n - 1)])
 
 
-def _random_dag(rng, n, fan=3):
-    """n nodes, node i with 1..fan parents among the earlier ones; every node feeds the last."""
+def _random_dag(rng, n, fan=3, gather=None):
+    """n nodes, node i with 1..fan parents among the earlier ones; the nodes nobody used are
+    gathered under a new root: by one node with all of them as parents (gather=None: a node of
+    many parents, and a table as wide), or by a chain of nodes of `fan` parents each (the table
+    stays `fan` wide). The old last node is then unreachable from the root."""
     rows = [[-1] * fan]
     used = set()
     for i in range(1, n):
@@ -48,13 +66,16 @@ def _random_dag(rng, n, fan=3):
         parents = [int(rng.integers(window, i)) for _ in range(k)]
         used.update(parents)
         rows.append(parents + [-1] * (fan - k))
-    rows = np.array(rows)
     sinks = [i for i in range(n - 1) if i not in used]
-    if sinks:  # one more node that gathers every node nobody used yet
-        extra = np.full((1, max(fan, len(sinks))), -1)
-        extra[0, :len(sinks)] = sinks
-        rows = np.vstack([np.pad(rows, ((0, 0), (0, extra.shape[1] - fan)), constant_values=-1), extra])
-    return rows
+    if sinks and gather is None:
+        width = max(fan, len(sinks))
+        rows = [row + [-1] * (width - fan) for row in rows] + [sinks + [-1] * (width - len(sinks))]
+    elif sinks:
+        rows.append(sinks[:fan] + [-1] * (fan - len(sinks[:fan])))
+        for start in range(fan, len(sinks), fan - 1):
+            chunk = [len(rows) - 1] + sinks[start:start + fan - 1]
+            rows.append(chunk + [-1] * (fan - len(chunk)))
+    return np.array(rows)
 
 
 def _shuffled_parents(rng, table):
@@ -70,8 +91,8 @@ def _order_cases(rng, hidden):
                 Case({"parents": _random_dag(np.random.default_rng(5), 12)})]
     return [Case({"parents": _chain(10_000)}),
             Case({"parents": _diamonds(25)}),
-            Case({"parents": _shuffled_parents(rng, _random_dag(rng, int(rng.integers(200, 400))))}),
-            Case({"parents": _shuffled_parents(rng, _random_dag(rng, 3000, fan=2))}),
+            Case({"parents": _shuffled_parents(rng, _random_dag(rng, int(rng.integers(100, 200))))}),
+            Case({"parents": _shuffled_parents(rng, _random_dag(rng, 3000, fan=2, gather=True))}),
             Case({"parents": np.array([[-1, -1, -1], [-1, -1, -1], [0, 1, 0], [2, 2, 1]])}),
             Case({"parents": np.array([[-1]])})]
 
@@ -88,31 +109,34 @@ ORDER_MISTAKES = {
 
 
 def _order_verdict(reference, case, order):
-    table = case.arrays["parents"]
-    expected = {int(node) for node in reference["reachable"]}
-    ids = [int(v) for v in np.asarray(order).ravel()]
-    if any(i < 0 for i in ids):
+    """Vectorised (a hidden graph has 10,000 nodes, and this runs for every submission)."""
+    table = np.asarray(case.arrays["parents"], dtype=np.int64)
+    n = len(table)
+    expected = np.zeros(n, dtype=bool)
+    expected[np.asarray(reference["reachable"], dtype=np.int64)] = True
+    returned = np.asarray(order, dtype=np.float64).ravel()
+    if not np.all((returned >= 0) & (returned < n) & (returned == np.floor(returned))):
         return Verdict(False, "your list holds objects that are not nodes of the graph: return the "
                        "nodes themselves", mistakes=[Mistake("not_a_node", ORDER_MISTAKES["not_a_node"])])
-    counts = {}
-    for i in ids:
-        counts[i] = counts.get(i, 0) + 1
-    if any(c > 1 for c in counts.values()):
-        worst = max(counts.values())
-        return Verdict(False, f"{sum(c > 1 for c in counts.values())} nodes appear more than once "
-                       f"(one of them {worst} times)",
+    ids = returned.astype(np.int64)
+    counts = np.bincount(ids, minlength=n)
+    if np.any(counts > 1):
+        return Verdict(False, f"{int(np.sum(counts > 1))} nodes appear more than once "
+                       f"(one of them {int(counts.max())} times)",
                        mistakes=[Mistake("repeated_nodes", ORDER_MISTAKES["repeated_nodes"])])
-    missing = expected - set(ids)
+    missing = int(np.sum(expected & (counts == 0)))
     if missing:
-        return Verdict(False, f"{len(missing)} of the {len(expected)} nodes reachable from the root "
+        return Verdict(False, f"{missing} of the {int(expected.sum())} nodes reachable from the root "
                        f"are missing", mistakes=[Mistake("missing_nodes", ORDER_MISTAKES["missing_nodes"])])
-    position = {node: k for k, node in enumerate(ids)}
-    edges = [(int(p), node) for node in expected for p in table[node] if p >= 0]
-    wrong = [(p, node) for p, node in edges if position[p] > position[node]]
+    position = np.full(n, -1, dtype=np.int64)
+    position[ids] = np.arange(len(ids))
+    edge = expected[:, None] & (table >= 0)               # every edge parent -> reachable node
+    child, parent = np.nonzero(edge)[0], table[edge]
+    wrong = int(np.sum(position[parent] > position[child]))
     if wrong:
         mistakes = ([Mistake("order_reversed", ORDER_MISTAKES["order_reversed"])]
-                    if len(wrong) == len(edges) else [])
-        return Verdict(False, f"{len(wrong)} of the {len(edges)} edges point backwards: a node comes "
+                    if wrong == len(child) else [])
+        return Verdict(False, f"{wrong} of the {len(child)} edges point backwards: a node comes "
                        f"before one of its inputs", mistakes=mistakes)
     return Verdict(True)
 
@@ -138,14 +162,16 @@ TOPOLOGICAL_ORDER = Task(
 
 # --- 2. backward over a program ------------------------------------------------------------------
 
-def _program_case(rng, codes, args, shape, scale=0.8):
+def _program_case(rng, codes, args, shape, scale=0.8, probe=True):
+    """probe=False for the cases that are there for their size (defeating finite differences or
+    recursion): the small ones carry the probe, which explains and never grants."""
     arrays = {"codes": np.asarray(codes, dtype=np.int64), "args": np.asarray(args, dtype=np.int64),
               "dout": rng.normal(size=shape)}
     for i in (0, 1):
         arrays[f"leaf{i}"] = rng.uniform(-scale, scale, size=shape)
     # the grader's ops in the sandbox multiply by these numbers: they hold no backward rule
     arrays["local"] = ref.local_derivatives(arrays["codes"], arrays["args"], {i: arrays[f"leaf{i}"] for i in (0, 1)})
-    return Case(add_probe(arrays, rng, ["leaf0", "leaf1"]))
+    return Case(add_probe(arrays, rng, ["leaf0", "leaf1"]) if probe else arrays)
 
 
 def _lecture_program():
@@ -197,11 +223,16 @@ def _backward_cases(rng, hidden):
             if max(float(np.max(np.abs(v))) for v in values) < 50:
                 break
         cases.append(case)
-    # sized so that differencing the program's forward per leaf entry cannot finish in the time limit
-    cases.append(_program_case(rng, *_lecture_program(), (300, 200)))
+    # sized so that differencing the program's forward per leaf entry cannot finish in the time
+    # limit (FD_MARGIN)
+    cases.append(_program_case(rng, *_lecture_program(), BIG_PROGRAM_SHAPE, probe=False))
+    # 2^14 paths: a per-path recursion calls backward thousands of times (the count check)
     cases.append(_program_case(rng, *_diamond_program(14), (2, 1)))
+    # 2^40 paths: a per-path recursion never finishes; values of 2^40 x 1e-6 stay finite
     cases.append(_program_case(rng, *_diamond_program(40), (1, 3), scale=1e-6))
-    cases.append(_program_case(rng, *_chain_program(10_000), (3, 2)))
+    # deeper than Python's recursion limit (about 1,000 frames): a recursive walk raises
+    # RecursionError (test_a_recursive_backward_fails_on_the_hidden_chain)
+    cases.append(_program_case(rng, *_chain_program(3000), (2, 1), probe=False))
     return cases
 
 
@@ -252,7 +283,7 @@ OP_INPUTS = {"Plus": ("a", "b"), "Times": ("a", "b"), "Sigmoid": ("x",), "RowSum
              "Expand": ("x",), "MatMul": ("a", "b")}
 
 
-def _op_case(rng, op, shapes, out_shape=None):
+def _op_case(rng, op, shapes, out_shape=None, probe=True):
     key = op.lower()
     names = [f"{key}_{n}" for n in OP_INPUTS[op]]
     arrays = {name: rng.normal(size=shape) for name, shape in zip(names, shapes)}
@@ -263,7 +294,7 @@ def _op_case(rng, op, shapes, out_shape=None):
         "Sigmoid": lambda: shapes[0], "RowSum": lambda: shapes[0][:1],
         "Expand": lambda: tuple(out_shape), "MatMul": lambda: (shapes[0][0], shapes[1][1])}[op]()
     arrays["dout"] = rng.normal(size=result_shape)
-    return Case(add_probe(arrays, rng, names), {"op": op, "inputs": names})
+    return Case(add_probe(arrays, rng, names) if probe else arrays, {"op": op, "inputs": names})
 
 
 def _op_cases(rng, hidden):
@@ -291,9 +322,9 @@ def _op_cases(rng, hidden):
     n, m = dim(), dim() + 1
     for x_shape in [(), (m,), (1, m), (n, 1)]:
         cases.append(_op_case(rng, "Expand", [x_shape], (n, m)))
-    # sized so that a finite-difference backward cannot finish in the time limit
-    cases.append(_op_case(rng, "Sigmoid", [(600, 500)]))
-    cases.append(_op_case(rng, "MatMul", [(300, 250), (250, 200)]))
+    # sized so that a finite-difference backward cannot finish in the time limit (FD_MARGIN)
+    cases.append(_op_case(rng, "Sigmoid", [BIG_SIGMOID_SHAPE], probe=False))
+    cases.append(_op_case(rng, "MatMul", list(BIG_MATMUL_SHAPES), probe=False))
     return cases
 
 
@@ -515,9 +546,11 @@ def _checkpoint_cases(rng, hidden):
         return [_chain_case(np.random.default_rng(41), 36, 6, 16, 32, memory="traced")]
     # The first is the one whose memory is judged (the grader measures the whole run): activations
     # of about 1 MB each, far above the interpreter's own noise, and every other case far smaller.
-    return [_chain_case(rng, 36, 6, 8192, 16, memory="measured"),
-            _chain_case(rng, 49, 7, 1, int(rng.integers(48, 64))),
-            _chain_case(rng, 30, 5, int(rng.integers(4, 12)), int(rng.integers(32, 48)))]
+    # 25 layers in 5 segments: the budget (16 + MEASURED_SLACK = 22 activations) lies between the
+    # reference (about 15) and plain backprop (about 31), at 2/3 of the CPU time of 36 layers.
+    return [_chain_case(rng, 25, 5, 8192, 16, memory="measured"),
+            _chain_case(rng, 49, 7, 1, int(rng.integers(8, 16))),
+            _chain_case(rng, 30, 5, int(rng.integers(4, 12)), int(rng.integers(8, 16)))]
 
 
 MEASURED_SLACK = 6   # activations' worth of the grader's own arrays (inputs and outputs) and allocator slack
