@@ -330,7 +330,7 @@ def _ops_cases(rng, hidden):
         for _ in range(2 if name == "pow" else 1):
             description, leaves = graphs.random_graph(rng, 2, 1, ops=(name,))
             cases.append(_graph_case(rng, *_with_weight(description, leaves, float(rng.uniform(-2, 2)))))
-    for n_leaves, n_ops in ((1, 4), (3, 20), (5, 60), (8, 150)):
+    for n_leaves, n_ops in ((1, 4), (3, 20), (5, 60), (8, 100)):
         cases.append(_graph_case(rng, *graphs.random_graph(rng, n_leaves, n_ops)))
     return cases
 
@@ -378,7 +378,7 @@ VALUE_OPS = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="ops")
 
 
-CHAIN_LINKS = 2000  # 4,001 leaves, 6,000 ops, 6,001 nodes deep
+CHAIN_LINKS = 2400  # 4,801 leaves, 7,200 ops, 7,201 nodes deep
 
 
 def _backward_cases(rng, hidden):
