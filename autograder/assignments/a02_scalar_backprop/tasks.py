@@ -378,7 +378,7 @@ VALUE_OPS = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="ops")
 
 
-CHAIN_LINKS = 2400  # 4,801 leaves, 7,200 ops, 7,201 nodes deep
+CHAIN_LINKS = 3000  # 6,001 leaves, 9,000 ops, 9,001 nodes deep
 
 
 def _backward_cases(rng, hidden):
@@ -395,10 +395,14 @@ def _backward_cases(rng, hidden):
     # many leaves, wide (operands from the last 40 nodes); its output reaches only some of them
     cases.append(_graph_case(rng, *graphs.random_graph(rng, 120, 200, recent=40)))
     # The deep chain: a recursive sort or backward exceeds Python's recursion limit (about 1,000
-    # nested calls) on it, as on the visible chain (2,101 deep), which it is more than twice as
-    # deep as. Sized so that a finite-difference "backward" cannot finish within the limit:
-    # every leaf reaches the output, 2 forward passes per leaf.
-    # central differences: CHAIN_FD
+    # nested calls) on it, as on the visible chain (2,101 deep), which it is more than four times
+    # as deep as. Sized so that a finite-difference "backward" cannot finish within the limit:
+    # every leaf reaches the output, 2 forward passes of the whole chain per leaf, where the
+    # reference builds, sorts and walks it about 30 forward passes' worth (no probe here: 2 more
+    # builds). Finite differences grow as leaves x ops, the reference as leaves + ops.
+    # central differences: 12,002 forwards of 2.7 ms = 32 s against a limit of 2.7-2.9 s
+    # (20 x the reference's 0.135-0.144 s CPU for this task in the sandbox): 11-12.6 x, measured
+    # side by side in one run on 2 shared cores (load 4.5).
     cases.append(_graph_case(rng, *graphs.chain_graph(rng, CHAIN_LINKS), probed=False))
     return cases
 
