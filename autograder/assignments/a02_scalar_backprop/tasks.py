@@ -264,9 +264,12 @@ SCALAR_NET = Task(
 
 
 # ---- 4. and 5. the Value engine on graphs -----------------------------------------------------
-def _graph_case(rng, description, leaves, twice=False):
+def _graph_case(rng, description, leaves, twice=False, probed=True):
+    """probed=False: no probe of the student's forward (3 builds of the graph instead of 1), for
+    the one case sized against finite differences, where the reference's time sets the limit."""
     eg.check_description(description)
-    return Case(add_probe({"leaves": np.asarray(leaves, dtype=np.float64)}, rng, ["leaves"]),
+    arrays = {"leaves": np.asarray(leaves, dtype=np.float64)}
+    return Case(add_probe(arrays, rng, ["leaves"]) if probed else arrays,
                 {"graph": description, "twice": bool(twice)})
 
 
@@ -327,7 +330,7 @@ def _ops_cases(rng, hidden):
         for _ in range(2 if name == "pow" else 1):
             description, leaves = graphs.random_graph(rng, 2, 1, ops=(name,))
             cases.append(_graph_case(rng, *_with_weight(description, leaves, float(rng.uniform(-2, 2)))))
-    for n_leaves, n_ops in ((1, 4), (3, 20), (5, 60), (8, 150)):
+    for n_leaves, n_ops in ((1, 4), (3, 20), (5, 60), (8, 100)):
         cases.append(_graph_case(rng, *graphs.random_graph(rng, n_leaves, n_ops)))
     return cases
 
@@ -375,19 +378,32 @@ VALUE_OPS = Task(
     forbidden=NO_SHORTCUTS, timeout=10, short_name="ops")
 
 
+CHAIN_LINKS = 3000  # 6,001 leaves, 9,000 ops, 9,001 nodes deep
+
+
 def _backward_cases(rng, hidden):
     fixed = np.random.default_rng(15)
     if not hidden:
         cases = [_graph_case(fixed, *LECTURE_GRAPHS[k], twice=k in ("circuit", "fork"))
                  for k in ("circuit", "doubling", "neuron", "staged", "fork", "square")]
-        return cases + [_graph_case(fixed, *graphs.chain_graph(fixed, 700))]  # 2,101 nodes deep
+        # 2,101 nodes deep: a recursive sort fails here already, in the student's own kernel
+        return cases + [_graph_case(fixed, *graphs.chain_graph(fixed, 700), probed=False)]
     cases = [_graph_case(rng, *_with_weight(*LECTURE_GRAPHS[k], float(rng.uniform(0.5, 2.0))), twice=True)
              for k in ("doubling", "fork", "square")]
-    for n_leaves, n_ops, twice in ((1, 6, True), (3, 15, False), (4, 40, True), (6, 120, False), (2, 300, True)):
+    for n_leaves, n_ops, twice in ((1, 6, True), (3, 15, False), (4, 40, True), (6, 120, False), (2, 200, True)):
         cases.append(_graph_case(rng, *graphs.random_graph(rng, n_leaves, n_ops), twice=twice))
-    # no shortcut: a finite-difference "backward" needs 2 forward passes of 3,000 ops per leaf
-    cases.append(_graph_case(rng, *graphs.random_graph(rng, 2000, 3000, recent=40)))
-    cases.append(_graph_case(rng, *graphs.chain_graph(rng, 3334), twice=True))  # 10,003 nodes deep
+    # many leaves, wide (operands from the last 40 nodes); its output reaches only some of them
+    cases.append(_graph_case(rng, *graphs.random_graph(rng, 120, 200, recent=40)))
+    # The deep chain: a recursive sort or backward exceeds Python's recursion limit (about 1,000
+    # nested calls) on it, as on the visible chain (2,101 deep), which it is more than four times
+    # as deep as. Sized so that a finite-difference "backward" cannot finish within the limit:
+    # every leaf reaches the output, 2 forward passes of the whole chain per leaf, where the
+    # reference builds, sorts and walks it about 30 forward passes' worth (no probe here: 2 more
+    # builds). Finite differences grow as leaves x ops, the reference as leaves + ops.
+    # central differences: 12,002 forwards of 2.7 ms = 32 s against a limit of 2.7-2.9 s
+    # (20 x the reference's 0.135-0.144 s CPU for this task in the sandbox): 11-12.6 x, measured
+    # side by side in one run on 2 shared cores (load 4.5).
+    cases.append(_graph_case(rng, *graphs.chain_graph(rng, CHAIN_LINKS), probed=False))
     return cases
 
 
@@ -405,23 +421,30 @@ BINARY_OPS = ("add", "sub", "mul", "div")  # the ops of sandbox_graphs.OPS with 
 def order_flags(description, order_nodes):
     """(n_nodes,) flags computed here from the node numbers the sandbox sent back in the student's
     order: entry i is 1.0 when node i appears exactly once and after each of its operands. Any
-    valid order passes; -1 entries (objects that are not graph nodes) are allowed."""
+    valid order passes; -1 entries (objects that are not graph nodes) are allowed.
+
+    Vectorised (one pass over the ops to list operands, the rest in NumPy): it runs for every
+    submission on graphs of thousands of nodes."""
     n_leaves, ops = int(description["n_leaves"]), description["ops"]
     n = n_leaves + len(ops)
-    where, twice = {}, set()
-    for position, node in enumerate(int(k) for k in order_nodes):
-        if node >= 0:
-            if node in where:
-                twice.add(node)
-            where[node] = position
-    flags = np.zeros(n)
-    for i in range(n):
-        if i not in where or i in twice:
-            continue
-        entry = ops[i - n_leaves] if i >= n_leaves else None
-        parents = [] if entry is None else [entry[1], entry[2]] if entry[0] in BINARY_OPS else [entry[1]]
-        flags[i] = float(all(p in where and where[p] < where[i] for p in parents))
-    return flags
+    order = np.asarray(order_nodes, dtype=np.int64).reshape(-1)
+    positions = np.flatnonzero((order >= 0) & (order < n))
+    nodes = order[positions]
+    count = np.bincount(nodes, minlength=n)[:n]
+    where = np.full(n, -1, dtype=np.int64)  # the last position of each node in the order
+    np.maximum.at(where, nodes, positions)
+    # each node's operands (a unary op lists its one operand twice; a leaf lists itself twice and
+    # is then compared with itself, which only asks that it be present)
+    first = np.arange(n)
+    second = np.arange(n)
+    first[n_leaves:] = [entry[1] for entry in ops]
+    second[n_leaves:] = [entry[2] if entry[0] in BINARY_OPS else entry[1] for entry in ops]
+    is_leaf = first == np.arange(n)
+
+    def before(parent):
+        return is_leaf | ((where[parent] >= 0) & (where[parent] < where))
+
+    return ((count == 1) & before(first) & before(second)).astype(np.float64)
 
 
 ORDER_RTOL = 0.1
