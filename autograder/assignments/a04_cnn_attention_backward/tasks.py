@@ -436,7 +436,8 @@ def _residual_cases(rng, hidden):
                 _residual_case(rng, 2, 3, 2, 4, 5, 3, 1)]
     cases = [_residual_case(rng, 1, 1, 1, 1, 4, 3, 1), _residual_case(rng, 2, 2, 3, 6, 1, 1, 3),
              _residual_case(rng, *BIG_RESIDUAL),           # beyond finite differences
-             _residual_case(rng, 1, 2, 2, 7, 6, 5, 3)]     # a 5x5 kernel: "same" padding is k // 2
+             _residual_case(rng, 1, 2, 2, 7, 6, 5, 3),     # a 5x5 kernel: "same" padding is k // 2,
+             _residual_case(rng, 1, 2, 3, 6, 7, 3, 5)]     # in either convolution (not only by chance)
     for _ in range(3):
         k1, k2 = (int(k) for k in rng.choice([1, 3, 5], size=2))
         N, C, Cm = (int(v) for v in rng.integers(1, 4, size=3))
