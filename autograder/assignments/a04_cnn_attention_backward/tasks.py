@@ -14,7 +14,8 @@ differences of the reference's own forward over that case need at least 10x it o
 the kit is developed on (the figures in the comments), so a faster machine keeps the property.
 They are sized no larger than that: the cases travel to the sandbox and back for every
 submission. Many inputs with a cheap forward rather than a big forward: finite differences cost
-(number of inputs) x (one forward), the reference a few forwards.
+(number of inputs) x (one forward), the reference a few forwards. The figures are CPU time,
+the fastest of several runs on 2 shared cores (a busy machine doubles them).
 """
 import numpy as np
 
@@ -50,8 +51,8 @@ def _conv_arrays(rng, N, C, F, H, W, kh, kw, stride, padding):
 
 
 LECTURE_KERNEL = np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])  # the lecture's flip example
-# N, C, F, H, W, kh, kw, stride, padding: ~20k inputs. Central differences: 40k forwards of
-# 0.30 ms = 12 s against a limit of 1 s (the reference: 1.6 ms for forward, backward and probe).
+# N, C, F, H, W, kh, kw, stride, padding: 22k inputs. Central differences: 45k forwards of
+# 0.30 ms = 13 s against a limit of 1 s (the reference: 1.7 ms for forward, backward and probe).
 BIG_CONV = (4, 4, 8, 38, 36, 3, 4, 2, 1)
 
 
@@ -207,9 +208,9 @@ def _relu_case(rng, shape, zeros=False, lecture=False):
     return Case(_probed(arrays, rng, ["x"]))
 
 
-# ~80k inputs, ReLU's forward the cheapest there is. A feature map with exact zeros, like the
+# 80k inputs, ReLU's forward the cheapest there is. A feature map with exact zeros, like the
 # small kink case, so unprobed: its input and dout are all that travel. Central differences:
-# 160k forwards of 0.09 ms = 14 s against a limit of 1 s.
+# 160k forwards of 0.087 ms = 14 s against a limit of 1 s.
 BIG_RELU = (4, 8, 48, 52)
 
 
@@ -280,9 +281,9 @@ LECTURE_POOL_X = np.array([[[[1.0, 2.0, 8.0, 3.0], [0.0, 5.0, 6.0, 1.0],
 LECTURE_POOL_DOUT = np.array([[[[1.0, 3.0], [2.0, 4.0]]]])  # [[dy1, dy3], [dy2, dy4]]
 
 
-# (shape, kernel, stride), overlapping 3x3 windows at stride 2. Central differences: max 29k
-# forwards of 0.55 ms = 16 s, avg 41k forwards of 0.37 ms = 15 s, against limits of 1 s.
-BIG_POOL = {"max": ((4, 4, 30, 30), 3, 2), "avg": ((4, 4, 36, 36), 3, 2)}
+# (shape, kernel, stride), overlapping 3x3 windows at stride 2. Central differences: max 33k
+# forwards of 0.47 ms = 15 s, avg 41k forwards of 0.34 ms = 14 s, against limits of 1 s.
+BIG_POOL = {"max": ((4, 4, 32, 32), 3, 2), "avg": ((4, 4, 36, 36), 3, 2)}
 
 
 def _pool_cases(kind):
@@ -425,9 +426,9 @@ def _residual_case(rng, N, C, Cm, H, W, k1, k2):
     return Case(_probed(arrays, rng, ["x", "w1", "w2"]))
 
 
-# N, C, Cm, H, W, k1, k2: ~6k inputs (x, w1, w2). Central differences: 13k forwards of 1.3 ms
+# N, C, Cm, H, W, k1, k2: 8.6k inputs (x, w1, w2). Central differences: 17k forwards of 0.96 ms
 # = 16 s against a limit of 1 s.
-BIG_RESIDUAL = (3, 4, 8, 24, 24, 3, 3)
+BIG_RESIDUAL = (3, 4, 8, 24, 28, 3, 3)
 
 
 def _residual_cases(rng, hidden):
@@ -488,9 +489,10 @@ RESIDUAL = Task(
 # Softmax Jacobian and the lecture's attention example
 # =============================================================================================
 # (n queries, m keys). The reference builds one m x m Jacobian per query in a Python loop (about
-# 15 us a row), finite differences move each of the n + m inputs through all n x m scores: the
-# ratio grows with n x m, and the reference's time with n. Central differences: 4.9k forwards of
-# 4.2 ms = 21 s against a limit of 1.1 s (the reference: 50 ms).
+# 15 us a row), finite differences move each of the n + m inputs through all n x m scores: their
+# ratio grows with n x m, the reference's time with n, so n is as small as keeps the reference
+# under 1/20 s (the 1 s floor). Central differences: 6.1k forwards of 3.6 ms = 22 s against a
+# limit of 1 s (the reference: 52 ms for this case, the task 0.05 s in the sandbox).
 BIG_SOFTMAX = (3000, 56)
 
 
@@ -559,8 +561,8 @@ def _attention_case(rng, B, Lq, Lk, d, dv, causal, scale=1.0):
     return Case(_probed(arrays, rng, ["Q", "K", "V"]), {"causal": causal})
 
 
-# B, Lq, Lk, d, dv: ~23k inputs (Q, K, V), causal. Central differences: 46k forwards of 0.33 ms
-# = 15 s against a limit of 1 s.
+# B, Lq, Lk, d, dv: 15k inputs (Q, K, V), causal; long sequences make the forward dear per
+# input. Central differences: 31k forwards of 0.45 ms = 14 s against a limit of 1 s.
 BIG_ATTENTION = (2, 128, 128, 24, 12)
 
 
@@ -636,8 +638,8 @@ ATTENTION = Task(
 # Layer normalisation
 # =============================================================================================
 LAYERNORM_WORKED_X = np.array([[1.0, 3.0]])  # the notebook's worked case: D = 2, dx is almost 0
-# ~18k inputs in many short rows (the row-wise means cost most per entry there). Central
-# differences: 37k forwards of 0.34 ms = 13 s against a limit of 1 s.
+# 18k inputs in many short rows (the row-wise means cost most per entry there). Central
+# differences: 37k forwards of 0.37 ms = 14 s against a limit of 1 s.
 BIG_LAYERNORM = (4608, 4)
 
 
