@@ -1,7 +1,7 @@
 """Assignment 04 end to end: samples, baselines, exploits and the no-shortcut case in one batch.
 
-One graded batch (``graded_once``) holds the bundled samples, a submission of zeros, a
-finite-difference conv backward and a torch one. Then: the cases' shapes and values, the
+One graded batch (``graded_once``) holds the bundled samples, a submission of zeros, one whose
+every backward is central differences of its own forward, and a torch one. Then: the cases' shapes and values, the
 notebook's own self-check on right and wrong functions, and the source notebook run top to
 bottom.
 """
@@ -19,6 +19,7 @@ from helpers_exploits import submit_exploits
 from autograder_course import visible_check as check
 from notebook_kernel import run_source_notebook
 from autograder.assignments import get_assignment
+from autograder.assignments.a04_cnn_attention_backward.sandbox import lecture_scores_softmax
 from autograder.course.layout import NOTEBOOKS
 
 from autograder_course import assert_expected_sample, course_template, graded_results, task_scores  # noqa: F401
@@ -132,8 +133,8 @@ FINITE_DIFFERENCES = """
         arrays = (x, w, b)
 """ + CENTRAL_DIFFERENCES
 
-# layernorm_backward by central differences of the student's own (correct) forward: the large
-# hidden case has 2048 x 64 inputs, two forward passes each.
+# layernorm_backward by central differences of the student's own (correct) forward: two forward
+# passes for each of BIG_LAYERNORM's inputs.
 LAYERNORM_FINITE_DIFFERENCES = """
     def layernorm_forward(x, gamma, beta, eps=1e-5):
         d = x - x.mean(axis=1, keepdims=True)
@@ -145,6 +146,58 @@ LAYERNORM_FINITE_DIFFERENCES = """
         loss = lambda: float(np.sum(dout * layernorm_forward(x, gamma, beta, eps)[0]))
         arrays = (x, gamma, beta)
 """ + CENTRAL_DIFFERENCES
+
+# The other derived gradients by central differences, each appended to the reference's answer cell
+# (a later definition replaces the earlier one) so that only the backward changes; where the
+# reference's cache lacks what the forward needs (avg pooling keeps x's shape, attention no
+# `causal`), a forward keeping it wraps the reference's.
+ONE_GRADIENT = CENTRAL_DIFFERENCES.replace("return tuple(grads)", "return grads[0]")
+OTHER_FINITE_DIFFERENCES = {
+    "relu": """
+    def relu_backward(dout, cache, h=1e-5):
+        x = cache
+        loss = lambda: float(np.sum(dout * relu_forward(x)[0]))
+        arrays = (x,)
+""" + ONE_GRADIENT,
+    "max_pool2d": """
+    def max_pool2d_backward(dout, cache, h=1e-5):
+        x, k, stride = cache
+        loss = lambda: float(np.sum(dout * max_pool2d_forward(x, k, stride)[0]))
+        arrays = (x,)
+""" + ONE_GRADIENT,
+    "avg_pool2d": """
+    reference_avg_pool2d_forward = avg_pool2d_forward
+
+    def avg_pool2d_forward(x, kernel_size, stride):
+        return reference_avg_pool2d_forward(x, kernel_size, stride)[0], (x, kernel_size, stride)
+
+    def avg_pool2d_backward(dout, cache, h=1e-5):
+        x, k, stride = cache
+        loss = lambda: float(np.sum(dout * avg_pool2d_forward(x, k, stride)[0]))
+        arrays = (x,)
+""" + ONE_GRADIENT,
+    "softmax_jacobian": """
+    def lecture_attention_backward(x, y, ds, h=1e-5):
+        x, y = x.copy(), y.copy()
+
+        def loss():
+            z = np.outer(x, y)
+            s = np.exp(z - z.max(axis=1, keepdims=True))
+            return float(np.sum(ds * s / s.sum(axis=1, keepdims=True)))
+        arrays = (x, y)
+""" + CENTRAL_DIFFERENCES,
+    "attention": """
+    reference_attention_forward = attention_forward
+
+    def attention_forward(Q, K, V, causal=False):
+        return reference_attention_forward(Q, K, V, causal)[0], (Q, K, V, causal)
+
+    def attention_backward(dout, cache, h=1e-5):
+        Q, K, V, causal = cache
+        loss = lambda: float(np.sum(dout * attention_forward(Q, K, V, causal)[0]))
+        arrays = (Q, K, V)
+""" + CENTRAL_DIFFERENCES,
+}
 
 LAYERNORM_TORCH = """
     def layernorm_forward(x, gamma, beta, eps=1e-5):
@@ -177,7 +230,9 @@ def hand_in(course, source, release):
     reference = samples.reference_answers(source)
     extra = {"zeros": {k: textwrap.dedent(v) for k, v in ZEROS.items()},
              "x_finite_differences": {**reference, "conv2d_backward": textwrap.dedent(FINITE_DIFFERENCES),
-                                      "layernorm": textwrap.dedent(LAYERNORM_FINITE_DIFFERENCES)},
+                                      "layernorm": textwrap.dedent(LAYERNORM_FINITE_DIFFERENCES),
+                                      **{cell: reference[cell] + textwrap.dedent(code)
+                                         for cell, code in OTHER_FINITE_DIFFERENCES.items()}},
              "x_torch": {**reference, "conv2d_backward": textwrap.dedent(TORCH),
                          "layernorm": textwrap.dedent(LAYERNORM_TORCH)}}
     for student, answers in extra.items():
@@ -213,38 +268,77 @@ def test_zeros_score_nothing_and_mallory_gains_nothing_over_them(graded):
                if not t.startswith("test_choice_"))
 
 
-def test_finite_differences_run_out_of_time_on_the_large_conv_case_while_the_reference_passes(graded):
+# the derived gradients: each task's hidden cases include one that finite differences cannot finish
+# within the task's limit (its BIG_* case; the residual block calls conv2d_backward)
+DERIVED = ("test_conv2d_backward", "test_relu", "test_max_pool2d", "test_avg_pool2d", "test_residual_block",
+           "test_softmax_jacobian", "test_attention", "test_layernorm")
+
+
+def test_finite_differences_run_out_of_time_on_every_derived_gradient_while_the_reference_passes(graded):
     result = graded["x_finite_differences"]
-    conv = result.task("test_conv2d_backward")
-    assert conv.score == 0 and "time limit" in conv.error, conv.error
-    residual = result.task("test_residual_block")  # built on conv2d_backward: out of time too
-    assert residual.score == 0 and "time limit" in residual.error, residual.error
-    layernorm = result.task("test_layernorm")  # its own finite differences: 2048 x 64 inputs
-    assert layernorm.score == 0 and "time limit" in layernorm.error, layernorm.error
-    for task in result.tasks:  # everything else is the reference and keeps its points
-        if task.grade_id not in ("test_conv2d_backward", "test_residual_block", "test_layernorm"):
+    for grade_id in DERIVED:
+        task = result.task(grade_id)
+        assert task.score == 0 and "time limit" in task.error, (grade_id, task.error)
+    for task in result.tasks:  # the forward and the question are the reference's and keep their points
+        if task.grade_id not in DERIVED:
             assert task.score == task.points, task.grade_id
-    assert graded["ada_reference"].task("test_conv2d_backward").score == 4
-    assert graded["ada_reference"].task("test_layernorm").score == 2
-    # the measurement behind it, printed, not asserted (wall time is noisy on a shared machine)
+    reference = graded["ada_reference"]
+    assert all(reference.task(grade_id).score == reference.task(grade_id).points for grade_id in DERIVED)
+    # the figures behind the comments in tasks.py, printed, not asserted (CPU time is noisy on a
+    # shared machine): central differences need 2 forwards per input
     ns = solution_namespace()
-    task = next(t for t in SPEC.tasks if t.grade_id == "test_conv2d_backward")
-    cases = task.make_cases(np.random.default_rng(0), False) + task.make_cases(np.random.default_rng(1), True)
-    started = time.perf_counter()
-    for case in cases:
-        a = case.arrays
-        _, cache = ns["conv2d_forward"](a["x"], a["w"], a["b"], case.params["stride"], case.params["padding"])
-        ns["conv2d_backward"](a["dout"], cache)
-    seconds = time.perf_counter() - started
-    big = max(cases, key=lambda c: c.arrays["x"].size)
-    a = big.arrays
-    started = time.perf_counter()
-    ns["conv2d_forward"](a["x"], a["w"], a["b"], big.params["stride"], big.params["padding"])
-    forward = time.perf_counter() - started
-    n = a["x"].size + a["w"].size + a["b"].size
-    print(f"\nconv backward: reference {seconds:.3f} s for all {len(cases)} cases, limit {task.timeout:g} s; "
-          f"finite differences on the large case: {2 * n} forward passes of {forward * 1e3:.1f} ms, "
-          f"about {2 * n * forward:.0f} s")
+    forwards = {
+        "test_conv2d_backward": lambda a, p: ns["conv2d_forward"](a["x"], a["w"], a["b"], p["stride"], p["padding"]),
+        "test_relu": lambda a, p: ns["relu_forward"](a["x"]),
+        "test_max_pool2d": lambda a, p: ns["max_pool2d_forward"](a["x"], p["kernel_size"], p["stride"]),
+        "test_avg_pool2d": lambda a, p: ns["avg_pool2d_forward"](a["x"], p["kernel_size"], p["stride"]),
+        "test_residual_block": lambda a, p: ns["residual_forward"](a["x"], a["w1"], a["w2"]),
+        "test_softmax_jacobian": lambda a, p: (lecture_scores_softmax(a["x"], a["y"]),),
+        "test_attention": lambda a, p: ns["attention_forward"](a["Q"], a["K"], a["V"], p["causal"]),
+        "test_layernorm": lambda a, p: ns["layernorm_forward"](a["x"], a["gamma"], a["beta"], p["eps"]),
+    }
+    for grade_id in DERIVED:
+        case = big_case(grade_id, 0)
+        a, p = case.arrays, case.params
+        seconds = []
+        for _ in range(3):
+            started = time.process_time()
+            float(np.sum(a["dout"] * forwards[grade_id](a, p)[0]))
+            seconds.append(time.process_time() - started)
+        n = sum(v.size for k, v in a.items() if k != "dout" and not k.startswith("probe_"))
+        print(f"\n{grade_id}: {2 * n} forwards of {min(seconds) * 1e3:.2f} ms = {2 * n * min(seconds):.1f} s")
+
+
+def big_case(grade_id, seed):
+    """The hidden case of `grade_id` sized beyond finite differences (tasks.BIG_*), from one draw."""
+    def inputs(case):
+        return sum(a.size for k, a in case.arrays.items() if k not in ("dout",) and not k.startswith("probe_"))
+    return max(hidden_cases(grade_id, seed), key=inputs)
+
+
+def test_every_draw_holds_each_derived_gradients_case_beyond_finite_differences():
+    # the sizes whose finite-difference cost is measured in tasks.py's comments (and graded above):
+    # every draw has them, not only the one batch the test grades
+    from autograder.assignments.a04_cnn_attention_backward import tasks
+
+    for seed in range(3):
+        shapes = {
+            "test_conv2d_backward": big_case("test_conv2d_backward", seed).arrays["x"].shape
+            == tasks.BIG_CONV[:2] + tasks.BIG_CONV[3:5],
+            "test_relu": big_case("test_relu", seed).arrays["x"].shape == tasks.BIG_RELU,
+            "test_residual_block": big_case("test_residual_block", seed).arrays["w1"].shape
+            == (tasks.BIG_RESIDUAL[2], tasks.BIG_RESIDUAL[1]) + tasks.BIG_RESIDUAL[5:6] * 2,
+            "test_softmax_jacobian": big_case("test_softmax_jacobian", seed).arrays["dout"].shape
+            == tasks.BIG_SOFTMAX,
+            "test_attention": big_case("test_attention", seed).arrays["Q"].shape == tasks.BIG_ATTENTION[:2]
+            + tasks.BIG_ATTENTION[3:4] and big_case("test_attention", seed).params["causal"],
+            "test_layernorm": big_case("test_layernorm", seed).arrays["x"].shape == tasks.BIG_LAYERNORM,
+        }
+        for kind in ("max", "avg"):
+            case = big_case(f"test_{kind}_pool2d", seed)
+            shapes[f"test_{kind}_pool2d"] = (case.arrays["x"].shape, case.params["kernel_size"],
+                                              case.params["stride"]) == tasks.BIG_POOL[kind]
+        assert shapes == {grade_id: True for grade_id in DERIVED}, seed
 
 
 def test_torch_is_out_of_reach_of_graded_code(graded):
@@ -307,7 +401,7 @@ def test_probed_max_pool_inputs_are_tie_free_and_windows_overlap_somewhere():
     assert overlapping and with_ties
 
 
-def test_layernorm_cases_cover_eps_two_features_one_row_and_a_case_too_large_for_differences():
+def test_layernorm_cases_cover_eps_two_features_one_row_and_rows_with_their_own_mean_and_spread():
     eps, shapes = set(), set()
     for seed in range(5):
         for case in hidden_cases("test_layernorm", seed):
@@ -317,10 +411,16 @@ def test_layernorm_cases_cover_eps_two_features_one_row_and_a_case_too_large_for
             eps.add(e)
             shapes.add((N, D))
     assert {1e-5, 0.1, 1.0} <= eps and any(N == 1 for N, _ in shapes)
-    assert max(N * D for N, D in shapes) > 100_000
     # every row has its own mean and spread, so both the mean's and the variance's paths matter
-    x = hidden_cases("test_layernorm", 0)[3].arrays["x"]
+    x = big_case("test_layernorm", 0).arrays["x"]
     assert np.std(x.mean(axis=1)) > 0.5 and np.std(x.std(axis=1)) > 0.1
+
+
+def test_residual_cases_have_a_5x5_kernel_in_each_convolution_in_every_draw():
+    # "same" padding is k // 2: only a 5x5 kernel tells it from k // 3 (3 // 2 == 3 // 3)
+    for seed in range(6):
+        cases = hidden_cases("test_residual_block", seed)
+        assert any(c.arrays["w1"].shape[2] == 5 for c in cases) and any(c.arrays["w2"].shape[2] == 5 for c in cases)
 
 
 def test_residual_pre_activations_stay_away_from_the_kink():

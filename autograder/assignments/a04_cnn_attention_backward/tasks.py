@@ -8,7 +8,14 @@ shapes (size-1 and non-square dimensions, kernels 1-5, strides 1-3, paddings 0-2
 where (H + 2p - k) is not a multiple of the stride, overlapping pooling windows), random values
 and random upstream gradients; max-pooling inputs are tie-free wherever they are probed, and
 separate cases with ties check "one maximum per window". Every gradient task has one hidden case
-large enough that a finite-difference gradient cannot finish inside the task's time limit.
+(``BIG_*``) on which a finite-difference gradient cannot finish inside the task's time limit: the
+limit is 20x the reference's CPU time, at least 1 s (``course/limits.py``), and central
+differences of the reference's own forward over that case need at least 10x it on the machine
+the kit is developed on (the figures in the comments), so a faster machine keeps the property.
+They are sized no larger than that: the cases travel to the sandbox and back for every
+submission. Many inputs with a cheap forward rather than a big forward: finite differences cost
+(number of inputs) x (one forward), the reference a few forwards. The figures are CPU time,
+the fastest of several runs on 2 shared cores (a busy machine doubles them).
 """
 import numpy as np
 
@@ -44,7 +51,9 @@ def _conv_arrays(rng, N, C, F, H, W, kh, kw, stride, padding):
 
 
 LECTURE_KERNEL = np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])  # the lecture's flip example
-BIG_CONV = (6, 4, 8, 45, 38, 3, 4, 2, 1)  # N, C, F, H, W, kh, kw, stride, padding: ~41k inputs
+# N, C, F, H, W, kh, kw, stride, padding: 22k inputs. Central differences: 45k forwards of
+# 0.30 ms = 13 s against a limit of 1 s (the reference: 1.7 ms for forward, backward and probe).
+BIG_CONV = (4, 4, 8, 38, 36, 3, 4, 2, 1)
 
 
 def _conv_shapes(rng, hidden):
@@ -81,8 +90,9 @@ def _conv_case(rng, shape, probe, lecture=False):
 
 
 def _conv_forward_cases(rng, hidden):
+    # BIG_CONV is there for the backward (finite differences); a forward needs no such case
     return [_conv_case(rng, s, probe=False, lecture=not hidden and i == 0)
-            for i, s in enumerate(_conv_shapes(rng, hidden))]
+            for i, s in enumerate(_conv_shapes(rng, hidden)) if s != BIG_CONV]
 
 
 def _conv_backward_cases(rng, hidden):
@@ -198,11 +208,17 @@ def _relu_case(rng, shape, zeros=False, lecture=False):
     return Case(_probed(arrays, rng, ["x"]))
 
 
+# 80k inputs, ReLU's forward the cheapest there is. A feature map with exact zeros, like the
+# small kink case, so unprobed: its input and dout are all that travel. Central differences:
+# 160k forwards of 0.087 ms = 14 s against a limit of 1 s.
+BIG_RELU = (4, 8, 48, 52)
+
+
 def _relu_cases(rng, hidden):
     if not hidden:
         return [_relu_case(rng, None, lecture=True), _relu_case(rng, (2, 3, 4, 5), zeros=True)]
     cases = [_relu_case(rng, (1, 1, 1, 1)), _relu_case(rng, (1, 2, 3, 1)),
-             _relu_case(rng, (2, 2, 5, 4), zeros=True), _relu_case(rng, (8, 16, 32, 32))]
+             _relu_case(rng, (2, 2, 5, 4), zeros=True), _relu_case(rng, BIG_RELU, zeros=True)]
     for _ in range(3):
         cases.append(_relu_case(rng, tuple(int(v) for v in rng.integers(1, 7, size=4))))
     return cases
@@ -265,6 +281,11 @@ LECTURE_POOL_X = np.array([[[[1.0, 2.0, 8.0, 3.0], [0.0, 5.0, 6.0, 1.0],
 LECTURE_POOL_DOUT = np.array([[[[1.0, 3.0], [2.0, 4.0]]]])  # [[dy1, dy3], [dy2, dy4]]
 
 
+# (shape, kernel, stride), overlapping 3x3 windows at stride 2. Central differences: max 33k
+# forwards of 0.47 ms = 15 s, avg 41k forwards of 0.34 ms = 14 s, against limits of 1 s.
+BIG_POOL = {"max": ((4, 4, 32, 32), 3, 2), "avg": ((4, 4, 36, 36), 3, 2)}
+
+
 def _pool_cases(kind):
     def make(rng, hidden):
         if not hidden:
@@ -279,7 +300,7 @@ def _pool_cases(kind):
         cases = [_pool_case(rng, kind, (1, 1, 3, 3), 3, 1),         # one window
                  _pool_case(rng, kind, (2, 3, 6, 7), 3, 1),         # overlapping, non-square
                  _pool_case(rng, kind, (1, 2, 8, 9), 2, 3),         # gaps between windows
-                 _pool_case(rng, kind, (8, 8, 40, 40), 3, 2)]       # too large for finite differences
+                 _pool_case(rng, kind, *BIG_POOL[kind])]          # beyond finite differences
         if kind == "max":
             cases += [_pool_case(rng, kind, (2, 2, 7, 8), 3, 1, ties="relu"),
                       _pool_case(rng, kind, (1, 3, 5, 6), 2, 1, ties="levels")]
@@ -405,13 +426,19 @@ def _residual_case(rng, N, C, Cm, H, W, k1, k2):
     return Case(_probed(arrays, rng, ["x", "w1", "w2"]))
 
 
+# N, C, Cm, H, W, k1, k2: 8.6k inputs (x, w1, w2). Central differences: 17k forwards of 0.96 ms
+# = 16 s against a limit of 1 s.
+BIG_RESIDUAL = (3, 4, 8, 24, 28, 3, 3)
+
+
 def _residual_cases(rng, hidden):
     if not hidden:
         return [_residual_case(rng, 1, 1, 1, 5, 6, 3, 3),   # the lecture's single-channel block
                 _residual_case(rng, 2, 3, 2, 4, 5, 3, 1)]
     cases = [_residual_case(rng, 1, 1, 1, 1, 4, 3, 1), _residual_case(rng, 2, 2, 3, 6, 1, 1, 3),
-             _residual_case(rng, 4, 8, 8, 24, 24, 3, 3),   # too large for finite differences
-             _residual_case(rng, 1, 2, 2, 7, 6, 5, 3)]     # a 5x5 kernel: "same" padding is k // 2
+             _residual_case(rng, *BIG_RESIDUAL),           # beyond finite differences
+             _residual_case(rng, 1, 2, 2, 7, 6, 5, 3),     # a 5x5 kernel: "same" padding is k // 2,
+             _residual_case(rng, 1, 2, 3, 6, 7, 3, 5)]     # in either convolution (not only by chance)
     for _ in range(3):
         k1, k2 = (int(k) for k in rng.choice([1, 3, 5], size=2))
         N, C, Cm = (int(v) for v in rng.integers(1, 4, size=3))
@@ -461,6 +488,14 @@ RESIDUAL = Task(
 # =============================================================================================
 # Softmax Jacobian and the lecture's attention example
 # =============================================================================================
+# (n queries, m keys). The reference builds one m x m Jacobian per query in a Python loop (about
+# 15 us a row), finite differences move each of the n + m inputs through all n x m scores: their
+# ratio grows with n x m, the reference's time with n, so n is as small as keeps the reference
+# under 1/20 s (the 1 s floor). Central differences: 6.1k forwards of 3.8 ms = 23 s against a
+# limit of 1 s (the reference: 50 ms for this case, the task 0.05 s in the sandbox).
+BIG_SOFTMAX = (3000, 54)
+
+
 def _softmax_cases(rng, hidden):
     if not hidden:
         cases = [Case({"s": np.array([0.2, 0.3, 0.5])}, {"kind": "jacobian"}),
@@ -470,10 +505,8 @@ def _softmax_cases(rng, hidden):
                    "dout": np.array([[0.5, -1.0, 2.0, 0.3], [1.5, 0.2, -0.7, -1.1], [-0.4, 0.9, 0.6, -2.0]])}
         return cases + [Case(_probed(example, rng, ["x", "y"]), {"kind": "example"})]
     cases = [Case({"s": ref.softmax_rows(2 * rng.normal(size=n))}, {"kind": "jacobian"}) for n in (1, 2, 6, 9)]
-    # (20000, 10): one Jacobian per query takes well under 1 s in all, finite differences 40k
-    # forward passes of 200k exponentials, over a minute
     for n, m in [(1, 1), (1, 5), (4, 1), (5, 3), (3, 7), tuple(int(v) for v in rng.integers(2, 9, size=2)),
-                 (20000, 10)]:
+                 BIG_SOFTMAX]:
         arrays = {"x": rng.normal(size=n), "y": rng.normal(size=m), "dout": rng.normal(size=(n, m))}
         cases.append(Case(_probed(arrays, rng, ["x", "y"]), {"kind": "example"}))
     # scores x_i * y_j in the thousands: exp overflows unless each row's maximum is subtracted
@@ -528,13 +561,18 @@ def _attention_case(rng, B, Lq, Lk, d, dv, causal, scale=1.0):
     return Case(_probed(arrays, rng, ["Q", "K", "V"]), {"causal": causal})
 
 
+# B, Lq, Lk, d, dv: 15k inputs (Q, K, V), causal; long sequences make the forward dear per
+# input. Central differences: 31k forwards of 0.45 ms = 14 s against a limit of 1 s.
+BIG_ATTENTION = (2, 128, 128, 24, 12)
+
+
 def _attention_cases(rng, hidden):
     if not hidden:
         return [_attention_case(rng, 1, 3, 3, 2, 2, False), _attention_case(rng, 2, 4, 5, 3, 2, False),
                 _attention_case(rng, 2, 4, 4, 4, 3, True)]
     cases = [_attention_case(rng, 1, 1, 1, 1, 1, True), _attention_case(rng, 1, 1, 6, 3, 2, False),
              _attention_case(rng, 3, 7, 2, 5, 4, False), _attention_case(rng, 2, 6, 6, 2, 5, True),
-             _attention_case(rng, 4, 96, 96, 32, 16, True),       # too large for finite differences
+             _attention_case(rng, *BIG_ATTENTION, True),         # beyond finite differences
              # scores in the thousands: exp overflows unless each row's maximum is subtracted
              _attention_case(rng, 2, 5, 4, 3, 2, False, scale=40.0)]
     for causal in (False, True):
@@ -600,7 +638,9 @@ ATTENTION = Task(
 # Layer normalisation
 # =============================================================================================
 LAYERNORM_WORKED_X = np.array([[1.0, 3.0]])  # the notebook's worked case: D = 2, dx is almost 0
-BIG_LAYERNORM = (2048, 64)   # ~131k inputs: a finite-difference dx needs ~262k forward passes
+# 18k inputs in many short rows (the row-wise means cost most per entry there). Central
+# differences: 37k forwards of 0.37 ms = 14 s against a limit of 1 s.
+BIG_LAYERNORM = (4608, 4)
 
 
 def _layernorm_case(rng, N, D, eps, x=None):
