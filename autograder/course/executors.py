@@ -35,10 +35,12 @@ class _Executor:
 
 
 class ThreadExecutor(_Executor):
-    """Jobs on a thread pool of this process."""
+    """Jobs on a thread pool of this process: `threads` of them (default `workers`) in flight,
+    e.g. more than the sandboxes that may run at once (the job bounds those), so that a job
+    whose judging waits for the batch's references does not keep a core idle."""
 
-    def __init__(self, workers, job):
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers or 1))
+    def __init__(self, workers, job, threads=None):
+        self.pool = ThreadPoolExecutor(max_workers=max(1, threads or workers or 1))
         self.job = job               # student -> (SubmissionResult, Rebuilt)
         self.description = f"{max(1, workers or 1)} worker(s)"
         self.notes = []

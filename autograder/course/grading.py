@@ -15,6 +15,7 @@ grader bug) is never charged to the student: the submission is retried, then rep
 NOT GRADED, and any earlier score of it is cleared, so that no stale grade survives a regrade.
 Without a working sandbox the batch refuses to start (``isolation.py``).
 """
+import contextlib
 import os
 import re
 import secrets
@@ -110,12 +111,14 @@ def ungradable_result(assignment, student, reason, timestamp=None):
 
 
 def grade_submission(course, assignment, student, source_nb, release_nb, seed=None, mode=None,
-                     credit="all_or_nothing", time_limits=None, batch_cases=None):
+                     credit="all_or_nothing", time_limits=None, batch_cases=None, sandbox_slots=None):
     """-> (SubmissionResult, Rebuilt or None) for one student; never raises.
 
     time_limits: {grade_id: CPU seconds} (``limits.py``); a task not in it gets its spec's ceiling.
     batch_cases: the batch's ``BatchCases`` (cases and references shared by its submissions);
     without it, cases are drawn for this submission alone (from `seed`, default a fresh one).
+    sandbox_slots: a semaphore held while the student's code runs (the batch's bound on
+    sandboxes at once: judging happens outside it).
 
     result.status is "graded", "ungradable" (the student's doing: scored 0 with the reason) or
     "grader_failure" (the grader's own: not scored, error says why)."""
@@ -129,7 +132,7 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
         return ungradable_result(assignment, student, str(exc), timestamp), None
     try:
         result = _run_and_judge(course, assignment, student, rebuilt, batch_cases or BatchCases(assignment, seed),
-                                mode, credit, time_limits or {})
+                                mode, credit, time_limits or {}, sandbox_slots or contextlib.nullcontext())
     except isolation.SandboxUnavailable:
         raise
     except GraderFailure as exc:
@@ -143,7 +146,7 @@ def grade_submission(course, assignment, student, source_nb, release_nb, seed=No
     return result, rebuilt
 
 
-def _run_and_judge(course, assignment, student, rebuilt, batch_cases, mode, credit, time_limits):
+def _run_and_judge(course, assignment, student, rebuilt, batch_cases, mode, credit, time_limits, sandbox_slots):
     result = SubmissionResult(student, assignment.assignment_id)
     result.notes = list(rebuilt.notes)
     result.unanswered = sorted(rebuilt.unanswered)
@@ -156,8 +159,9 @@ def _run_and_judge(course, assignment, student, rebuilt, batch_cases, mode, cred
     for (forbidden, allowed), tasks in groups.items():
         sandbox_tasks = [SandboxTask(t.call, t.functions, drawn[t.grade_id][0], time_limits.get(t.grade_id, t.timeout),
                                      output_keys(t), t.measure_memory) for t in tasks]
-        run = run_in_sandbox(assignment.assignment_id, rebuilt.cells_to_run, sandbox_tasks, forbidden,
-                             allowed, limits, mode=mode)
+        with sandbox_slots:
+            run = run_in_sandbox(assignment.assignment_id, rebuilt.cells_to_run, sandbox_tasks, forbidden,
+                                 allowed, limits, mode=mode)
         runs.update({t.grade_id: task_run for t, task_run in zip(tasks, run.tasks)})
         cell_errors.update(run.cell_errors)
         cell_failures.update(run.cell_failures)
@@ -475,7 +479,13 @@ def _open_executor(course, assignment, source_nb, release_nb, credit, mode, work
                                    key=os.stat(course.source_notebook(assignment.assignment_id)).st_mtime_ns)
               if measure else {})
 
+    workers = max(1, workers or 1)
+    sandbox_slots = threading.BoundedSemaphore(workers)
+
     def job(student):
         return grade_submission(course, assignment, student, source_nb, release_nb, mode=mode,
-                                credit=credit, time_limits=limits, batch_cases=batch_cases)
-    return executors.ThreadExecutor(workers, job)
+                                credit=credit, time_limits=limits, batch_cases=batch_cases,
+                                sandbox_slots=sandbox_slots)
+    # twice as many submissions in flight as sandboxes: while one waits for its references or
+    # is judged, the next one's code already runs
+    return executors.ThreadExecutor(workers, job, threads=2 * workers)

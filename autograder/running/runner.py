@@ -595,7 +595,7 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                     retried.add(step)
                     continue
                 budget = cell_timeout if step[0] == "cell" else tasks[step[1]].timeout
-                if attempt.timeout_kind == "cpu" and (attempt.memory_at_stop or 0) >= limits.memory_bytes / 2:
+                if attempt.timeout_kind == "cpu" and (attempt.memory_at_stop or 0) >= limits.memory_bytes / 4:
                     reason = (f"it used up its time limit ({budget:.2g} s of CPU time) while holding "
                               f"{attempt.memory_at_stop >> 20} MB of memory (the limit is "
                               f"{limits.memory_bytes >> 20} MB) and was stopped (something growing "
