@@ -8,6 +8,7 @@ continues with the steps after it, so one bad task never costs the others. When 
 side fails (the job cannot be written, the sandbox does not start) it raises ``GraderFailure``:
 nothing is charged to the student.
 """
+import fcntl
 import json
 import os
 import random
@@ -39,6 +40,7 @@ WALL_SLACK_SECONDS = 5.0
 CPU_POLL_SECONDS = 0.1
 MEMORY_POLL_SECONDS = 0.002   # during a measured step: how often its lowest memory is sampled
 LOG_BYTES = 16 << 10
+PIPE_BYTES = 1 << 20                          # the result pipe's buffer, and one read of it
 MAX_PACKED_BYTES = MAX_ARRAY_BYTES + (8 << 20)   # one task's arrays as sent (header included)
 MAX_RESULT_BYTES = 2 * MAX_PACKED_BYTES          # everything one process may send
 MAX_TEXT = 400                                # characters of an exception message kept
@@ -316,7 +318,7 @@ class _Attempt:
             # with both streams closed only the exit is awaited: look again soon
             wait = CPU_POLL_SECONDS if open_streams and self._lowest is None else MEMORY_POLL_SECONDS
             for key, _ in sel.select(timeout=max(0.0, min(deadline - now, wait))):
-                data = os.read(key.fd, 1 << 16)
+                data = os.read(key.fd, PIPE_BYTES)
                 if not data:
                     sel.unregister(key.fd)
                     open_streams -= 1
@@ -495,6 +497,10 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                     f"to the student's process, and no cgroup with a memory controller could be made "
                     f"here: run the grader as root on Linux with cgroups (v1, or v2 on Linux 6.12+)")
             r, w = os.pipe()
+            try:   # results of megabytes: fewer round trips between the writer and this reader
+                fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            except OSError:
+                pass   # above /proc/sys/fs/pipe-max-size: the default size works too, more slowly
             measure_r, measure_w = os.pipe() if measured else (None, None)
             extra_fds = [measure_r] if measured else []
             options = {"result_fd": w, "uid": uid, "skip_cells": sorted(skip_cells),
