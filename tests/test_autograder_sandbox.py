@@ -3,6 +3,7 @@
 Each test runs small cells through the real runner (bubblewrap when it works here) and reads back
 what a task returned or why it failed.
 """
+import json
 import os
 import subprocess
 import textwrap
@@ -395,6 +396,26 @@ def test_the_record_reader_is_bounded_whatever_arrives():
     assert out == [("cell0", b"{}", b"", 1.0), ("task1", b"{}", b"abc", 1.0)]
     assert fresh.feed(b"task2 2 %d\n{}" % (2 << 20) + bytes(100), 2.0) == []   # over budget: read past
     assert "task2" in fresh.oversized
+
+
+def test_a_jobs_plan_and_inputs_hold_every_case_and_a_batch_packs_its_cases_once():
+    from autograder.running.runner import _job_data
+    from autograder.sandbox import packed
+
+    rng = np.random.default_rng(3)
+    cases = [Case({"x": rng.normal(size=(2, 3))}, {"label": 'a "quoted" }'}), Case({"x": rng.normal(size=4)}, {})]
+    task = SandboxTask("value", ("f", "g"), cases, 1.0, None, True)
+    cells = [{"grade_id": "f", "source": "def f(x):\n    return '}]'\n"}]
+    plan, blobs = _job_data("01_finite_differences", cells, [task])
+    assert json.loads(plan) == {"assignment": "a01_finite_differences", "cells": cells, "tasks": [
+        {"call": "value", "functions": ["f", "g"], "measure_memory": True,
+         "cases": [{"label": 'a "quoted" }'}, {}]}]}
+    arrays = packed.unpack(blobs[0])
+    assert np.array_equal(arrays["c0_x"], cases[0].arrays["x"]) and np.array_equal(arrays["c1_x"], cases[1].arrays["x"])
+    # the next submission of the batch (same case list) gets the very same bytes; new cases, new bytes
+    assert _job_data("01_finite_differences", [], [task])[1][0] is blobs[0]
+    fresh = SandboxTask("value", ("f",), [Case({"x": np.zeros(1)}, {})], 1.0)
+    assert packed.unpack(_job_data("01_finite_differences", [], [fresh])[1][0])["c0_x"].tolist() == [0.0]
 
 
 def test_a_sandbox_that_does_not_start_is_the_graders_failure(monkeypatch):

@@ -132,15 +132,21 @@ def _packed_cases_of(cases):
     return params, blob
 
 
+def _json_with(obj, key, raw_json):
+    """JSON text of the non-empty dict `obj` with one more entry whose value is JSON text already."""
+    return f"{json.dumps(obj)[:-1]}, {json.dumps(key)}: {raw_json}}}"
+
+
 def _job_data(assignment_id, cells, tasks):
-    """(plan JSON bytes, [packed bytes of task k's input arrays, keys c<case>_<name>])."""
+    """(plan JSON bytes, [packed bytes of task k's input arrays, keys c<case>_<name>]). The
+    cases' share of both is serialised once per batch (``_packed_cases_of``)."""
     serialised = [_packed_cases_of(task.cases) for task in tasks]
-    plan_tasks = ", ".join(
-        json.dumps({"call": t.call, "functions": list(t.functions),
-                    "measure_memory": bool(getattr(t, "measure_memory", False))})[:-1] + f', "cases": {params}}}'
-        for t, (params, _) in zip(tasks, serialised))
-    plan = json.dumps({"assignment": assignments.folder_name(assignment_id), "cells": cells})[:-1]
-    return f'{plan}, "tasks": [{plan_tasks}]}}'.encode(), [blob for _, blob in serialised]
+    plan_tasks = [_json_with({"call": t.call, "functions": list(t.functions),
+                              "measure_memory": bool(getattr(t, "measure_memory", False))}, "cases", params)
+                  for t, (params, _) in zip(tasks, serialised)]
+    plan = _json_with({"assignment": assignments.folder_name(assignment_id), "cells": cells},
+                      "tasks", f"[{', '.join(plan_tasks)}]")
+    return plan.encode(), [blob for _, blob in serialised]
 
 
 def _write_job(job, in_dir, plan_bytes, array_blobs, write_inputs=True):
