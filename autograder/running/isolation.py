@@ -609,6 +609,14 @@ class Cgroup:
         except (OSError, ValueError, IndexError):
             return None
 
+    def memory_high_water(self):
+        """Largest charge the cgroup has seen (v1: since the last reset_memory_peak); None where it
+        is not counted."""
+        if self.memory_dir is None:
+            return None
+        return self._read_bytes(os.path.join(self.memory_dir, "memory.max_usage_in_bytes" if self._memory_v1
+                                             else "memory.peak"))
+
     @staticmethod
     def _read_bytes(path):
         try:

@@ -247,7 +247,7 @@ class _Attempt:
         self.closed = 0           # steps[:closed] have their records
         self.ready = self.done = self.timed_out = False
         self.timeout_kind = None  # "cpu" or "wall"
-        self.memory_at_stop = None  # bytes charged to the process when it was stopped for CPU time
+        self.memory_at_stop = None  # the most memory charged to the process, when stopped for CPU time
         self.log = bytearray()
         self._cgroup_clock = cpu_clock
         self._memory, self._measured, self._measure_w = memory, set(measured), measure_w
@@ -316,8 +316,9 @@ class _Attempt:
                 next_cpu_check = now + CPU_POLL_SECONDS
                 if self.cpu_seconds() - cpu_start > self.limits_s[self.closed] + STEP_SLACK_SECONDS / 4:
                     self.timed_out, self.timeout_kind = True, "cpu"
-                    # filling memory costs CPU time too (zeroed pages): what it held tells why
-                    self.memory_at_stop = self._memory.memory_now() if self._memory is not None else None
+                    # filling memory costs CPU time too (zeroed pages, MemoryError caught and
+                    # tried again): how high its memory went tells why
+                    self.memory_at_stop = self._memory.memory_high_water() if self._memory is not None else None
                     break
             self._take_sample()
             record_began = False
@@ -608,8 +609,8 @@ def run_in_sandbox(assignment_id, cells, tasks, forbidden=(), allowed=(), limits
                     continue
                 budget = cell_timeout if step[0] == "cell" else tasks[step[1]].timeout
                 if attempt.timeout_kind == "cpu" and (attempt.memory_at_stop or 0) >= limits.memory_bytes / 4:
-                    reason = (f"it used up its time limit ({budget:.2g} s of CPU time) while holding "
-                              f"{attempt.memory_at_stop >> 20} MB of memory (the limit is "
+                    reason = (f"it used up its time limit ({budget:.2g} s of CPU time) after its memory "
+                              f"reached {attempt.memory_at_stop >> 20} MB (the limit is "
                               f"{limits.memory_bytes >> 20} MB) and was stopped (something growing "
                               f"without end?)")
                 elif attempt.timeout_kind == "cpu":
