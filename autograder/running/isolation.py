@@ -591,10 +591,7 @@ class Cgroup:
 
     def memory_now(self):
         """Bytes charged to the cgroup now; None where it is not counted."""
-        if self.memory_dir is None:
-            return None
-        return self._read_bytes(os.path.join(self.memory_dir, "memory.usage_in_bytes" if self._memory_v1
-                                             else "memory.current"))
+        return self._memory_file("memory.usage_in_bytes", "memory.current")
 
     def memory_peak(self):
         """Largest charge since reset_memory_peak(); None where it is not counted."""
@@ -612,10 +609,12 @@ class Cgroup:
     def memory_high_water(self):
         """Largest charge the cgroup has seen (v1: since the last reset_memory_peak); None where it
         is not counted."""
+        return self._memory_file("memory.max_usage_in_bytes", "memory.peak")
+
+    def _memory_file(self, v1_name, v2_name):
         if self.memory_dir is None:
             return None
-        return self._read_bytes(os.path.join(self.memory_dir, "memory.max_usage_in_bytes" if self._memory_v1
-                                             else "memory.peak"))
+        return self._read_bytes(os.path.join(self.memory_dir, v1_name if self._memory_v1 else v2_name))
 
     @staticmethod
     def _read_bytes(path):

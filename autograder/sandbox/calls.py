@@ -6,6 +6,8 @@ student's function(s) and returns a dict of plain float64 arrays. Calls run in t
 hardened grading and in the student's own kernel for the notebook's self-checks; in both places
 only arrays leave them. ``run_case`` runs one call and never raises.
 """
+import functools
+import gc
 import linecache
 import os
 import traceback
@@ -145,3 +147,20 @@ def call_table(*functions):
     """The CALLS of an assignment's ``sandbox.py``: {call name: function}, each call named after
     its function (a task spec's ``call``), with the questions' ``multiple_choice``."""
     return {"multiple_choice": multiple_choice, **{fn.__name__: fn for fn in functions}}
+
+
+def collector_paused(call):
+    """The call (fns, arrays, params), run with Python's cyclic garbage collector paused: a graph
+    of thousands of nodes (each op's backward closure refers to its output, a reference cycle)
+    triggers collections that rescan all of them again and again, as much time as the work
+    itself or more; the cycles are collected once, afterwards."""
+    @functools.wraps(call)
+    def run(fns, arrays, params):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return call(fns, arrays, params)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return run

@@ -5,9 +5,6 @@ Graphs are built from the case's description (``sandbox_graphs``) with the stude
 over the nodes' ``_prev`` / ``_backward`` (the interface the notebook fixes), so the operators
 are graded apart from the student's ``backward()``; ``value_backward`` uses theirs.
 """
-import contextlib
-import functools
-import gc
 
 import numpy as np
 
@@ -80,31 +77,6 @@ def scalar_net(fns, arrays, params):
     return outputs, {}
 
 
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause Python's cyclic garbage collector while a graph is built and walked.
-
-    Every op's _backward closure refers to its output, a reference cycle, so building a graph of
-    10,000 Values triggers collections that rescan all of them again and again (5x the time of
-    the work itself); the cycles are collected once, afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _paused(call):
-    """The call, run with the collector paused (``_collector_paused``)."""
-    @functools.wraps(call)
-    def run(fns, arrays, params):
-        with _collector_paused():
-            return call(fns, arrays, params)
-    return run
-
-
 def _node_check(node, what):
     for attribute in ("data", "grad", "_prev", "_backward"):
         if not hasattr(node, attribute):
@@ -154,7 +126,7 @@ def _forward_output(value_class, params):
     return lambda moved: eg.as_float(_build(value_class, params, moved["leaves"])[1][-1].data, "the output's .data")
 
 
-@_paused
+@calls.collector_paused
 def value_ops(fns, arrays, params):
     """Build the graph with the student's Value, run the grader's reverse pass over _backward.
     -> {"values": (n_nodes,), "grad_leaves": (n_leaves,)}."""
@@ -170,7 +142,7 @@ def value_ops(fns, arrays, params):
 MAX_ORDER_FACTOR = 4  # entries of an order sent back per node (constants may be wrapped)
 
 
-@_paused
+@calls.collector_paused
 def value_backward(fns, arrays, params):
     """topological_order(root) and out.backward() (twice when params["twice"]).
     -> {"out": (), "grad_leaves": (n_leaves,), "order_nodes": (len(order),)[, "grad2_leaves"]}.
@@ -220,7 +192,7 @@ def _loss(squared_loss, model, arrays):
     return squared_loss(model, [list(map(float, row)) for row in X], [float(v) for v in y])
 
 
-@_paused
+@calls.collector_paused
 def mlp_gradients(fns, arrays, params):
     """squared_loss(MLP(...), X, y).backward() at given parameters.
     -> {"out": (), "grad_theta": (n_parameters,)}."""
@@ -240,7 +212,7 @@ def mlp_gradients(fns, arrays, params):
     return outputs, {}
 
 
-@_paused
+@calls.collector_paused
 def mlp_train_step(fns, arrays, params):
     """Two calls of train_step(model, X, y, lr). -> {"losses": (2,), "theta_after": (n_parameters,)}."""
     MLP, squared_loss, train_step = fns

@@ -7,9 +7,6 @@ nothing the student returns is taken as a measurement. The traced memory of chec
 the student's self-check only: the grader judges the memory that the kernel charged to this
 process, measured from outside (``Task.measure_memory``).
 """
-import contextlib
-import functools
-import gc
 import tracemalloc
 
 import numpy as np
@@ -31,30 +28,7 @@ def _node_ids(order, known):
     return np.asarray(ids, dtype=np.float64)
 
 
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause Python's cyclic garbage collector while a graph is built and walked: a graph of
-    10,000 nodes (with the contexts and tuples around them) triggers collections that rescan all
-    of them again and again (as much time as the work itself); the cycles go once, afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _paused(call):
-    """The call, run with the collector paused (``_collector_paused``)."""
-    @functools.wraps(call)
-    def run(fns, arrays, params):
-        with _collector_paused():
-            return call(fns, arrays, params)
-    return run
-
-
-@_paused
+@calls.collector_paused
 def topological_order(fns, arrays, params):
     """order(root) on a graph of GraphNodes. -> {"order": node numbers in the returned order}."""
     (order_fn,) = fns
@@ -71,7 +45,7 @@ def _grad_of(node, what):
     return to_array(grad, what)
 
 
-@_paused
+@calls.collector_paused
 def program_backward(fns, arrays, params):
     """backward(root) on a program of the grader's ops built from the notebook's Tensor and
     Context. -> grad_leaf<i> for every leaf, and backward_calls (one count per op node)."""
