@@ -128,7 +128,12 @@ def test_a_batch_on_the_cluster_gets_the_local_scores(template, cluster, tmp_pat
     assert _scores(remote) == _scores(local)
     assert len(_scores(remote)) == N
     executed = cluster.executed()
-    assert executed["w0"] > 0 and executed["w1"] > 0 and sum(executed.values()) == N, executed
+    # each submission runs once, plus once more for each grader failure the batch announced it
+    # retries (a sandbox that did not start on a loaded machine): never silently twice
+    retried = out.getvalue().count("grader failure, retrying")
+    assert retried <= 1, out.getvalue()
+    assert executed["w0"] > 0 and executed["w1"] > 0 and sum(executed.values()) == N + retried, (
+        executed, out.getvalue())
 
 
 class _KillOnProgress(io.StringIO):
