@@ -62,6 +62,19 @@ PREIMPORTED = ("numpy.random", "numpy.linalg", "numpy.fft", "numpy.polynomial", 
                "fractions", "decimal", "statistics", "numbers", "json", "pickle", "copy")
 
 
+def preimport():
+    """Import PREIMPORTED: modules that read `complex` or hold complex literals when first
+    imported (NumPy imports some lazily, e.g. numpy.random on first use), so that they are loaded
+    while both are there (a warm sandbox does it once, before it forks)."""
+    import importlib
+
+    for name in PREIMPORTED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
 def block_complex():
     """Take complex arithmetic out of reach of the code that runs next, as far as Python allows:
     no complex literal in any code executed and no ``complex`` (cmath is refused by the import
@@ -70,15 +83,8 @@ def block_complex():
     dtype string, an FFT, pairs of floats), are flagged in the instructor's integrity report, and
     a complex value returned is refused (``calls.to_array``)."""
     import builtins
-    import importlib
 
-    # modules that read `complex` or hold complex literals when first imported (NumPy imports
-    # some lazily, e.g. numpy.random on first use): imported now, while both are there
-    for name in PREIMPORTED:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
+    preimport()
     sys.addaudithook(_refuse_complex)
     builtins.__dict__.pop("complex", None)
 

@@ -75,11 +75,7 @@ def preload(assignment_folder):
 
     import numpy  # noqa: F401
     from autograder.sandbox import calls, cells, guard, packed  # noqa: F401
-    for name in guard.PREIMPORTED:   # a warm sandbox's children then block complex numbers at no cost
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
+    guard.preimport()   # a warm sandbox's children then block complex numbers at no cost
     return importlib.import_module(f"autograder.assignments.{assignment_folder}.sandbox")
 
 

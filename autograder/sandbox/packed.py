@@ -23,7 +23,7 @@ def pack(arrays):
     header, chunks = [], []
     for name, value in arrays.items():
         value = np.asarray(value)
-        value = np.asarray(value, dtype=value.dtype.newbyteorder("<"), order="C")
+        value = value.astype(value.dtype.newbyteorder("<"), order="C", copy=False)
         header.append([str(name), value.dtype.str, list(value.shape)])
         chunks.append(value.tobytes())
     return json.dumps({"arrays": header}).encode() + b"\n" + b"".join(chunks)
